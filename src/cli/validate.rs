@@ -1,0 +1,10 @@
+//! `formwork validate` (under construction).
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> miette::Result<ExitCode> {
+    miette::bail!("`formwork validate` is not built yet")
+}

@@ -1,0 +1,15 @@
+//! formwork: PostgreSQL schemas declared in KDL, changed online.
+//!
+//! The library does all the work; `src/cli` is a thin layer of commands over it. Read
+//! `ARCHITECTURE.md` for the map of the code.
+
+pub mod catalog;
+pub mod ddl;
+pub mod kdl;
+pub mod lint;
+pub mod model;
+pub mod ops;
+pub mod pg;
+pub mod sql;
+
+pub mod cli;

@@ -1,0 +1,435 @@
+//! The schema model: one type for both sides of every comparison.
+//!
+//! A [`Model`] is what a set of KDL files declares and also what the catalog of a live database
+//! contains. "Converged" means the two are equal, and the catalog fingerprint is a hash of a
+//! model's canonical form (see `catalog::fingerprint`).
+//!
+//! This module is plain data: no I/O, no SQL generation, no parsing. Those live in `kdl`,
+//! `catalog` and `ddl`, which all speak this type.
+//!
+//! Conventions that every producer of a model follows:
+//! - Maps (`IndexMap`) are unordered as far as meaning goes: `IndexMap`'s equality ignores order
+//!   and the fingerprint sorts them. Their insertion order is only the display order (columns in
+//!   `attnum` order, everything else sorted by name when read from the catalog).
+//! - `Vec`s are ordered and their order is meaningful (enum labels, key columns, index keys).
+//! - SQL fragments (types, defaults, expressions, view queries) are kept as text. Normal form
+//!   comes from PostgreSQL itself: the catalog prints them its own way, so two models are only
+//!   compared once both were read from a catalog (the desired one through a scratch database).
+//! - Names are stored unquoted, exactly as the catalog spells them. Quoting happens in one place,
+//!   `crate::sql`, when SQL is generated.
+//! - Declaration-only intent (`renamed_from`) is never read from a catalog and is left out of
+//!   the fingerprint.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// A whole database as formwork manages it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    /// Extensions by name (extensions are database-wide; each lives in one schema).
+    pub extensions: IndexMap<String, Extension>,
+    /// Schemas by name.
+    pub schemas: IndexMap<String, Schema>,
+}
+
+/// A schema and the objects in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub name: String,
+    pub comment: Option<String>,
+    pub enums: IndexMap<String, Enum>,
+    pub sequences: IndexMap<String, Sequence>,
+    pub tables: IndexMap<String, Table>,
+    pub views: IndexMap<String, View>,
+}
+
+/// `CREATE EXTENSION`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    /// Schema the extension's objects live in.
+    pub schema: String,
+    /// Installed version; `None` in a declaration means "whatever is the default".
+    pub version: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// A schema-qualified name of a relation or type, unquoted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct QualifiedName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QualifiedName {
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for QualifiedName {
+    /// Human-readable `schema.name` (not SQL: use `crate::sql::qualified` for that).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// An enum type with its labels in sort order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enum {
+    pub name: String,
+    pub values: Vec<EnumValue>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumValue {
+    pub name: String,
+    pub renamed_from: Option<String>,
+}
+
+/// Options shared by sequences and identity columns. `None` means PostgreSQL's default for the
+/// sequence's data type and direction; producers store `None` rather than a value equal to the
+/// default, so a declaration that omits an option equals a catalog that has the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceOptions {
+    /// `smallint`, `integer` or `bigint`; `None` = `bigint` for a sequence, the column's type
+    /// for an identity.
+    pub data_type: Option<String>,
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub min_value: Option<i64>,
+    pub max_value: Option<i64>,
+    pub cache: Option<i64>,
+    pub cycle: bool,
+}
+
+/// A standalone sequence (serial columns own theirs through `owned_by`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub name: String,
+    pub options: SequenceOptions,
+    pub owned_by: Option<ColumnRef>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+/// A column of a table, for `OWNED BY` and the like.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRef {
+    pub table: QualifiedName,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Persistence {
+    #[default]
+    Permanent,
+    Unlogged,
+}
+
+/// A table with its columns, constraints and indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub persistence: Persistence,
+    /// In `attnum` order for display; column order is not part of equality.
+    pub columns: IndexMap<String, Column>,
+    pub primary_key: Option<PrimaryKey>,
+    pub uniques: IndexMap<String, Unique>,
+    pub foreign_keys: IndexMap<String, ForeignKey>,
+    pub checks: IndexMap<String, Check>,
+    pub exclusions: IndexMap<String, Exclusion>,
+    /// Indexes that do not back a constraint.
+    pub indexes: IndexMap<String, Index>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// The full type as SQL text, arrays and modifiers included (`numeric(10,2)`, `text[]`).
+    pub data_type: String,
+    pub not_null: bool,
+    /// Default expression as SQL text. Identity and generated columns have none.
+    pub default: Option<String>,
+    pub identity: Option<Identity>,
+    pub generated: Option<Generated>,
+    /// Collation when not the type's default.
+    pub collation: Option<String>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdentityKind {
+    Always,
+    ByDefault,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub options: SequenceOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GeneratedKind {
+    Stored,
+    /// PostgreSQL 18+.
+    Virtual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generated {
+    pub expression: String,
+    pub kind: GeneratedKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Deferrable {
+    #[default]
+    NotDeferrable,
+    InitiallyImmediate,
+    InitiallyDeferred,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrimaryKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub include: Vec<String>,
+    pub deferrable: Deferrable,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unique {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub include: Vec<String>,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15+).
+    pub nulls_not_distinct: bool,
+    pub deferrable: Deferrable,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FkAction {
+    #[default]
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FkMatch {
+    #[default]
+    Simple,
+    Full,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub references: QualifiedName,
+    pub referenced_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+    pub match_type: FkMatch,
+    pub deferrable: Deferrable,
+    /// `false` for a constraint added `NOT VALID` and not validated since.
+    pub valid: bool,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    /// The boolean expression, without the surrounding `CHECK (...)`.
+    pub expression: String,
+    pub no_inherit: bool,
+    pub valid: bool,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+/// `EXCLUDE USING method (element WITH operator, ...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exclusion {
+    pub name: String,
+    pub method: String,
+    pub elements: Vec<ExclusionElement>,
+    pub include: Vec<String>,
+    pub predicate: Option<String>,
+    pub deferrable: Deferrable,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExclusionElement {
+    pub key: IndexKey,
+    pub operator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub unique: bool,
+    /// Access method (`btree`, `gin`, `gist`, ...).
+    pub method: String,
+    pub keys: Vec<IndexKey>,
+    pub include: Vec<String>,
+    /// Partial index predicate, without `WHERE`.
+    pub predicate: Option<String>,
+    pub nulls_not_distinct: bool,
+    /// `false` for an INVALID index (a failed concurrent build). A declaration is always valid,
+    /// so an invalid index in a catalog is a difference to repair.
+    pub valid: bool,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+/// One key of an index: a column or an expression, with its ordering options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexKeyTarget {
+    Column(String),
+    /// An expression as SQL text, without the surrounding parentheses.
+    Expression(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexKey {
+    pub target: IndexKeyTarget,
+    /// Collation when not the column's default.
+    pub collation: Option<String>,
+    /// Operator class when not the type's default for the access method.
+    pub opclass: Option<String>,
+    pub descending: bool,
+    /// `Some(true)` for `NULLS FIRST`, `Some(false)` for `NULLS LAST`, `None` for the default
+    /// that goes with the direction (last for ascending, first for descending).
+    pub nulls_first: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    pub name: String,
+    /// The query as SQL text (`SELECT ...`), without a trailing semicolon.
+    pub query: String,
+    /// `WITH (...)` options such as `security_barrier` and `check_option`, by name.
+    pub options: IndexMap<String, String>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+/// The kinds of object formwork knows of, for messages and for listing what it does not manage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ObjectKind {
+    Extension,
+    Schema,
+    Enum,
+    Sequence,
+    Table,
+    Column,
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+    Check,
+    Exclusion,
+    Index,
+    View,
+    // Kinds that exist in PostgreSQL but are not managed yet.
+    Domain,
+    CompositeType,
+    RangeType,
+    MaterializedView,
+    Function,
+    Procedure,
+    Aggregate,
+    Trigger,
+    Policy,
+    PartitionedTable,
+    Partition,
+    ForeignTable,
+    EventTrigger,
+    Publication,
+    Subscription,
+    Rule,
+    Grant,
+    Other,
+}
+
+impl ObjectKind {
+    /// Lower-case words as used in messages ("foreign key", "materialized view").
+    pub fn describe(self) -> &'static str {
+        match self {
+            ObjectKind::Extension => "extension",
+            ObjectKind::Schema => "schema",
+            ObjectKind::Enum => "enum",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Table => "table",
+            ObjectKind::Column => "column",
+            ObjectKind::PrimaryKey => "primary key",
+            ObjectKind::Unique => "unique constraint",
+            ObjectKind::ForeignKey => "foreign key",
+            ObjectKind::Check => "check constraint",
+            ObjectKind::Exclusion => "exclusion constraint",
+            ObjectKind::Index => "index",
+            ObjectKind::View => "view",
+            ObjectKind::Domain => "domain",
+            ObjectKind::CompositeType => "composite type",
+            ObjectKind::RangeType => "range type",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Function => "function",
+            ObjectKind::Procedure => "procedure",
+            ObjectKind::Aggregate => "aggregate",
+            ObjectKind::Trigger => "trigger",
+            ObjectKind::Policy => "row-level security policy",
+            ObjectKind::PartitionedTable => "partitioned table",
+            ObjectKind::Partition => "partition",
+            ObjectKind::ForeignTable => "foreign table",
+            ObjectKind::EventTrigger => "event trigger",
+            ObjectKind::Publication => "publication",
+            ObjectKind::Subscription => "subscription",
+            ObjectKind::Rule => "rule",
+            ObjectKind::Grant => "privilege",
+            ObjectKind::Other => "object",
+        }
+    }
+}
+
+/// An object found in a catalog that formwork does not manage. `dump` and `plan` list these so
+/// that nobody mistakes a partial picture for the whole one; nothing ever alters or drops them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unmanaged {
+    pub kind: ObjectKind,
+    /// A human-readable identification, such as `public.audit_trigger()` or
+    /// `trigger set_updated_at on public.events`.
+    pub name: String,
+}
+
+impl Model {
+    /// The table with this qualified name, if any.
+    pub fn table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.schemas.get(&name.schema)?.tables.get(&name.name)
+    }
+
+    /// Every table with its schema name, in display order.
+    pub fn tables(&self) -> impl Iterator<Item = (&Schema, &Table)> {
+        self.schemas
+            .values()
+            .flat_map(|s| s.tables.values().map(move |t| (s, t)))
+    }
+}
