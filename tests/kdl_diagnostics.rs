@@ -486,3 +486,16 @@ fn a_file_that_is_not_utf8_is_reported_at_the_first_bad_byte() {
         .unwrap();
     assert!(out.contains("first invalid byte"), "{out}");
 }
+
+#[test]
+fn an_extension_must_go_in_a_declared_schema() {
+    let src = "extension \"pg_trgm\" schema=\"extensions\"\nschema \"extension\"\n";
+    let p = only(src);
+    assert_eq!(p.kind, ProblemKind::DanglingReference);
+    assert_eq!(
+        p.message,
+        "extension `pg_trgm` goes in schema `extensions`, which is not declared"
+    );
+    assert_eq!(p.help.as_deref(), Some("did you mean `extension`?"));
+    assert_eq!(p.range(), at(src, "schema=\"extensions\"", 0));
+}
