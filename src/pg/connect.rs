@@ -84,6 +84,14 @@ pub enum ConnError {
 }
 
 impl ConnError {
+    /// Says where a refused string came from (an environment variable).
+    fn noting_source(self, var: &str) -> ConnError {
+        match self {
+            ConnError::Parse(m) => ConnError::Parse(format!("{m} (from {var})")),
+            other => other,
+        }
+    }
+
     /// SQLSTATE of a server-side failure, if there was one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -117,6 +125,20 @@ impl ConnInfo {
     /// Parse a libpq URL or keyword string; `PG*` environment variables fill what it leaves out.
     pub fn parse(s: &str) -> Result<ConnInfo, ConnError> {
         Self::parse_with_env(s, |name| std::env::var(name).ok())
+    }
+
+    /// The target of a command: `--db` when given, else `DATABASE_URL`, else whatever the
+    /// `PG*` environment variables and libpq's defaults say.
+    pub fn from_db_arg(db: Option<&str>) -> Result<ConnInfo, ConnError> {
+        match db {
+            Some(s) => ConnInfo::parse(s),
+            None => match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.trim().is_empty() => {
+                    ConnInfo::parse(&url).map_err(|e| e.noting_source("DATABASE_URL"))
+                }
+                _ => ConnInfo::parse(""),
+            },
+        }
     }
 
     /// As [`ConnInfo::parse`], reading "environment variables" from `env` (for tests and for
@@ -298,8 +320,7 @@ impl ConnInfo {
         ];
         for (var, key, missing) in pairs {
             if missing && let Some(value) = get(var) {
-                self.set(key, value)
-                    .map_err(|e| ConnError::Parse(format!("{e} (from {var})")))?;
+                self.set(key, value).map_err(|e| e.noting_source(var))?;
             }
         }
         Ok(())
@@ -1054,6 +1075,12 @@ mod tests {
         assert_eq!(i.connect_timeout, Some(9));
         let empty = ConnInfo::parse_with_env("", env).unwrap();
         assert_eq!(empty.dbname.as_deref(), Some("envdb"));
+        let bad = ConnInfo::parse_with_env("", |k| (k == "PGPORT").then(|| "x".to_string()));
+        let text = bad.unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "invalid connection string: invalid value \"x\" for \"port\" (from PGPORT)"
+        );
     }
 
     #[test]
