@@ -369,6 +369,13 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
+        CREATE SEQUENCE s;
+        GRANT USAGE ON SEQUENCE s TO PUBLIC;
+        CREATE TABLE cols (a int, b int);
+        GRANT SELECT (b) ON cols TO PUBLIC;
+        REVOKE EXECUTE ON FUNCTION touch() FROM PUBLIC;
+        CREATE TYPE e AS ENUM ('x');
+        REVOKE USAGE ON TYPE e FROM PUBLIC;
         CREATE TABLE child (extra int) INHERITS (t);
         "#,
     )
@@ -392,6 +399,10 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
         (ObjectKind::Grant, "privileges on public.t"),
+        (ObjectKind::Grant, "privileges on sequence public.s"),
+        (ObjectKind::Grant, "privileges on column public.cols.b"),
+        (ObjectKind::Grant, "privileges on function public.touch()"),
+        (ObjectKind::Grant, "privileges on type public.e"),
         (
             ObjectKind::Other,
             "inheritance of public.child from public.t",
