@@ -604,3 +604,19 @@ async fn not_null_constraints_and_virtual_generated_columns_by_version() {
         assert_eq!(t.columns["v"].default, None);
     }
 }
+
+#[tokio::test]
+async fn an_index_left_invalid_by_a_failed_concurrent_build_reads_as_invalid() {
+    let db = common::TestDb::new().await;
+    db.execute("CREATE TABLE d (x int); INSERT INTO d VALUES (1), (1)")
+        .await;
+    let client = db.client().await;
+    let failed = client
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY d_x ON d (x)")
+        .await;
+    assert!(failed.is_err(), "duplicate values must make the build fail");
+    let c = introspect(&db).await;
+    let index = &table(&c, "public", "d").indexes["d_x"];
+    assert!(!index.valid);
+    assert!(index.unique);
+}
