@@ -10,8 +10,8 @@
 //! that a password never reaches a message: `Display` and `Debug` leave it out, and every error
 //! text is scrubbed of it before it leaves this module.
 //!
-//! Deliberately not supported (yet): client certificates (`sslcert`/`sslkey`), `~/.pgpass`,
-//! service files, GSSAPI.
+//! Deliberately not supported (yet): client certificates (`sslcert`/`sslkey`), service files,
+//! GSSAPI.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -524,9 +524,14 @@ impl ConnInfo {
         if let Some(addr) = hostaddr {
             config.hostaddr(addr);
         }
-        config.user(self.effective_user());
+        let user = self.effective_user();
+        config.user(&user);
         config.dbname(self.dbname());
-        if let Some(pw) = &self.password {
+        let password = self
+            .password
+            .clone()
+            .or_else(|| password_from_file(host, port, &self.dbname(), &user));
+        if let Some(pw) = &password {
             config.password(pw.as_bytes());
         }
         if let Some(app) = &self.application_name {
@@ -750,6 +755,66 @@ impl ServerCertVerifier for LibpqVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// The password for this target from `PGPASSFILE` or `~/.pgpass`, as libpq finds it. Like libpq,
+/// a file readable by group or others is ignored.
+fn password_from_file(host: &str, port: u16, dbname: &str, user: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = match std::env::var_os("PGPASSFILE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
+    };
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let content = std::fs::read_to_string(&path).ok()?;
+    // libpq matches the default socket directory as "localhost".
+    let host = if host == "/var/run/postgresql" || host == "/tmp" {
+        "localhost"
+    } else {
+        host
+    };
+    pgpass_lookup(&content, host, port, dbname, user)
+}
+
+/// The first `host:port:database:user:password` line matching the target (`*` matches anything;
+/// `\:` and `\\` are escapes).
+fn pgpass_lookup(content: &str, host: &str, port: u16, dbname: &str, user: &str) -> Option<String> {
+    let port = port.to_string();
+    let wanted = [host, port.as_str(), dbname, user];
+    for line in content.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = Vec::with_capacity(5);
+        let mut current = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        current.push(n);
+                    }
+                }
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut current)),
+                _ => current.push(c),
+            }
+        }
+        fields.push(current);
+        if fields.len() != 5 {
+            continue;
+        }
+        if fields[..4]
+            .iter()
+            .zip(wanted)
+            .all(|(field, want)| field == "*" || field == want)
+        {
+            return fields.pop();
+        }
+    }
+    None
 }
 
 fn is_socket_dir(host: &str) -> bool {
@@ -1135,6 +1200,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pgpass_lines_match_like_libpq() {
+        let file = "# comment\n\
+                    db.example:5432:app:alice:first\n\
+                    *:*:*:bob:pa\\:ss\\\\x\n\
+                    localhost:5433:*:*:local\n\
+                    short:line\n";
+        assert_eq!(
+            pgpass_lookup(file, "db.example", 5432, "app", "alice").as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            pgpass_lookup(file, "db.example", 5432, "other", "alice"),
+            None
+        );
+        assert_eq!(
+            pgpass_lookup(file, "anywhere", 1, "x", "bob").as_deref(),
+            Some("pa:ss\\x")
+        );
+        assert_eq!(
+            pgpass_lookup(file, "localhost", 5433, "x", "carol").as_deref(),
+            Some("local")
+        );
+        assert_eq!(pgpass_lookup(file, "localhost", 5432, "x", "carol"), None);
     }
 
     #[test]
