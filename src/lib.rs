@@ -10,6 +10,7 @@ pub mod lint;
 pub mod model;
 pub mod ops;
 pub mod pg;
+pub mod plan;
 pub mod sql;
 pub mod sqlfile;
 
