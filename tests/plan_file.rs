@@ -298,6 +298,21 @@ fn reading_a_missing_file_names_it() {
 }
 
 #[test]
+fn an_oversized_file_is_refused_without_decoding_it() {
+    let dir = tempdir();
+    let path = dir.join("huge.bin");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(file::MAX_FILE_LEN + 1).unwrap();
+    assert!(matches!(
+        file::read(&path),
+        Err(PlanFileError::TooLarge {
+            kind: FileKind::Plan
+        })
+    ));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn an_approval_verifies_with_its_key_and_survives_its_file() {
     let plan = sample_plan();
     let k = key("correct horse battery staple");

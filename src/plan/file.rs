@@ -73,10 +73,8 @@ pub enum PlanFileError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "the {kind} is {len} bytes, more than the {MAX_FILE_LEN} formwork accepts; refusing it"
-    )]
-    TooLarge { kind: FileKind, len: u64 },
+    #[error("the {kind} is larger than the {MAX_FILE_LEN} bytes formwork accepts; refusing it")]
+    TooLarge { kind: FileKind },
     #[error("this is not a formwork {kind} (it does not start with the {kind} signature)")]
     WrongMagic { kind: FileKind },
     #[error(
@@ -203,10 +201,7 @@ fn envelope(kind: FileKind, body: &[u8]) -> Result<Vec<u8>, PlanFileError> {
     let len = u32::try_from(body.len())
         .ok()
         .filter(|&n| u64::from(n) + (HEADER_LEN + TRAILER_LEN) as u64 <= MAX_FILE_LEN)
-        .ok_or(PlanFileError::TooLarge {
-            kind,
-            len: body.len() as u64,
-        })?;
+        .ok_or(PlanFileError::TooLarge { kind })?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
     bytes.extend_from_slice(kind.magic());
     bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -324,10 +319,7 @@ fn read_limited(kind: FileKind, path: &Path) -> Result<Vec<u8>, PlanFileError> {
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_LEN {
-        return Err(PlanFileError::TooLarge {
-            kind,
-            len: bytes.len() as u64,
-        });
+        return Err(PlanFileError::TooLarge { kind });
     }
     Ok(bytes)
 }
