@@ -35,6 +35,7 @@ const PUBLIC: &str = "public";
 /// The statements that create `model` in an empty database, in an order that runs.
 pub fn render(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
+    let names = table::Names::of(model);
 
     for schema in model.schemas.values() {
         if schema.name != PUBLIC {
@@ -70,11 +71,11 @@ pub fn render(model: &Model) -> Vec<String> {
         }
     }
     for (schema, t) in model.tables() {
-        out.push(table::create_table(schema, t));
+        out.push(table::create_table(&names, schema, t));
     }
     for (schema, t) in model.tables() {
         for idx in t.indexes.values() {
-            out.push(table::create_index(schema, t, idx));
+            out.push(table::create_index(&names, schema, t, idx));
         }
     }
     for (schema, t) in model.tables() {

@@ -5,9 +5,11 @@
 //! `ALTER TABLE` statements: foreign keys need the referenced table (cycles included), and
 //! PostgreSQL only accepts `NOT VALID` on `ALTER TABLE ... ADD CONSTRAINT`.
 
+use std::collections::HashSet;
+
 use crate::model::{
     Check, Column, Deferrable, Exclusion, FkAction, FkMatch, ForeignKey, GeneratedKind,
-    IdentityKind, Index, IndexKey, IndexKeyTarget, Persistence, Schema, Table,
+    IdentityKind, Index, IndexKey, IndexKeyTarget, Model, Persistence, Schema, Table,
 };
 use crate::sql::{ident_list, qualified, quote_ident, quote_literal};
 
@@ -16,19 +18,37 @@ pub(super) fn qname(schema: &Schema, name: &str) -> String {
     qualified(&crate::model::QualifiedName::new(&schema.name, name))
 }
 
-/// A collation or operator class name as the model keeps it. The catalog spells such names as
-/// SQL when they need it (`pg_catalog."C"`, `public."my ops"`); a bare name such as `C`,
-/// `en_US.utf8` or `text_pattern_ops` is one identifier (dots included) and gets quoted.
-pub(super) fn object_name(name: &str) -> String {
-    if name.contains('"') {
-        name.to_string()
-    } else {
-        quote_ident(name)
+/// The schemas a model declares, to read collation and operator class names (see
+/// [`Names::object_name`]).
+pub(super) struct Names<'a>(HashSet<&'a str>);
+
+impl<'a> Names<'a> {
+    pub(super) fn of(model: &'a Model) -> Names<'a> {
+        let mut set: HashSet<&str> = model.schemas.keys().map(String::as_str).collect();
+        set.extend(model.extensions.values().map(|e| e.schema.as_str()));
+        Names(set)
+    }
+
+    /// A collation or operator class name as the model keeps it: bare when it lives in
+    /// `pg_catalog` (`C`, `en_US.utf8`, `text_pattern_ops`; dots can be part of such a name),
+    /// `schema.name` otherwise. A prefix before the first dot that names one of the model's
+    /// schemas is that schema; anything else is one name. Text already in SQL form (with double
+    /// quotes) is kept as it is.
+    pub(super) fn object_name(&self, name: &str) -> String {
+        if name.contains('"') {
+            return name.to_string();
+        }
+        match name.split_once('.') {
+            Some((schema, rest)) if self.0.contains(schema) => {
+                format!("{}.{}", quote_ident(schema), quote_ident(rest))
+            }
+            _ => quote_ident(name),
+        }
     }
 }
 
-pub(super) fn create_table(schema: &Schema, t: &Table) -> String {
-    let mut items: Vec<String> = t.columns.values().map(column).collect();
+pub(super) fn create_table(names: &Names, schema: &Schema, t: &Table) -> String {
+    let mut items: Vec<String> = t.columns.values().map(|c| column(names, c)).collect();
     if let Some(pk) = &t.primary_key {
         let mut s = format!(
             "CONSTRAINT {} PRIMARY KEY ({})",
@@ -53,7 +73,7 @@ pub(super) fn create_table(schema: &Schema, t: &Table) -> String {
         items.push(check(c));
     }
     for x in t.exclusions.values() {
-        items.push(exclusion(x));
+        items.push(exclusion(names, x));
     }
     let unlogged = match t.persistence {
         Persistence::Permanent => "",
@@ -70,10 +90,10 @@ pub(super) fn create_table(schema: &Schema, t: &Table) -> String {
     }
 }
 
-fn column(c: &Column) -> String {
+fn column(names: &Names, c: &Column) -> String {
     let mut s = format!("{} {}", quote_ident(&c.name), c.data_type);
     if let Some(coll) = &c.collation {
-        s.push_str(&format!(" COLLATE {}", object_name(coll)));
+        s.push_str(&format!(" COLLATE {}", names.object_name(coll)));
     }
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {d}"));
@@ -130,11 +150,11 @@ fn check(c: &Check) -> String {
     s
 }
 
-fn exclusion(x: &Exclusion) -> String {
+fn exclusion(names: &Names, x: &Exclusion) -> String {
     let elements: Vec<String> = x
         .elements
         .iter()
-        .map(|e| format!("{} WITH {}", index_key(&e.key), e.operator))
+        .map(|e| format!("{} WITH {}", index_key(names, &e.key), e.operator))
         .collect();
     let mut s = format!(
         "CONSTRAINT {} EXCLUDE USING {} ({})",
@@ -150,16 +170,16 @@ fn exclusion(x: &Exclusion) -> String {
     s
 }
 
-fn index_key(k: &IndexKey) -> String {
+fn index_key(names: &Names, k: &IndexKey) -> String {
     let mut s = match &k.target {
         IndexKeyTarget::Column(c) => quote_ident(c),
         IndexKeyTarget::Expression(e) => format!("({e})"),
     };
     if let Some(coll) = &k.collation {
-        s.push_str(&format!(" COLLATE {}", object_name(coll)));
+        s.push_str(&format!(" COLLATE {}", names.object_name(coll)));
     }
     if let Some(op) = &k.opclass {
-        s.push_str(&format!(" {}", object_name(op)));
+        s.push_str(&format!(" {}", names.object_name(op)));
     }
     if k.descending {
         s.push_str(" DESC");
@@ -172,8 +192,8 @@ fn index_key(k: &IndexKey) -> String {
     s
 }
 
-pub(super) fn create_index(schema: &Schema, t: &Table, idx: &Index) -> String {
-    let keys: Vec<String> = idx.keys.iter().map(index_key).collect();
+pub(super) fn create_index(names: &Names, schema: &Schema, t: &Table, idx: &Index) -> String {
+    let keys: Vec<String> = idx.keys.iter().map(|k| index_key(names, k)).collect();
     let mut s = format!(
         "CREATE {}INDEX {} ON {} USING {} ({})",
         if idx.unique { "UNIQUE " } else { "" },
@@ -279,7 +299,8 @@ pub(super) fn comments(schema: &Schema, t: &Table) -> Vec<String> {
 
 #[cfg(test)]
 pub(super) fn column_for_test(c: &Column) -> String {
-    column(c)
+    let model = Model::default();
+    column(&Names::of(&model), c)
 }
 
 #[cfg(test)]

@@ -248,11 +248,15 @@ fn index_renders_every_key_option_include_nulls_and_predicate() {
     k1.nulls_first = Some(false);
     let mut k2 = key(IndexKeyTarget::Expression("lower(email)".into()));
     k2.nulls_first = Some(true);
+    // `schema.name` when the schema is the model's; a dotted pg_catalog name stays one name.
+    let mut k3 = key(IndexKeyTarget::Column("code".into()));
+    k3.collation = Some("en_US.utf8".into());
+    k3.opclass = Some("ext.my_ops".into());
     let idx = Index {
         name: "idx".into(),
         unique: true,
         method: "btree".into(),
-        keys: vec![k1, k2],
+        keys: vec![k1, k2, k3],
         include: vec!["id".into()],
         predicate: Some("deleted_at IS NULL".into()),
         nulls_not_distinct: true,
@@ -263,9 +267,10 @@ fn index_renders_every_key_option_include_nulls_and_predicate() {
     let s = schema("s");
     let t = table("t", vec![]);
     assert_eq!(
-        table::create_index(&s, &t, &idx),
+        table::create_index(&table::Names::of(&model_with(schema("ext"))), &s, &t, &idx),
         "CREATE UNIQUE INDEX \"idx\" ON \"s\".\"t\" USING \"btree\" (\"Name\" COLLATE \"C\" \
-         \"text_pattern_ops\" DESC NULLS LAST, (lower(email)) NULLS FIRST) INCLUDE (\"id\") \
+         \"text_pattern_ops\" DESC NULLS LAST, (lower(email)) NULLS FIRST, \"code\" COLLATE \
+         \"en_US.utf8\" \"ext\".\"my_ops\") INCLUDE (\"id\") \
          NULLS NOT DISTINCT WHERE (deleted_at IS NULL)"
     );
 }
@@ -311,7 +316,7 @@ fn unique_and_exclusion_constraints_are_inline() {
         },
     );
     let s = schema("s");
-    let sql = table::create_table(&s, &t);
+    let sql = table::create_table(&table::Names::of(&Model::default()), &s, &t);
     assert!(sql.contains(
         "CONSTRAINT \"u\" UNIQUE NULLS NOT DISTINCT (\"room\") DEFERRABLE INITIALLY IMMEDIATE"
     ));
