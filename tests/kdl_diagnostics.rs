@@ -423,3 +423,79 @@ fn rendering_shows_file_line_and_help() {
         .unwrap();
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn files_over_the_size_limit_are_refused_with_a_message() {
+    let huge = format!("// {}\n", "x".repeat(formwork::kdl::load::MAX_FILE_BYTES));
+    let p = only(&huge);
+    assert_eq!(p.kind, ProblemKind::Io);
+    assert!(p.message.contains("are refused"), "{}", p.message);
+    assert_eq!(p.range(), None);
+}
+
+#[test]
+fn every_truncation_of_a_real_file_loads_or_reports_without_panicking() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/public.kdl"))
+        .unwrap();
+    let mut cut = 0;
+    while cut < text.len() {
+        if text.is_char_boundary(cut) {
+            let prefix = &text[..cut];
+            let _ = load_sources(&[SourceFile::new("cut.kdl", prefix)]);
+            let _ = formwork::kdl::format::format_source("cut.kdl", prefix);
+        }
+        cut += 61;
+    }
+}
+
+#[test]
+fn fuzz_regressions_load_without_panicking() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_regressions");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let _ = load_sources(&[SourceFile::new("r.kdl", text.clone())]);
+        if let Ok(out) = formwork::kdl::format::format_source("r.kdl", &text) {
+            let again = formwork::kdl::format::format_source("r.kdl", &out).unwrap();
+            assert_eq!(again, out, "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_reported_at_the_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("formwork-kdl-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.kdl"), b"schema \"p\xffx\"\n").unwrap();
+    let err = formwork::kdl::load::load_dir(&dir).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(err.problems.len(), 1);
+    let p = &err.problems[0];
+    assert_eq!(p.kind, ProblemKind::Io);
+    assert!(
+        p.message.ends_with("bad.kdl is not valid UTF-8"),
+        "{}",
+        p.message
+    );
+    // The replacement character that stands for the bad byte, whole.
+    assert_eq!(p.range(), Some((9, 3)));
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut out, &err)
+        .unwrap();
+    assert!(out.contains("first invalid byte"), "{out}");
+}
+
+#[test]
+fn an_extension_must_go_in_a_declared_schema() {
+    let src = "extension \"pg_trgm\" schema=\"extensions\"\nschema \"extension\"\n";
+    let p = only(src);
+    assert_eq!(p.kind, ProblemKind::DanglingReference);
+    assert_eq!(
+        p.message,
+        "extension `pg_trgm` goes in schema `extensions`, which is not declared"
+    );
+    assert_eq!(p.help.as_deref(), Some("did you mean `extension`?"));
+    assert_eq!(p.range(), at(src, "schema=\"extensions\"", 0));
+}

@@ -110,7 +110,7 @@ impl Problem {
             kind,
             message: message.into(),
             file: file.name.to_string(),
-            span: Some(clamp(span, file.text.len())),
+            span: Some(clamp(span, &file.text)),
             label: "here".into(),
             help: None,
             source: Some(NamedSource::new(&*file.name, file.text.clone())),
@@ -160,11 +160,20 @@ impl Problem {
     }
 }
 
-/// Spans from the parser are trusted, but a span past the end of the text would make miette
-/// render nothing useful; keep every span inside its file.
-fn clamp(span: SourceSpan, len: usize) -> SourceSpan {
-    let start = span.offset().min(len);
-    let end = (span.offset() + span.len()).min(len);
+/// Keep every span inside its file and on character boundaries, whatever produced it, so
+/// rendering can never slice text in the middle of a character.
+fn clamp(span: SourceSpan, text: &str) -> SourceSpan {
+    let mut start = span.offset().min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = span
+        .offset()
+        .saturating_add(span.len())
+        .clamp(start, text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
     SourceSpan::new(start.into(), end - start)
 }
 

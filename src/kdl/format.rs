@@ -183,7 +183,70 @@ fn convert_doc(
         Some(prev) => attach_after(prev, s.same_line),
         None => up.extend(s.same_line),
     }
-    (nodes, s.own_lines)
+    let mut tail = s.own_lines;
+    spill(&mut nodes, &mut tail);
+    (nodes, tail)
+}
+
+fn has_block(n: &Node) -> bool {
+    n.children.as_ref().is_some_and(|c| !c.is_empty()) || !n.tail.is_empty()
+}
+
+/// A line ends with at most one `//` comment. Any further ones (possible after a `\` line
+/// continuation) move to their own lines where the next run would find them anyway: the
+/// first child's for a block's opening line, else the next node's, so the layout is stable.
+fn spill(nodes: &mut [Node], tail: &mut Vec<Comment>) {
+    let own = |texts: Vec<String>| -> Vec<Comment> {
+        texts
+            .into_iter()
+            .map(|text| Comment {
+                text,
+                blank_before: false,
+            })
+            .collect()
+    };
+    for i in 0..nodes.len() {
+        let n = &mut nodes[i];
+        let extra = if has_block(n) {
+            if n.line_comments.len() > 1 {
+                let inside = own(n.line_comments.split_off(1));
+                match n.children.as_mut().and_then(|c| c.first_mut()) {
+                    Some(first) => {
+                        first.leading.splice(0..0, inside);
+                    }
+                    None => {
+                        n.tail.splice(0..0, inside);
+                    }
+                }
+            }
+            if n.close_comments.len() > 1 {
+                n.close_comments.split_off(1)
+            } else {
+                Vec::new()
+            }
+        } else {
+            let mut all = std::mem::take(&mut n.line_comments);
+            all.append(&mut n.close_comments);
+            let extra = if all.len() > 1 {
+                all.split_off(1)
+            } else {
+                Vec::new()
+            };
+            n.line_comments = all;
+            extra
+        };
+        if extra.is_empty() {
+            continue;
+        }
+        match nodes.get_mut(i + 1) {
+            Some(next) => {
+                next.leading.splice(0..0, own(extra));
+            }
+            None => {
+                tail.splice(0..0, own(extra));
+            }
+        }
+    }
 }
 
 /// Comments found on the line a node ends on.
@@ -198,14 +261,8 @@ fn attach_after(node: &mut Node, comments: Vec<String>) {
 /// A node and whether its text ended a line.
 fn convert_node(kn: &KdlNode, src: &str) -> (Node, bool) {
     let mut node = Node::new(kn.name().value());
-    if let Some(ty) = kn.ty() {
-        // The loader refuses type annotations; fmt keeps them as they were.
-        node.name = format!(
-            "({}){}",
-            ty.value(),
-            super::text::ident_repr(kn.name().value())
-        );
-    }
+    // The loader refuses type annotations; fmt keeps them as they were.
+    node.ty = kn.ty().map(|t| t.value().to_string());
     for e in kn.entries() {
         if let Some(f) = e.format() {
             for d in [&f.leading, &f.after_key, &f.after_eq, &f.trailing] {

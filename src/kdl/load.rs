@@ -284,6 +284,12 @@ enum Pending {
         span: SourceSpan,
         sequence: QualifiedName,
     },
+    ExtensionSchema {
+        file: usize,
+        span: SourceSpan,
+        extension: String,
+        schema: String,
+    },
 }
 
 struct Loader {
@@ -705,6 +711,14 @@ impl Loader {
         let schema = c.prop_string("schema").unwrap_or_else(|| "public".into());
         if c.prop("schema").is_some() && !self.valid_name(f, &schema, c.prop_span("schema")) {
             return;
+        }
+        if !matches!(schema.as_str(), "public" | "pg_catalog") {
+            self.pending.push(Pending::ExtensionSchema {
+                file: f.index,
+                span: c.prop_span("schema"),
+                extension: name.clone(),
+                schema: schema.clone(),
+            });
         }
         if self.declare(
             Key::Extension(name.clone()),
@@ -1603,6 +1617,29 @@ impl Loader {
                     name,
                     target,
                 } => self.resolve_fk(file, span, &table, &name, &target),
+                Pending::ExtensionSchema {
+                    file,
+                    span,
+                    extension,
+                    schema,
+                } => {
+                    if !self.model.schemas.contains_key(&schema) {
+                        let help =
+                            did_you_mean(&schema, self.model.schemas.keys().map(String::as_str))
+                                .unwrap_or_else(|| format!("declare it: schema \"{schema}\""));
+                        let f = self.file(file);
+                        self.push(
+                            Problem::new(
+                                ProblemKind::DanglingReference,
+                                &f,
+                                span,
+                                format!("extension `{extension}` goes in schema `{schema}`, which is not declared"),
+                            )
+                            .label("no such schema")
+                            .help(help),
+                        );
+                    }
+                }
                 Pending::OwnedBy {
                     file,
                     span,

@@ -60,6 +60,8 @@ pub(crate) struct Node {
     pub blank_before: bool,
     /// Comments on their own lines above the node.
     pub leading: Vec<Comment>,
+    /// A type annotation, kept by `fmt` (the language gives them no meaning).
+    pub ty: Option<String>,
     /// Name, written bare when KDL allows it.
     pub name: String,
     pub args: Vec<Val>,
@@ -181,6 +183,11 @@ fn print_node(out: &mut String, n: &Node, depth: usize, first: bool) {
     }
     print_comments(out, &n.leading, depth, first);
     push_indent(out, depth);
+    if let Some(ty) = &n.ty {
+        out.push('(');
+        out.push_str(&ident_repr(ty));
+        out.push(')');
+    }
     out.push_str(&ident_repr(&n.name));
     for a in &n.args {
         out.push(' ');

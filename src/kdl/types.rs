@@ -463,6 +463,112 @@ fn split_qualified(s: &str) -> Option<Vec<Part>> {
     }
 }
 
+/// PostgreSQL's reserved and type/function-name keywords: as a schema name in a type they
+/// must be quoted (quoting them elsewhere is harmless).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
 /// A name as SQL needs it in a type: bare when lower-case simple, else double-quoted.
 pub fn sql_ident(name: &str) -> String {
     let simple = name
@@ -472,7 +578,7 @@ pub fn sql_ident(name: &str) -> String {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
-    if simple && !is_builtin(name) {
+    if simple && !is_builtin(name) && !RESERVED.contains(&name) {
         name.to_string()
     } else {
         crate::sql::quote_ident(name)
@@ -541,6 +647,11 @@ mod tests {
     fn enums_resolve_in_own_schema_then_public_and_get_qualified() {
         let enums = [("public", "kind"), ("app", "state"), ("app", "Mood")];
         assert_eq!(check("kind", "app", &enums, &[]).unwrap(), "public.kind");
+        let reserved = [("user", "order")];
+        assert_eq!(
+            check("order", "user", &reserved, &[]).unwrap(),
+            "\"user\".\"order\""
+        );
         assert_eq!(check("state[]", "app", &enums, &[]).unwrap(), "app.state[]");
         assert_eq!(
             check("public.kind", "x", &enums, &[]).unwrap(),

@@ -474,7 +474,20 @@ impl ConnInfo {
         let code = e.code().map(|c| c.code().to_string());
         let message = match e.as_db_error() {
             Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => e.to_string(),
+            None => {
+                // The cause (refused connection, certificate problem) is what the user needs.
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    let cause_text = cause.to_string();
+                    if !text.contains(&cause_text) {
+                        text.push_str(": ");
+                        text.push_str(&cause_text);
+                    }
+                    source = cause.source();
+                }
+                text
+            }
         };
         self.connect_error(message, code)
     }
