@@ -75,7 +75,21 @@ CREATE VIEW app.checked WITH (check_option = local) AS SELECT id, price FROM app
 async fn introspection_reads_every_managed_construct() {
     let db = common::TestDb::new().await;
     db.execute("CREATE EXTENSION btree_gist").await;
-    db.execute(SCHEMA).await;
+    let version: i32 = db
+        .client()
+        .await
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // NULLS NOT DISTINCT is PostgreSQL 15+.
+    let nnd = version >= 150000;
+    if nnd {
+        db.execute(SCHEMA).await;
+    } else {
+        db.execute(&SCHEMA.replace("UNIQUE NULLS NOT DISTINCT", "UNIQUE"))
+            .await;
+    }
     let c = introspect(&db).await;
 
     assert_eq!(c.server.database, db.name());
@@ -191,7 +205,7 @@ async fn introspection_reads_every_managed_construct() {
     assert_eq!(pk.comment.as_deref(), Some("pk comment"));
     let uq = &users.uniques["users_email_key"];
     assert_eq!(uq.columns, ["email"]);
-    assert!(uq.nulls_not_distinct);
+    assert_eq!(uq.nulls_not_distinct, nnd);
     assert_eq!(uq.deferrable, Deferrable::InitiallyDeferred);
     let ck = &users.checks["users_price_positive"];
     assert_eq!(ck.expression, "price >= 0::numeric");
@@ -355,6 +369,13 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
+        CREATE SEQUENCE s;
+        GRANT USAGE ON SEQUENCE s TO PUBLIC;
+        CREATE TABLE cols (a int, b int);
+        GRANT SELECT (b) ON cols TO PUBLIC;
+        REVOKE EXECUTE ON FUNCTION touch() FROM PUBLIC;
+        CREATE TYPE e AS ENUM ('x');
+        REVOKE USAGE ON TYPE e FROM PUBLIC;
         CREATE TABLE child (extra int) INHERITS (t);
         "#,
     )
@@ -378,6 +399,10 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
         (ObjectKind::Grant, "privileges on public.t"),
+        (ObjectKind::Grant, "privileges on sequence public.s"),
+        (ObjectKind::Grant, "privileges on column public.cols.b"),
+        (ObjectKind::Grant, "privileges on function public.touch()"),
+        (ObjectKind::Grant, "privileges on type public.e"),
         (
             ObjectKind::Other,
             "inheritance of public.child from public.t",
@@ -518,4 +543,80 @@ async fn fingerprint_changes_with_one_attribute() {
         let after = fingerprint(&introspect(&db).await.model);
         assert_ne!(before, after, "{change} did not change the fingerprint");
     }
+}
+
+/// A measurement rather than a check of behaviour, so not run by default:
+/// `cargo test --release --test catalog_introspect -- --ignored --nocapture introspection_time`
+#[tokio::test]
+#[ignore]
+async fn introspection_time_for_2000_tables() {
+    let db = common::TestDb::new().await;
+    let mut sql = String::new();
+    for i in 0..2000 {
+        sql.push_str(&format!(
+            "CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+             v text NOT NULL UNIQUE, n int DEFAULT 0 CHECK (n >= 0), \
+             p bigint REFERENCES t{i} (id)); CREATE INDEX t{i}_v ON t{i} (lower(v));\n"
+        ));
+    }
+    db.execute(&sql).await;
+    let client = db.client().await;
+    for run in 0..3 {
+        let started = std::time::Instant::now();
+        let c = catalog::introspect(&client).await.unwrap();
+        let elapsed = started.elapsed();
+        let fp_started = std::time::Instant::now();
+        let fp = fingerprint(&c.model);
+        println!(
+            "run {run}: introspected {} tables in {elapsed:?}; fingerprint {fp} in {:?}",
+            c.model.schemas["public"].tables.len(),
+            fp_started.elapsed()
+        );
+    }
+}
+
+/// PostgreSQL 18 stores NOT NULL constraints in pg_constraint and has virtual generated
+/// columns; on older servers this test only checks what they have.
+#[tokio::test]
+async fn not_null_constraints_and_virtual_generated_columns_by_version() {
+    let db = common::TestDb::new().await;
+    db.execute("CREATE TABLE t (a int NOT NULL, b int CONSTRAINT b_nn NOT NULL, c int)")
+        .await;
+    let version = introspect(&db).await.server.version_num;
+    eprintln!("server_version_num = {version}");
+    if version >= 180000 {
+        db.execute("ALTER TABLE t ADD COLUMN v int GENERATED ALWAYS AS (a * 2) VIRTUAL")
+            .await;
+    }
+    let c = introspect(&db).await;
+    let t = table(&c, "public", "t");
+    assert!(
+        t.checks.is_empty(),
+        "NOT NULL read as CHECK: {:?}",
+        t.checks
+    );
+    assert!(t.columns["a"].not_null && t.columns["b"].not_null);
+    assert!(!t.columns["c"].not_null);
+    if version >= 180000 {
+        let g = t.columns["v"].generated.as_ref().expect("virtual column");
+        assert_eq!(g.kind, GeneratedKind::Virtual);
+        assert_eq!(g.expression, "a * 2");
+        assert_eq!(t.columns["v"].default, None);
+    }
+}
+
+#[tokio::test]
+async fn an_index_left_invalid_by_a_failed_concurrent_build_reads_as_invalid() {
+    let db = common::TestDb::new().await;
+    db.execute("CREATE TABLE d (x int); INSERT INTO d VALUES (1), (1)")
+        .await;
+    let client = db.client().await;
+    let failed = client
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY d_x ON d (x)")
+        .await;
+    assert!(failed.is_err(), "duplicate values must make the build fail");
+    let c = introspect(&db).await;
+    let index = &table(&c, "public", "d").indexes["d_x"];
+    assert!(!index.valid);
+    assert!(index.unique);
 }

@@ -19,7 +19,7 @@ pub use introspect::{QUERY_COUNT, introspect};
 use crate::model::{Model, Unmanaged};
 
 /// What introspection found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     pub model: Model,
     /// Objects present in the database that formwork leaves alone, sorted.
@@ -28,7 +28,7 @@ pub struct Catalog {
 }
 
 /// Identity of the server and database that were read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServerInfo {
     /// `server_version_num`, e.g. `150018`.
     pub version_num: i32,

@@ -10,8 +10,8 @@
 //! that a password never reaches a message: `Display` and `Debug` leave it out, and every error
 //! text is scrubbed of it before it leaves this module.
 //!
-//! Deliberately not supported (yet): client certificates (`sslcert`/`sslkey`), `~/.pgpass`,
-//! service files, GSSAPI.
+//! Deliberately not supported (yet): client certificates (`sslcert`/`sslkey`), service files,
+//! GSSAPI.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -84,6 +84,14 @@ pub enum ConnError {
 }
 
 impl ConnError {
+    /// Says where a refused string came from (an environment variable).
+    fn noting_source(self, var: &str) -> ConnError {
+        match self {
+            ConnError::Parse(m) => ConnError::Parse(format!("{m} (from {var})")),
+            other => other,
+        }
+    }
+
     /// SQLSTATE of a server-side failure, if there was one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -117,6 +125,20 @@ impl ConnInfo {
     /// Parse a libpq URL or keyword string; `PG*` environment variables fill what it leaves out.
     pub fn parse(s: &str) -> Result<ConnInfo, ConnError> {
         Self::parse_with_env(s, |name| std::env::var(name).ok())
+    }
+
+    /// The target of a command: `--db` when given, else `DATABASE_URL`, else whatever the
+    /// `PG*` environment variables and libpq's defaults say.
+    pub fn from_db_arg(db: Option<&str>) -> Result<ConnInfo, ConnError> {
+        match db {
+            Some(s) => ConnInfo::parse(s),
+            None => match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.trim().is_empty() => {
+                    ConnInfo::parse(&url).map_err(|e| e.noting_source("DATABASE_URL"))
+                }
+                _ => ConnInfo::parse(""),
+            },
+        }
     }
 
     /// As [`ConnInfo::parse`], reading "environment variables" from `env` (for tests and for
@@ -298,8 +320,7 @@ impl ConnInfo {
         ];
         for (var, key, missing) in pairs {
             if missing && let Some(value) = get(var) {
-                self.set(key, value)
-                    .map_err(|e| ConnError::Parse(format!("{e} (from {var})")))?;
+                self.set(key, value).map_err(|e| e.noting_source(var))?;
             }
         }
         Ok(())
@@ -503,9 +524,14 @@ impl ConnInfo {
         if let Some(addr) = hostaddr {
             config.hostaddr(addr);
         }
-        config.user(self.effective_user());
+        let user = self.effective_user();
+        config.user(&user);
         config.dbname(self.dbname());
-        if let Some(pw) = &self.password {
+        let password = self
+            .password
+            .clone()
+            .or_else(|| password_from_file(host, port, &self.dbname(), &user));
+        if let Some(pw) = &password {
             config.password(pw.as_bytes());
         }
         if let Some(app) = &self.application_name {
@@ -729,6 +755,66 @@ impl ServerCertVerifier for LibpqVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// The password for this target from `PGPASSFILE` or `~/.pgpass`, as libpq finds it. Like libpq,
+/// a file readable by group or others is ignored.
+fn password_from_file(host: &str, port: u16, dbname: &str, user: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = match std::env::var_os("PGPASSFILE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
+    };
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let content = std::fs::read_to_string(&path).ok()?;
+    // libpq matches the default socket directory as "localhost".
+    let host = if host == "/var/run/postgresql" || host == "/tmp" {
+        "localhost"
+    } else {
+        host
+    };
+    pgpass_lookup(&content, host, port, dbname, user)
+}
+
+/// The first `host:port:database:user:password` line matching the target (`*` matches anything;
+/// `\:` and `\\` are escapes).
+fn pgpass_lookup(content: &str, host: &str, port: u16, dbname: &str, user: &str) -> Option<String> {
+    let port = port.to_string();
+    let wanted = [host, port.as_str(), dbname, user];
+    for line in content.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = Vec::with_capacity(5);
+        let mut current = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        current.push(n);
+                    }
+                }
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut current)),
+                _ => current.push(c),
+            }
+        }
+        fields.push(current);
+        if fields.len() != 5 {
+            continue;
+        }
+        if fields[..4]
+            .iter()
+            .zip(wanted)
+            .all(|(field, want)| field == "*" || field == want)
+        {
+            return fields.pop();
+        }
+    }
+    None
 }
 
 fn is_socket_dir(host: &str) -> bool {
@@ -1054,6 +1140,12 @@ mod tests {
         assert_eq!(i.connect_timeout, Some(9));
         let empty = ConnInfo::parse_with_env("", env).unwrap();
         assert_eq!(empty.dbname.as_deref(), Some("envdb"));
+        let bad = ConnInfo::parse_with_env("", |k| (k == "PGPORT").then(|| "x".to_string()));
+        let text = bad.unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "invalid connection string: invalid value \"x\" for \"port\" (from PGPORT)"
+        );
     }
 
     #[test]
@@ -1108,6 +1200,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pgpass_lines_match_like_libpq() {
+        let file = "# comment\n\
+                    db.example:5432:app:alice:first\n\
+                    *:*:*:bob:pa\\:ss\\\\x\n\
+                    localhost:5433:*:*:local\n\
+                    short:line\n";
+        assert_eq!(
+            pgpass_lookup(file, "db.example", 5432, "app", "alice").as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            pgpass_lookup(file, "db.example", 5432, "other", "alice"),
+            None
+        );
+        assert_eq!(
+            pgpass_lookup(file, "anywhere", 1, "x", "bob").as_deref(),
+            Some("pa:ss\\x")
+        );
+        assert_eq!(
+            pgpass_lookup(file, "localhost", 5433, "x", "carol").as_deref(),
+            Some("local")
+        );
+        assert_eq!(pgpass_lookup(file, "localhost", 5432, "x", "carol"), None);
     }
 
     #[test]

@@ -22,10 +22,9 @@ pub fn cluster() -> &'static EphemeralCluster {
     });
     match result {
         Ok(c) => c,
-        Err(e) => panic!(
-            "these tests need a real PostgreSQL server and none could be started: {e}\n\
-             (set PG_BIN to the directory holding initdb and postgres)"
-        ),
+        Err(e) => {
+            panic!("these tests need a real PostgreSQL server and none could be started: {e}")
+        }
     }
 }
 

@@ -48,6 +48,33 @@ SELECT 'grant', 'default privileges for role ' || pg_catalog.pg_get_userbyid(da.
 FROM pg_catalog.pg_default_acl da
 LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = da.defaclnamespace
 UNION ALL
+SELECT 'grant', 'privileges on sequence ' || n.nspname::text || '.' || c.relname::text
+FROM pg_catalog.pg_class c
+JOIN user_ns n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND c.relacl IS NOT NULL
+  AND {{not_extension_member pg_class c.oid}}
+UNION ALL
+SELECT 'grant', 'privileges on column ' || n.nspname::text || '.' || c.relname::text
+           || '.' || a.attname::text
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN user_ns n ON n.oid = c.relnamespace
+WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  AND {{not_extension_member pg_class c.oid}}
+UNION ALL
+SELECT 'grant', 'privileges on function ' || n.nspname::text || '.' || p.proname::text
+           || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
+FROM pg_catalog.pg_proc p
+JOIN user_ns n ON n.oid = p.pronamespace
+WHERE p.proacl IS NOT NULL
+  AND {{not_extension_member pg_proc p.oid}}
+UNION ALL
+SELECT 'grant', 'privileges on type ' || n.nspname::text || '.' || t.typname::text
+FROM pg_catalog.pg_type t
+JOIN user_ns n ON n.oid = t.typnamespace
+WHERE t.typacl IS NOT NULL
+  AND {{not_extension_member pg_type t.oid}}
+UNION ALL
 SELECT 'grant', 'privileges on schema ' || n.nspname::text
 FROM user_ns n JOIN pg_catalog.pg_namespace ns ON ns.oid = n.oid
 WHERE ns.nspacl IS NOT NULL AND ns.nspname <> 'public'
