@@ -154,6 +154,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn view_options_render_in_name_order_whatever_the_catalog_order() {
+        let mut view = crate::model::View {
+            name: "v".into(),
+            query: "SELECT 1".into(),
+            options: Default::default(),
+            comment: None,
+            renamed_from: None,
+        };
+        view.options
+            .insert("security_barrier".into(), "true".into());
+        view.options.insert("check_option".into(), "local".into());
+        let mut reversed = view.clone();
+        reversed.options.clear();
+        reversed
+            .options
+            .insert("check_option".into(), "local".into());
+        reversed
+            .options
+            .insert("security_barrier".into(), "true".into());
+        let model_with = |v: crate::model::View| {
+            let mut schema = crate::model::Schema {
+                name: "public".into(),
+                ..Default::default()
+            };
+            schema.views.insert("v".into(), v);
+            let mut m = Model::default();
+            m.schemas.insert("public".into(), schema);
+            m
+        };
+        let a = Dump::from_model(model_with(view), Vec::new());
+        let b = Dump::from_model(model_with(reversed), Vec::new());
+        assert_eq!(a.files, b.files);
+        let keys: Vec<&String> = a.model.schemas["public"].views["v"]
+            .options
+            .keys()
+            .collect();
+        assert_eq!(keys, ["check_option", "security_barrier"]);
+    }
+
+    #[test]
     fn write_dir_skips_identical_files_and_names_stale_ones() {
         let dir = std::env::temp_dir().join(format!("formwork-dump-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
