@@ -11,5 +11,6 @@ pub mod model;
 pub mod ops;
 pub mod pg;
 pub mod sql;
+pub mod sqlfile;
 
 pub mod cli;
