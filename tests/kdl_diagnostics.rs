@@ -499,3 +499,19 @@ fn an_extension_must_go_in_a_declared_schema() {
     assert_eq!(p.help.as_deref(), Some("did you mean `extension`?"));
     assert_eq!(p.range(), at(src, "schema=\"extensions\"", 0));
 }
+
+#[test]
+fn an_argument_of_the_wrong_type_is_named_by_its_role() {
+    let src = table("        check \"c\" 5");
+    let p = only(&src);
+    assert_eq!(p.kind, ProblemKind::BadValue);
+    assert_eq!(
+        p.message,
+        "the expression of `check` must be a string, found an integer"
+    );
+    assert_eq!(
+        p.help.as_deref(),
+        Some("quote it: SQL text and names are strings")
+    );
+    assert_eq!(p.range(), at(&src, "5", 0));
+}

@@ -1,1 +1,195 @@
-//! (module under construction)
+//! DDL rendering: the statements that create a [`Model`] in an empty database.
+//!
+//! This is how a declared model reaches a scratch database (where PostgreSQL normalises it and
+//! the catalog reads it back), and how `import`/round-trip tests prove a model is complete.
+//!
+//! Order is what makes the output runnable:
+//! 1. schemas, then extensions (an extension may live in a declared schema and supply types);
+//! 2. enums and sequences (column types and `nextval` defaults refer to them);
+//! 3. tables with their columns and the constraints that only involve the table itself
+//!    (primary key, unique, valid checks, exclusions);
+//! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
+//! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
+//!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
+//! 6. views, ordered by the relations their queries mention (see [`views`]);
+//! 7. comments.
+//!
+//! Every identifier and literal goes through [`crate::sql`]. SQL fragments the model keeps as
+//! text (types, defaults, expressions, view queries, operators) are emitted verbatim: they are
+//! already SQL. This module does not diff, plan or execute anything; it renders "create from
+//! nothing" only. An invalid index (`valid == false`) is rendered as a normal index: DDL cannot
+//! create an invalid one on purpose.
+//!
+//! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
+//! runnable script.
+
+mod table;
+mod views;
+
+use crate::model::{Model, Schema, SequenceOptions};
+use crate::sql::{quote_ident, quote_literal};
+
+/// The schema every new database already has. It is never created, only commented.
+const PUBLIC: &str = "public";
+
+/// The statements that create `model` in an empty database, in an order that runs.
+pub fn render(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    let names = table::Names::of(model);
+
+    for schema in model.schemas.values() {
+        if schema.name != PUBLIC {
+            out.push(format!("CREATE SCHEMA {}", quote_ident(&schema.name)));
+        }
+    }
+    for ext in model.extensions.values() {
+        let mut stmt = format!(
+            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
+            quote_ident(&ext.name),
+            quote_ident(&ext.schema)
+        );
+        if let Some(version) = &ext.version {
+            stmt.push_str(&format!(" VERSION {}", quote_literal(version)));
+        }
+        out.push(stmt);
+    }
+    for schema in model.schemas.values() {
+        for e in schema.enums.values() {
+            let labels: Vec<String> = e.values.iter().map(|v| quote_literal(&v.name)).collect();
+            out.push(format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                table::qname(schema, &e.name),
+                labels.join(", ")
+            ));
+        }
+    }
+    for schema in model.schemas.values() {
+        for seq in schema.sequences.values() {
+            let mut stmt = format!("CREATE SEQUENCE {}", table::qname(schema, &seq.name));
+            stmt.push_str(&sequence_options(&seq.options, true));
+            out.push(stmt);
+        }
+    }
+    for (schema, t) in model.tables() {
+        out.push(table::create_table(&names, schema, t));
+    }
+    for (schema, t) in model.tables() {
+        for idx in t.indexes.values() {
+            out.push(table::create_index(&names, schema, t, idx));
+        }
+    }
+    for (schema, t) in model.tables() {
+        out.extend(table::deferred_constraints(schema, t));
+    }
+    for schema in model.schemas.values() {
+        for seq in schema.sequences.values() {
+            if let Some(owner) = &seq.owned_by {
+                out.push(format!(
+                    "ALTER SEQUENCE {} OWNED BY {}.{}",
+                    table::qname(schema, &seq.name),
+                    crate::sql::qualified(&owner.table),
+                    quote_ident(&owner.column)
+                ));
+            }
+        }
+    }
+    for (schema, view) in views::in_dependency_order(model) {
+        out.push(views::create_view(schema, view));
+    }
+    out.extend(comments(model));
+    out
+}
+
+/// [`render`] as one script: statements separated by `;` and a blank line.
+pub fn render_script(model: &Model) -> String {
+    let mut script = String::new();
+    for stmt in render(model) {
+        script.push_str(&stmt);
+        script.push_str(";\n\n");
+    }
+    script
+}
+
+/// Sequence options as clauses with a leading space each. `with_type` is false for identity
+/// columns, whose sequence takes the column's type (PostgreSQL refuses `AS` there).
+pub(crate) fn sequence_options(o: &SequenceOptions, with_type: bool) -> String {
+    let mut s = String::new();
+    if let (true, Some(t)) = (with_type, &o.data_type) {
+        s.push_str(&format!(" AS {t}"));
+    }
+    if let Some(v) = o.increment {
+        s.push_str(&format!(" INCREMENT BY {v}"));
+    }
+    if let Some(v) = o.min_value {
+        s.push_str(&format!(" MINVALUE {v}"));
+    }
+    if let Some(v) = o.max_value {
+        s.push_str(&format!(" MAXVALUE {v}"));
+    }
+    if let Some(v) = o.start {
+        s.push_str(&format!(" START WITH {v}"));
+    }
+    if let Some(v) = o.cache {
+        s.push_str(&format!(" CACHE {v}"));
+    }
+    if o.cycle {
+        s.push_str(" CYCLE");
+    }
+    s
+}
+
+fn comment_on(target: String, comment: &Option<String>) -> Option<String> {
+    comment
+        .as_ref()
+        .map(|c| format!("COMMENT ON {target} IS {}", quote_literal(c)))
+}
+
+fn comments(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    for ext in model.extensions.values() {
+        out.extend(comment_on(
+            format!("EXTENSION {}", quote_ident(&ext.name)),
+            &ext.comment,
+        ));
+    }
+    for schema in model.schemas.values() {
+        let target = format!("SCHEMA {}", quote_ident(&schema.name));
+        match (&schema.comment, schema.name == PUBLIC) {
+            // A new database's `public` carries a comment of its own; a model without one
+            // means none.
+            (None, true) => out.push(format!("COMMENT ON {target} IS NULL")),
+            _ => out.extend(comment_on(target, &schema.comment)),
+        }
+        out.extend(schema_object_comments(schema));
+    }
+    out
+}
+
+fn schema_object_comments(schema: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in schema.enums.values() {
+        out.extend(comment_on(
+            format!("TYPE {}", table::qname(schema, &e.name)),
+            &e.comment,
+        ));
+    }
+    for seq in schema.sequences.values() {
+        out.extend(comment_on(
+            format!("SEQUENCE {}", table::qname(schema, &seq.name)),
+            &seq.comment,
+        ));
+    }
+    for t in schema.tables.values() {
+        out.extend(table::comments(schema, t));
+    }
+    for v in schema.views.values() {
+        out.extend(comment_on(
+            format!("VIEW {}", table::qname(schema, &v.name)),
+            &v.comment,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -289,8 +289,9 @@ fn convert_node(kn: &KdlNode, src: &str) -> (Node, bool) {
         inline(&f.before_children, &mut node);
         inline(&f.before_terminator, &mut node);
     }
-    let mut ends_line =
-        fmt.is_none_or(|f| f.terminator.ends_with('\n') || f.trailing.ends_with('\n'));
+    let mut ends_line = fmt.is_none_or(|f| {
+        scan::ends_with_newline(&f.terminator) || scan::ends_with_newline(&f.trailing)
+    });
     if let Some(children) = kn.children() {
         let mut brace_line = Vec::new();
         let (kids, tail) = convert_doc(children, src, false, &mut brace_line);

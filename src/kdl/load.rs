@@ -556,15 +556,11 @@ impl Loader {
                 .help(format!("write it as: {}", spec.signature())),
             );
         }
-        let mut typed_args = Vec::new();
+        // Arguments keep their positions even when their type is wrong (reported here): the
+        // accessors read a mistyped argument as absent.
         for (i, e) in args.iter().enumerate() {
             if let Some(a) = spec.arg(i) {
-                if self.check_value(f, e, a.ty, &format!("the {} of `{name}`", a.name)) {
-                    typed_args.push(*e);
-                } else {
-                    // Keep positions stable; an unusable argument reads as absent.
-                    typed_args.push(*e);
-                }
+                self.check_value(f, e, a.ty, &format!("the {} of `{name}`", a.name));
             }
         }
         for prop in spec.props.iter().filter(|p| p.required) {
@@ -600,7 +596,7 @@ impl Loader {
         Some(Checked {
             node,
             spec,
-            args: typed_args,
+            args,
             props,
         })
     }

@@ -21,9 +21,7 @@ pub fn too_deep(text: &str) -> Option<usize> {
         match b[i] {
             b'"' | b'#' => i = skip_string(b, i).unwrap_or(i + 1),
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                i = line_end(b, i);
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 let mut d = 0usize;
@@ -60,6 +58,34 @@ pub fn too_deep(text: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// The length in bytes of the KDL 2.0 newline at `i` (CRLF, CR, LF, NEL, VT, FF, LS, PS),
+/// or 0 when there is none.
+pub fn newline_len(b: &[u8], i: usize) -> usize {
+    match b.get(i..).unwrap_or(&[]) {
+        [b'\r', b'\n', ..] => 2,
+        [b'\r' | b'\n' | 0x0b | 0x0c, ..] => 1,
+        [0xc2, 0x85, ..] => 2,
+        [0xe2, 0x80, 0xa8 | 0xa9, ..] => 3,
+        _ => 0,
+    }
+}
+
+/// Whether text ends with a KDL newline.
+pub fn ends_with_newline(s: &str) -> bool {
+    matches!(
+        s.chars().last(),
+        Some('\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    )
+}
+
+/// The offset of the end of the line comment or line starting at or after `i`.
+fn line_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && newline_len(b, i) == 0 {
+        i += 1;
+    }
+    i
 }
 
 /// If a string starts at `i` (`"..."`, `"""..."""`, `#"..."#`, `##"""..."""##`), the offset
@@ -120,9 +146,7 @@ pub fn closing_brace(text: &str, start: usize) -> Option<usize> {
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                i = line_end(b, i);
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
@@ -161,13 +185,11 @@ pub fn rest_of_line(text: &str, start: usize) -> (Vec<String>, bool) {
     let mut out = Vec::new();
     while i < b.len() {
         match b[i] {
+            _ if newline_len(b, i) > 0 => return (out, true),
             b' ' | b'\t' | b';' => i += 1,
-            b'\r' | b'\n' => return (out, true),
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let s = i;
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
+                i = line_end(b, i);
                 out.push(text.get(s..i).unwrap_or("").trim_end().to_string());
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
@@ -196,9 +218,7 @@ pub fn all_comments(text: &str) -> (Vec<String>, usize) {
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let s = i;
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
+                i = line_end(b, i);
                 out.push(collapse(text.get(s..i).unwrap_or("")));
                 continue;
             }
@@ -249,15 +269,13 @@ pub fn items(s: &str, node_level: bool) -> (Vec<Item>, usize) {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'\n' => {
+            _ if newline_len(b, i) > 0 => {
                 newlines += 1;
-                i += 1;
+                i += newline_len(b, i);
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let start = i;
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
+                i = line_end(b, i);
                 out.push(item(s, start, i, newlines, ItemKind::Line));
                 newlines = 0;
             }
@@ -328,9 +346,7 @@ fn skip_slashdash(b: &[u8], mut i: usize, node_level: bool) -> usize {
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'/') && depth > 0 => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                i = line_end(b, i);
                 continue;
             }
             b'{' => {
@@ -342,7 +358,8 @@ fn skip_slashdash(b: &[u8], mut i: usize, node_level: bool) -> usize {
                     return i + 1;
                 }
             }
-            b'\n' | b'\r' | b';' if depth == 0 => return i,
+            _ if depth == 0 && newline_len(b, i) > 0 => return i,
+            b';' if depth == 0 => return i,
             b'/' if depth == 0 && b.get(i + 1) == Some(&b'/') => return i,
             b' ' | b'\t' if depth == 0 && !node_level && consumed => return i,
             _ => {}

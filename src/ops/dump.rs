@@ -1,0 +1,219 @@
+//! `dump`: read a live database's catalog and turn it into KDL files.
+//!
+//! The file layout and the text are the KDL writer's (`kdl::write::model_to_files`): already in
+//! `fmt` form and deterministic, so dumping an unchanged database twice gives identical bytes.
+//! This module adds what a person running `dump` needs around it: writing the files into a
+//! directory without touching unchanged ones, naming stale `.kdl` files that the dump did not
+//! write (they would still be loaded with the others), and the list of objects that are not
+//! managed yet (see [`crate::ops::unmanaged_report`]).
+//!
+//! It only reads the database: one connection, the catalog queries, nothing else.
+
+use std::path::{Path, PathBuf};
+
+use crate::model::{Model, Unmanaged};
+use crate::pg::connect::{ConnError, ConnInfo};
+
+/// What a dump produced.
+#[derive(Debug, Clone)]
+pub struct Dump {
+    pub model: Model,
+    /// Objects found in the catalog that formwork does not manage; not in `files`.
+    pub unmanaged: Vec<Unmanaged>,
+    /// Relative paths and their KDL text, in a stable order.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DumpError {
+    #[error(transparent)]
+    Connect(#[from] ConnError),
+    #[error("cannot read the catalog of {target}: {message}")]
+    #[diagnostic(code(formwork::dump::catalog))]
+    Catalog { target: String, message: String },
+    #[error("cannot write {}: {source}", path.display())]
+    #[diagnostic(code(formwork::dump::write))]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Connect to `conn`, read its catalog and render it as KDL.
+pub async fn dump(conn: &ConnInfo) -> Result<Dump, DumpError> {
+    let client = conn.connect().await?;
+    let catalog = crate::catalog::introspect(&client)
+        .await
+        .map_err(|e| DumpError::Catalog {
+            target: conn.to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(Dump::from_model(catalog.model, catalog.unmanaged))
+}
+
+impl Dump {
+    /// Render an already introspected model.
+    pub fn from_model(mut model: Model, mut unmanaged: Vec<Unmanaged>) -> Dump {
+        stable_order(&mut model);
+        let files = crate::kdl::write::model_to_files(&model);
+        unmanaged.sort();
+        unmanaged.dedup();
+        Dump {
+            model,
+            unmanaged,
+            files,
+        }
+    }
+
+    /// Every file in one text, for `--out -` (see [`concatenate`]).
+    pub fn concatenated(&self) -> String {
+        concatenate(&self.files)
+    }
+}
+
+/// Files in one text: each preceded by a `// path` comment line, so the result is still one
+/// valid KDL document.
+pub fn concatenate(files: &[(PathBuf, String)]) -> String {
+    let mut out = String::new();
+    for (i, (path, text)) in files.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("// {}\n", path.display()));
+        out.push_str(text);
+    }
+    out
+}
+
+/// Put the maps whose catalog order depends on history into name order. A view's options come
+/// back in the order they were last set (`WITH (a, b)` versus `WITH (b, a)`), which would make
+/// two dumps of equal schemas differ. Equality ignores map order, so the model means the same.
+fn stable_order(model: &mut Model) {
+    for schema in model.schemas.values_mut() {
+        for view in schema.views.values_mut() {
+            view.options.sort_keys();
+        }
+    }
+}
+
+/// What [`write_dir`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Files created or whose content changed.
+    pub changed: Vec<PathBuf>,
+    /// Files already identical, left untouched.
+    pub unchanged: Vec<PathBuf>,
+    /// `.kdl` files under the directory that this dump did not write. They are left alone (they
+    /// may be the user's own) but would be loaded together with the dump.
+    pub stale: Vec<PathBuf>,
+}
+
+/// Write `files` under `dir` (created if missing). A file whose content is already right is not
+/// rewritten, so timestamps only move when the schema did.
+pub fn write_dir(dir: &Path, files: &[(PathBuf, String)]) -> Result<Written, DumpError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DumpError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut written = Written::default();
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            written.unchanged.push(path);
+            continue;
+        }
+        std::fs::write(&path, text).map_err(io(&path))?;
+        written.changed.push(path);
+    }
+    let mut existing = Vec::new();
+    collect_kdl(dir, &mut existing).map_err(io(dir))?;
+    let ours: std::collections::HashSet<PathBuf> = files.iter().map(|(p, _)| dir.join(p)).collect();
+    written.stale = existing.into_iter().filter(|p| !ours.contains(p)).collect();
+    written.stale.sort();
+    Ok(written)
+}
+
+fn collect_kdl(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_kdl(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "kdl") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_options_render_in_name_order_whatever_the_catalog_order() {
+        let mut view = crate::model::View {
+            name: "v".into(),
+            query: "SELECT 1".into(),
+            options: Default::default(),
+            comment: None,
+            renamed_from: None,
+        };
+        view.options
+            .insert("security_barrier".into(), "true".into());
+        view.options.insert("check_option".into(), "local".into());
+        let mut reversed = view.clone();
+        reversed.options.clear();
+        reversed
+            .options
+            .insert("check_option".into(), "local".into());
+        reversed
+            .options
+            .insert("security_barrier".into(), "true".into());
+        let model_with = |v: crate::model::View| {
+            let mut schema = crate::model::Schema {
+                name: "public".into(),
+                ..Default::default()
+            };
+            schema.views.insert("v".into(), v);
+            let mut m = Model::default();
+            m.schemas.insert("public".into(), schema);
+            m
+        };
+        let a = Dump::from_model(model_with(view), Vec::new());
+        let b = Dump::from_model(model_with(reversed), Vec::new());
+        assert_eq!(a.files, b.files);
+        let keys: Vec<&String> = a.model.schemas["public"].views["v"]
+            .options
+            .keys()
+            .collect();
+        assert_eq!(keys, ["check_option", "security_barrier"]);
+    }
+
+    #[test]
+    fn write_dir_skips_identical_files_and_names_stale_ones() {
+        let dir = std::env::temp_dir().join(format!("formwork-dump-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("old")).unwrap_or_default();
+        std::fs::write(dir.join("old/gone.kdl"), "schema \"gone\"\n").unwrap_or_default();
+        std::fs::write(dir.join("notes.txt"), "not KDL").unwrap_or_default();
+        let files = vec![
+            (PathBuf::from("a.kdl"), "schema \"a\"\n".to_string()),
+            (PathBuf::from("sub/b.kdl"), "schema \"b\"\n".to_string()),
+        ];
+        let first = write_dir(&dir, &files).expect("first write");
+        assert_eq!(first.changed.len(), 2);
+        assert_eq!(first.stale, vec![dir.join("old/gone.kdl")]);
+        let second = write_dir(&dir, &files).expect("second write");
+        assert!(second.changed.is_empty());
+        assert_eq!(second.unchanged.len(), 2);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("sub/b.kdl")).unwrap_or_default(),
+            "schema \"b\"\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
