@@ -112,15 +112,25 @@ impl std::str::FromStr for Fingerprint {
     }
 }
 
+/// Hex in human-readable formats (JSON), exactly 32 raw bytes in binary ones (the plan file).
 impl serde::Serialize for Fingerprint {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_hex())
+        } else {
+            self.0.serialize(s)
+        }
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Fingerprint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <[u8; 32]>::deserialize(d).map(Fingerprint)
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            Fingerprint::from_hex(&s).map_err(serde::de::Error::custom)
+        } else {
+            <[u8; 32]>::deserialize(d).map(Fingerprint)
+        }
     }
 }
 
@@ -128,6 +138,17 @@ impl<'de> serde::Deserialize<'de> for Fingerprint {
 mod tests {
     use super::*;
     use crate::model::*;
+
+    #[test]
+    fn serializes_as_hex_in_json_and_as_32_raw_bytes_in_binary_formats() {
+        let fp = Fingerprint([0xab; 32]);
+        let json = serde_json::to_string(&fp).unwrap();
+        assert_eq!(json, format!("\"{}\"", "ab".repeat(32)));
+        assert_eq!(serde_json::from_str::<Fingerprint>(&json).unwrap(), fp);
+        let bytes = postcard::to_allocvec(&fp).unwrap();
+        assert_eq!(bytes, vec![0xab; 32]);
+        assert_eq!(postcard::from_bytes::<Fingerprint>(&bytes).unwrap(), fp);
+    }
 
     fn table(name: &str, cols: &[&str]) -> Table {
         let mut t = Table {

@@ -56,9 +56,7 @@ struct PlanContents {
     formwork_version: String,
     target: TargetIdentity,
     server_major_version: u32,
-    #[serde(with = "fingerprint_serde")]
     source_fingerprint: Fingerprint,
-    #[serde(with = "fingerprint_serde")]
     desired_fingerprint: Fingerprint,
     steps: Vec<Step>,
 }
@@ -193,7 +191,6 @@ pub struct Step {
     pub hazards: Vec<Hazard>,
     /// The catalog fingerprint once this step has run: how `apply` recognises progress and
     /// resumes, and how it notices that something else changed the schema meanwhile.
-    #[serde(with = "fingerprint_serde")]
     pub expected_fingerprint_after: Fingerprint,
 }
 
@@ -563,39 +560,13 @@ impl FromStr for PlanId {
 
 impl Serialize for PlanId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        fingerprint_serde::serialize(&Fingerprint(self.0), s)
+        Fingerprint(self.0).serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for PlanId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        fingerprint_serde::deserialize(d).map(|f| PlanId(f.0))
-    }
-}
-
-/// 32-byte hashes as hex in human-readable formats and as exactly 32 raw bytes in the plan
-/// file. (`Fingerprint`'s own serde impl writes a length-prefixed byte string but reads a
-/// fixed array, which disagree in postcard, so the plan does not rely on it.)
-mod fingerprint_serde {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::catalog::fingerprint::Fingerprint;
-
-    pub fn serialize<S: Serializer>(f: &Fingerprint, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&f.to_hex())
-        } else {
-            f.0.serialize(s)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fingerprint, D::Error> {
-        if d.is_human_readable() {
-            let s = String::deserialize(d)?;
-            Fingerprint::from_hex(&s).map_err(serde::de::Error::custom)
-        } else {
-            <[u8; 32]>::deserialize(d).map(Fingerprint)
-        }
+        Fingerprint::deserialize(d).map(|f| PlanId(f.0))
     }
 }
 
