@@ -36,7 +36,7 @@ const WINDOW: usize = 256 * 1024;
 
 /// A position in the source: byte offset plus 1-based line and column (columns count
 /// characters, as sqlparser's locations do).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
 pub struct Pos {
     pub offset: usize,
     pub line: u64,
