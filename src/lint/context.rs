@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::classify::{AlterAction, Classified, ConstraintKind, LockMode, Stmt, TypeName};
+use super::classify::{AlterAction, Classified, ConstraintKind, LockMode, ObjKind, Stmt, TypeName};
 
 /// A lock held in the current transaction.
 #[derive(Debug, Clone)]
@@ -158,6 +158,13 @@ impl State {
             self.altered_in_tx.clear();
         }
         for (mode, target) in &c.effect.locks {
+            // Only relation locks stall application queries on a table.
+            if !matches!(
+                target.kind,
+                ObjKind::Table | ObjKind::Index | ObjKind::View | ObjKind::MaterializedView
+            ) {
+                continue;
+            }
             let key = target.name.key();
             let e = self.held.entry(key).or_insert(Held { mode: *mode, line });
             if *mode > e.mode {

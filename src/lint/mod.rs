@@ -220,6 +220,8 @@ pub struct Linter<'o> {
     state: State,
     file_ignores: Vec<Ignore>,
     seen_statement: bool,
+    /// Span of the BEGIN of the open explicit transaction.
+    open_begin: Option<(Pos, Pos)>,
 }
 
 impl<'o> Linter<'o> {
@@ -229,6 +231,7 @@ impl<'o> Linter<'o> {
             state: State::new(opts.assume_in_transaction),
             file_ignores: Vec::new(),
             seen_statement: false,
+            open_begin: None,
         }
     }
 
@@ -343,6 +346,11 @@ impl<'o> Linter<'o> {
         for ig in &next {
             self.report_unused(ig, "no finding of that rule on the next statement", sink);
         }
+        match classified.stmt {
+            Stmt::Begin => self.open_begin = Some(span_of(text, start, tokens, None)),
+            Stmt::Commit | Stmt::Rollback => self.open_begin = None,
+            _ => {}
+        }
         self.state.note_reported(&fired);
         self.state
             .apply(&classified, start.line, self.opts.assume_in_transaction);
@@ -350,18 +358,15 @@ impl<'o> Linter<'o> {
 
     /// End of input: report what only the whole file can tell.
     pub fn finish(mut self, sink: &mut dyn FnMut(Finding)) {
-        if self.state.explicit_tx {
-            let line = self.state.tx_line;
-            let pos = Pos {
-                offset: 0,
-                line: line.max(1),
-                column: 1,
-            };
+        if let (true, Some((start, end))) = (self.state.explicit_tx, self.open_begin) {
             self.emit_engine_if_on(
                 rules::ids::UNCOMMITTED_TRANSACTION,
-                format!("the transaction opened on line {line} is never committed or rolled back"),
-                pos,
-                pos,
+                format!(
+                    "the transaction opened on line {} is never committed or rolled back: its locks are held until the session ends",
+                    start.line
+                ),
+                start,
+                end,
                 sink,
             );
         }

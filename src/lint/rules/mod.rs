@@ -71,12 +71,27 @@ impl Cx<'_> {
     /// Whether the table existed before this file, so other sessions may be using it.
     pub fn existing(&self, n: &Name) -> bool {
         let key = n.key();
-        if !self.state.preexisting(&key) {
+        if !self.state.preexisting(&key) || self.creates(n) {
             return false;
         }
         match self.db.and_then(|d| d.tables.as_ref()) {
             Some(tables) => tables.contains(&key),
             None => true,
+        }
+    }
+
+    /// Whether this very statement creates the object (its own lock on it blocks nobody).
+    pub fn creates(&self, n: &Name) -> bool {
+        use super::classify::Stmt;
+        let same = |m: &Name| {
+            m.name == n.name && (m.schema == n.schema || m.schema.is_none() || n.schema.is_none())
+        };
+        match &self.c.stmt {
+            Stmt::CreateTable { name, .. } | Stmt::CreateView { name, .. } => same(name),
+            Stmt::CreateIndex {
+                name: Some(name), ..
+            } => same(name),
+            _ => false,
         }
     }
 

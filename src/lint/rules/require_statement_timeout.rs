@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"### What it flags
 
-The first statement of a file that scans or rewrites an existing table when no `SET statement_timeout` came before it. Reported once per file.
+The first statement of a file that scans or rewrites an existing table while holding a lock that blocks traffic (SHARE or stronger; concurrent builds are left alone, since a timeout there leaves an INVALID index) when no `SET statement_timeout` came before it. Reported once per file.
 
 ### Lock taken and what it blocks
 
@@ -38,7 +38,7 @@ fn check(cx: &Cx<'_>, out: &mut Vec<Hit>) {
     if !(e.scans || e.rewrites) {
         return;
     }
-    if let Some((mode, target)) = e.locks.iter().filter(|(_, t)| cx.existing(&t.name)).max_by_key(|(m, _)| *m) {
+    if let Some((mode, target)) = blocking_lock(cx) {
         out.push(Hit::stmt(format!("this statement {} `{}` holding {mode} with no statement_timeout: nothing bounds how long {} stay blocked", if e.rewrites { "rewrites" } else { "scans" }, target.name, mode.blocks())));
     }
 }
