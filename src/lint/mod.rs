@@ -310,13 +310,17 @@ impl<'o> Linter<'o> {
         self.seen_statement = true;
 
         let classified = classify::classify(tokens, self.opts.pg_version.major);
-        let cx = rules::Cx {
+        let mut cx = rules::Cx {
             c: &classified,
+            alter_existing: false,
             tokens,
             state: &self.state,
             pg: self.opts.pg_version,
             db: self.opts.db.as_ref(),
         };
+        if let Stmt::AlterTable { table, .. } = &classified.stmt {
+            cx.alter_existing = cx.existing(table);
+        }
         let mut hits = Vec::new();
         let mut fired: Vec<&'static str> = Vec::new();
         for rule in rules::all() {

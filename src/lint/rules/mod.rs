@@ -61,6 +61,9 @@ impl Hit {
 /// What a rule can look at.
 pub struct Cx<'a> {
     pub c: &'a Classified,
+    /// For ALTER TABLE: whether its table existed before the file (computed once, since most
+    /// rules ask).
+    pub alter_existing: bool,
     pub tokens: &'a [TokenWithSpan],
     pub state: &'a State,
     pub pg: PgVersion,
@@ -98,7 +101,7 @@ impl Cx<'_> {
     /// The subcommands of an ALTER TABLE on a table that existed before the file.
     pub fn alter(&self) -> Option<(&Name, &[(AlterAction, TokRange)])> {
         match &self.c.stmt {
-            super::classify::Stmt::AlterTable { table, actions, .. } if self.existing(table) => {
+            super::classify::Stmt::AlterTable { table, actions, .. } if self.alter_existing => {
                 Some((table, actions.as_slice()))
             }
             _ => None,
