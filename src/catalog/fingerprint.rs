@@ -1,0 +1,196 @@
+//! The catalog fingerprint: a blake3 hash of a model's canonical encoding.
+//!
+//! Two models that are equal (in the model's sense: maps compared regardless of order, `Vec`s in
+//! order, `renamed_from` ignored) have the same fingerprint, whichever order objects were
+//! created in, whatever their OIDs, and whichever file declared them; any difference in a
+//! managed attribute changes it. Plans bind the fingerprints of the states they expect.
+//!
+//! The encoding is the model as JSON with every object's keys sorted (struct fields and map
+//! entries alike) and `renamed_from` removed. JSON is unambiguous (strings are escaped and delimited),
+//! which is all a hash input needs; serde keeps the encoding in step with the model as fields
+//! are added. A version prefix lets the encoding change later without silent collisions.
+
+use std::fmt;
+
+use crate::model::Model;
+
+/// A 32-byte catalog fingerprint; `Display` is lower-case hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 32]);
+
+const ENCODING_VERSION: &[u8] = b"formwork-model-v1\n";
+
+/// The fingerprint of a model.
+pub fn fingerprint(model: &Model) -> Fingerprint {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(ENCODING_VERSION);
+    hasher.update(canonical_encoding(model).as_bytes());
+    Fingerprint(*hasher.finalize().as_bytes())
+}
+
+/// The exact text that is hashed (after the version prefix); useful when two fingerprints
+/// differ and one wants to know why.
+pub fn canonical_encoding(model: &Model) -> String {
+    let value = serde_json::to_value(model).unwrap_or(serde_json::Value::Null);
+    let mut out = String::new();
+    write_canonical(&value, &mut out);
+    out
+}
+
+/// JSON with object keys sorted explicitly (not trusting serde_json's map type, whose order
+/// depends on a crate feature anywhere in the dependency graph) and `renamed_from` left out.
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().filter(|k| *k != "renamed_from").collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+impl Fingerprint {
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parse 64 hex digits.
+    pub fn from_hex(s: &str) -> Result<Fingerprint, FingerprintParseError> {
+        let s = s.trim();
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(FingerprintParseError);
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte =
+                u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| FingerprintParseError)?;
+        }
+        Ok(Fingerprint(out))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a fingerprint is 64 hexadecimal digits")]
+pub struct FingerprintParseError;
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({})", self.to_hex())
+    }
+}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = FingerprintParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fingerprint::from_hex(s)
+    }
+}
+
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <[u8; 32]>::deserialize(d).map(Fingerprint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn table(name: &str, cols: &[&str]) -> Table {
+        let mut t = Table {
+            name: name.into(),
+            ..Table::default()
+        };
+        for c in cols {
+            t.columns.insert(
+                c.to_string(),
+                Column {
+                    name: c.to_string(),
+                    data_type: "integer".into(),
+                    not_null: false,
+                    default: None,
+                    identity: None,
+                    generated: None,
+                    collation: None,
+                    comment: None,
+                    renamed_from: None,
+                },
+            );
+        }
+        t
+    }
+
+    fn model(tables: Vec<Table>) -> Model {
+        let mut s = Schema {
+            name: "public".into(),
+            ..Schema::default()
+        };
+        for t in tables {
+            s.tables.insert(t.name.clone(), t);
+        }
+        let mut m = Model::default();
+        m.schemas.insert("public".into(), s);
+        m
+    }
+
+    #[test]
+    fn map_order_does_not_change_the_fingerprint() {
+        let a = model(vec![table("a", &["x", "y"]), table("b", &["z"])]);
+        let b = model(vec![table("b", &["z"]), table("a", &["y", "x"])]);
+        assert_eq!(a, b);
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+    }
+
+    #[test]
+    fn renamed_from_is_ignored_but_attributes_count() {
+        let a = model(vec![table("a", &["x"])]);
+        let mut b = a.clone();
+        b.schemas["public"].tables["a"].renamed_from = Some("old".into());
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        let mut c = a.clone();
+        c.schemas["public"].tables["a"].columns["x"].not_null = true;
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+
+    #[test]
+    fn hex_round_trips_and_bad_hex_is_refused() {
+        let f = fingerprint(&Model::default());
+        assert_eq!(Fingerprint::from_hex(&f.to_string()), Ok(f));
+        assert!(Fingerprint::from_hex("zz").is_err());
+        assert!(Fingerprint::from_hex(&"g".repeat(64)).is_err());
+        assert!(Fingerprint::from_hex(&"é".repeat(32)).is_err());
+    }
+}

@@ -1,0 +1,769 @@
+//! The catalog queries and the assembly of their rows into a [`Model`].
+//!
+//! Every query goes through [`Reader::query`], and the list of queries is fixed
+//! ([`QUERY_COUNT`]): introspection cost grows with the size of the rows, never with the number
+//! of round trips. Where catalogs differ between PostgreSQL 14 and 18 the SQL is chosen by
+//! `server_version_num` (see [`expand`]); differences that need no new columns (PostgreSQL 18's
+//! NOT NULL rows in pg_constraint, virtual generated columns) are handled in the queries and
+//! in the assembly below.
+
+use std::collections::HashMap;
+
+use tokio_postgres::{Client, Row};
+
+use super::{Catalog, CatalogError, ServerInfo};
+use crate::model::*;
+
+const SERVER: &str = include_str!("queries/server.sql");
+const SCHEMAS: &str = include_str!("queries/schemas.sql");
+const EXTENSIONS: &str = include_str!("queries/extensions.sql");
+const TYPES: &str = include_str!("queries/types.sql");
+const SEQUENCES: &str = include_str!("queries/sequences.sql");
+const RELATIONS: &str = include_str!("queries/relations.sql");
+const COLUMNS: &str = include_str!("queries/columns.sql");
+const INDEXES: &str = include_str!("queries/indexes.sql");
+const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
+const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
+
+/// The number of catalog queries one introspection runs, whatever the size of the schema
+/// (session set-up statements not counted).
+pub const QUERY_COUNT: usize = 10;
+
+/// Read the whole schema of the database `client` is connected to.
+pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
+    introspect_counted(client).await.map(|(c, _)| c)
+}
+
+/// As [`introspect`], also returning how many catalog queries were sent (always
+/// [`QUERY_COUNT`]; exposed so tests can hold the code to it).
+pub async fn introspect_counted(client: &Client) -> Result<(Catalog, usize), CatalogError> {
+    // The simple protocol matters here: in it an implicit transaction starts with the statement,
+    // so the two timestamps are equal exactly when no transaction block is open. (In the
+    // extended protocol the statement timestamp is reset at Bind and they always differ.)
+    let setup = client
+        .simple_query(
+            "SELECT pg_catalog.current_setting('search_path'), \
+             pg_catalog.statement_timestamp() <> pg_catalog.transaction_timestamp()",
+        )
+        .await
+        .map_err(|e| query_error("session setup", e))?;
+    let (prior_path, in_transaction) = setup
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some((
+                r.get(0).unwrap_or_default().to_string(),
+                r.get(1) == Some("t"),
+            )),
+            _ => None,
+        })
+        .ok_or_else(|| CatalogError::Unexpected("session setup returned no row".into()))?;
+    // Our own read-only snapshot when the session is idle; inside the caller's transaction we
+    // must not commit it, so only the search_path is changed and restored.
+    if !in_transaction {
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| query_error("session setup", e))?;
+    }
+    let set_path = "SELECT pg_catalog.set_config('search_path', $1, true)";
+    let mut result = match client.execute(set_path, &[&""]).await {
+        Ok(_) => {
+            let mut reader = Reader {
+                client,
+                count: 0,
+                version_num: 0,
+            };
+            reader.read_all().await.map(|c| (c, reader.count))
+        }
+        Err(e) => Err(query_error("session setup", e)),
+    };
+    let finish = if in_transaction {
+        client.execute(set_path, &[&prior_path]).await.map(|_| ())
+    } else if result.is_ok() {
+        client.batch_execute("COMMIT").await
+    } else {
+        client.batch_execute("ROLLBACK").await
+    };
+    if let Err(e) = finish
+        && result.is_ok()
+    {
+        result = Err(query_error("session reset", e));
+    }
+    result
+}
+
+fn query_error(query: &'static str, e: tokio_postgres::Error) -> CatalogError {
+    let message = match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    };
+    CatalogError::Query { query, message }
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    idx: impl tokio_postgres::row::RowIndex + std::fmt::Display + Copy,
+) -> Result<T, CatalogError> {
+    row.try_get(idx)
+        .map_err(|e| CatalogError::Unexpected(format!("column {idx}: {e}")))
+}
+
+/// Expands the `{{...}}` placeholders of the query files: the filters every query shares
+/// (kept in one place here) and the columns that depend on the server version.
+///
+/// - `{{user_schema n}}`: `n` is a user schema (not a system schema, not `formwork`).
+/// - `{{not_extension_member catalog expr}}`: the object `expr` of `pg_catalog.catalog` is not
+///   part of an extension.
+/// - `{{nulls_not_distinct}}`: `i.indnullsnotdistinct` on PostgreSQL 15+, `false` before.
+pub fn expand(sql: &str, version_num: i32) -> String {
+    let mut out = String::with_capacity(sql.len() + 512);
+    let mut rest = sql;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let words: Vec<&str> = after[..end].split_whitespace().collect();
+        match words.as_slice() {
+            ["user_schema", n] => out.push_str(&format!(
+                "{n}.nspname NOT IN ('pg_catalog', 'information_schema', 'formwork') \
+                 AND {n}.nspname !~ '^pg_toast' AND {n}.nspname !~ '^pg_temp_'"
+            )),
+            ["not_extension_member", catalog, expr] => out.push_str(&format!(
+                "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext \
+                 WHERE ext.classid = 'pg_catalog.{catalog}'::regclass \
+                 AND ext.objid = {expr} AND ext.deptype = 'e')"
+            )),
+            ["nulls_not_distinct"] => out.push_str(if version_num >= 150000 {
+                "i.indnullsnotdistinct"
+            } else {
+                "false"
+            }),
+            _ => {
+                out.push_str("{{");
+                out.push_str(&after[..end]);
+                out.push_str("}}");
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// (schema, table, column).
+type ColumnKey = (String, String, String);
+/// A sequence as stored: data type, start/increment/min/max/cache, cycle.
+type RawSequence = (String, [i64; 5], bool);
+
+struct Reader<'a> {
+    client: &'a Client,
+    count: usize,
+    /// Known after the first query; the server query needs no version-dependent SQL.
+    version_num: i32,
+}
+
+/// Index details kept for the constraint an index backs.
+struct IndexInfo {
+    method: String,
+    keys: Vec<IndexKey>,
+    include: Vec<String>,
+    predicate: Option<String>,
+    nulls_not_distinct: bool,
+}
+
+impl Reader<'_> {
+    async fn query(&mut self, name: &'static str, sql: &str) -> Result<Vec<Row>, CatalogError> {
+        self.count += 1;
+        let sql = expand(sql, self.version_num);
+        self.client
+            .query(&sql, &[])
+            .await
+            .map_err(|e| query_error(name, e))
+    }
+
+    async fn read_all(&mut self) -> Result<Catalog, CatalogError> {
+        let rows = self.query("server", SERVER).await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| CatalogError::Unexpected("server query returned no row".into()))?;
+        let server = ServerInfo {
+            version_num: get(row, "version_num")?,
+            system_identifier: get::<Option<String>>(row, "system_identifier")?.unwrap_or_default(),
+            database: get(row, "database")?,
+        };
+        self.version_num = server.version_num;
+        let mut model = Model::default();
+        let mut unmanaged = Vec::new();
+        let mut note = |kind: ObjectKind, name: String| unmanaged.push(Unmanaged { kind, name });
+
+        for row in self.query("schemas", SCHEMAS).await? {
+            let name: String = get(&row, "name")?;
+            model.schemas.insert(
+                name.clone(),
+                Schema {
+                    name,
+                    comment: get(&row, "comment")?,
+                    ..Schema::default()
+                },
+            );
+        }
+
+        for row in self.query("extensions", EXTENSIONS).await? {
+            let name: String = get(&row, "name")?;
+            model.extensions.insert(
+                name.clone(),
+                Extension {
+                    name,
+                    schema: get(&row, "schema")?,
+                    version: get(&row, "version")?,
+                    comment: get(&row, "comment")?,
+                },
+            );
+        }
+
+        for row in self.query("types", TYPES).await? {
+            let schema: String = get(&row, "schema")?;
+            let name: String = get(&row, "name")?;
+            let qualified = format!("{schema}.{name}");
+            match get::<String>(&row, "kind")?.as_str() {
+                "e" => {
+                    let Some(s) = model.schemas.get_mut(&schema) else {
+                        continue;
+                    };
+                    let labels: Vec<String> = get(&row, "labels")?;
+                    s.enums.insert(
+                        name.clone(),
+                        Enum {
+                            name,
+                            values: labels
+                                .into_iter()
+                                .map(|l| EnumValue {
+                                    name: l,
+                                    renamed_from: None,
+                                })
+                                .collect(),
+                            comment: get(&row, "comment")?,
+                            renamed_from: None,
+                        },
+                    );
+                }
+                "d" => note(ObjectKind::Domain, qualified),
+                "c" => note(ObjectKind::CompositeType, qualified),
+                "r" => note(ObjectKind::RangeType, qualified),
+                _ => note(ObjectKind::Other, format!("type {qualified}")),
+            }
+        }
+
+        // Identity sequences belong to their column; remember them by column.
+        let mut identity_seqs: HashMap<ColumnKey, RawSequence> = HashMap::new();
+        for row in self.query("sequences", SEQUENCES).await? {
+            let schema: String = get(&row, "schema")?;
+            let name: String = get(&row, "name")?;
+            let data_type: String = get(&row, "data_type")?;
+            let numbers = [
+                get::<i64>(&row, "start")?,
+                get::<i64>(&row, "increment")?,
+                get::<i64>(&row, "min_value")?,
+                get::<i64>(&row, "max_value")?,
+                get::<i64>(&row, "cache")?,
+            ];
+            let cycle: bool = get(&row, "cycle")?;
+            let owner_kind: Option<String> = get(&row, "owner_kind")?;
+            let owner = match (
+                get::<Option<String>>(&row, "owner_schema")?,
+                get::<Option<String>>(&row, "owner_table")?,
+                get::<Option<String>>(&row, "owner_column")?,
+            ) {
+                (Some(s), Some(t), Some(c)) => Some((s, t, c)),
+                _ => None,
+            };
+            if owner_kind.as_deref() == Some("i")
+                && let Some(owner) = owner
+            {
+                identity_seqs.insert(owner, (data_type, numbers, cycle));
+                continue;
+            }
+            let Some(s) = model.schemas.get_mut(&schema) else {
+                continue;
+            };
+            s.sequences.insert(
+                name.clone(),
+                Sequence {
+                    name,
+                    options: normalize_sequence(&data_type, "bigint", numbers, cycle),
+                    owned_by: owner.map(|(s, t, c)| ColumnRef {
+                        table: QualifiedName::new(s, t),
+                        column: c,
+                    }),
+                    comment: get(&row, "comment")?,
+                    renamed_from: None,
+                },
+            );
+        }
+
+        for row in self.query("relations", RELATIONS).await? {
+            let schema: String = get(&row, "schema")?;
+            let name: String = get(&row, "name")?;
+            let qualified = format!("{schema}.{name}");
+            let kind: String = get(&row, "kind")?;
+            let is_partition: bool = get(&row, "is_partition")?;
+            let options: Vec<String> = get(&row, "options")?;
+            if get::<bool>(&row, "has_grants")? {
+                note(ObjectKind::Grant, format!("privileges on {qualified}"));
+            }
+            if get::<bool>(&row, "row_security")? {
+                note(
+                    ObjectKind::Policy,
+                    format!("row-level security enabled on {qualified}"),
+                );
+            }
+            let Some(s) = model.schemas.get_mut(&schema) else {
+                continue;
+            };
+            match (kind.as_str(), is_partition) {
+                ("r", false) => {
+                    let inherits: Vec<String> = get(&row, "inherits")?;
+                    if !inherits.is_empty() {
+                        note(
+                            ObjectKind::Other,
+                            format!("inheritance of {qualified} from {}", inherits.join(", ")),
+                        );
+                    }
+                    if !options.is_empty() {
+                        note(
+                            ObjectKind::Other,
+                            format!("storage options ({}) on {qualified}", options.join(", ")),
+                        );
+                    }
+                    let persistence = match get::<String>(&row, "persistence")?.as_str() {
+                        "u" => Persistence::Unlogged,
+                        _ => Persistence::Permanent,
+                    };
+                    s.tables.insert(
+                        name.clone(),
+                        Table {
+                            name,
+                            persistence,
+                            comment: get(&row, "comment")?,
+                            ..Table::default()
+                        },
+                    );
+                }
+                ("v", _) => {
+                    let query: String =
+                        get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
+                    let query = query.trim().trim_end_matches(';').trim_end().to_string();
+                    let options = options
+                        .iter()
+                        .map(|o| match o.split_once('=') {
+                            Some((k, v)) => (k.to_string(), v.to_string()),
+                            None => (o.clone(), String::new()),
+                        })
+                        .collect();
+                    s.views.insert(
+                        name.clone(),
+                        View {
+                            name,
+                            query,
+                            options,
+                            comment: get(&row, "comment")?,
+                            renamed_from: None,
+                        },
+                    );
+                }
+                ("p", false) => note(ObjectKind::PartitionedTable, qualified),
+                ("r" | "p", true) => note(ObjectKind::Partition, qualified),
+                ("f", _) => note(ObjectKind::ForeignTable, qualified),
+                ("m", _) => note(ObjectKind::MaterializedView, qualified),
+                _ => note(ObjectKind::Other, format!("relation {qualified}")),
+            }
+        }
+
+        for row in self.query("columns", COLUMNS).await? {
+            let schema: String = get(&row, "schema")?;
+            let table: String = get(&row, "table_name")?;
+            let name: String = get(&row, "name")?;
+            let data_type: String = get(&row, "data_type")?;
+            let expr: Option<String> = get(&row, "default_expr")?;
+            let generated = match get::<String>(&row, "generated")?.as_str() {
+                "s" => Some(GeneratedKind::Stored),
+                "v" => Some(GeneratedKind::Virtual),
+                _ => None,
+            };
+            let identity_kind = match get::<String>(&row, "identity")?.as_str() {
+                "a" => Some(IdentityKind::Always),
+                "d" => Some(IdentityKind::ByDefault),
+                _ => None,
+            };
+            let identity = identity_kind.map(|kind| {
+                let key = (schema.clone(), table.clone(), name.clone());
+                let options = match identity_seqs.get(&key) {
+                    Some((seq_type, numbers, cycle)) => {
+                        normalize_sequence(seq_type, &data_type, *numbers, *cycle)
+                    }
+                    None => SequenceOptions::default(),
+                };
+                Identity { kind, options }
+            });
+            let (default, generated) = match generated {
+                Some(kind) => (
+                    None,
+                    Some(Generated {
+                        expression: expr.unwrap_or_default(),
+                        kind,
+                    }),
+                ),
+                None => (expr, None),
+            };
+            let Some(t) = table_mut(&mut model, &schema, &table) else {
+                continue;
+            };
+            t.columns.insert(
+                name.clone(),
+                Column {
+                    name,
+                    data_type,
+                    not_null: get(&row, "not_null")?,
+                    default,
+                    identity,
+                    generated,
+                    collation: get(&row, "collation")?,
+                    comment: get(&row, "comment")?,
+                    renamed_from: None,
+                },
+            );
+        }
+
+        let mut constraint_indexes: HashMap<(String, String), IndexInfo> = HashMap::new();
+        for row in self.query("indexes", INDEXES).await? {
+            let schema: String = get(&row, "schema")?;
+            let table: String = get(&row, "table_name")?;
+            let name: String = get(&row, "name")?;
+            let (keys, include) = index_keys(&row)?;
+            let info = IndexInfo {
+                method: get(&row, "method")?,
+                keys,
+                include,
+                predicate: get(&row, "predicate")?,
+                nulls_not_distinct: get(&row, "nulls_not_distinct")?,
+            };
+            if get::<bool>(&row, "backs_constraint")? {
+                constraint_indexes.insert((schema, name), info);
+                continue;
+            }
+            let Some(t) = table_mut(&mut model, &schema, &table) else {
+                continue;
+            };
+            t.indexes.insert(
+                name.clone(),
+                Index {
+                    name,
+                    unique: get(&row, "is_unique")?,
+                    method: info.method,
+                    keys: info.keys,
+                    include: info.include,
+                    predicate: info.predicate,
+                    nulls_not_distinct: info.nulls_not_distinct,
+                    valid: get(&row, "is_valid")?,
+                    comment: get(&row, "comment")?,
+                    renamed_from: None,
+                },
+            );
+        }
+
+        for row in self.query("constraints", CONSTRAINTS).await? {
+            let schema: String = get(&row, "schema")?;
+            let table: String = get(&row, "table_name")?;
+            let name: String = get(&row, "name")?;
+            let kind: String = get(&row, "kind")?;
+            let columns: Vec<String> = get(&row, "columns")?;
+            let comment: Option<String> = get(&row, "comment")?;
+            let deferrable = match (
+                get::<bool>(&row, "deferrable")?,
+                get::<bool>(&row, "deferred")?,
+            ) {
+                (false, _) => Deferrable::NotDeferrable,
+                (true, false) => Deferrable::InitiallyImmediate,
+                (true, true) => Deferrable::InitiallyDeferred,
+            };
+            let index = match get::<Option<String>>(&row, "index_name")? {
+                Some(i) => constraint_indexes.remove(&(schema.clone(), i)),
+                None => None,
+            };
+            let Some(t) = table_mut(&mut model, &schema, &table) else {
+                continue;
+            };
+            let include = index
+                .as_ref()
+                .map(|i| i.include.clone())
+                .unwrap_or_default();
+            match kind.as_str() {
+                "p" => {
+                    t.primary_key = Some(PrimaryKey {
+                        name,
+                        columns,
+                        include,
+                        deferrable,
+                        comment,
+                        renamed_from: None,
+                    })
+                }
+                "u" => {
+                    t.uniques.insert(
+                        name.clone(),
+                        Unique {
+                            name,
+                            columns,
+                            include,
+                            nulls_not_distinct: index.is_some_and(|i| i.nulls_not_distinct),
+                            deferrable,
+                            comment,
+                            renamed_from: None,
+                        },
+                    );
+                }
+                "f" => {
+                    let references = QualifiedName::new(
+                        get::<Option<String>>(&row, "ref_schema")?.unwrap_or_default(),
+                        get::<Option<String>>(&row, "ref_table")?.unwrap_or_default(),
+                    );
+                    t.foreign_keys.insert(
+                        name.clone(),
+                        ForeignKey {
+                            name,
+                            columns,
+                            references,
+                            referenced_columns: get(&row, "ref_columns")?,
+                            on_delete: fk_action(&get::<String>(&row, "on_delete")?),
+                            on_update: fk_action(&get::<String>(&row, "on_update")?),
+                            match_type: match get::<String>(&row, "match_type")?.as_str() {
+                                "f" => FkMatch::Full,
+                                _ => FkMatch::Simple,
+                            },
+                            deferrable,
+                            valid: get(&row, "validated")?,
+                            comment,
+                            renamed_from: None,
+                        },
+                    );
+                }
+                "c" => {
+                    t.checks.insert(
+                        name.clone(),
+                        Check {
+                            name,
+                            expression: get::<Option<String>>(&row, "check_expr")?
+                                .unwrap_or_default(),
+                            no_inherit: get(&row, "no_inherit")?,
+                            valid: get(&row, "validated")?,
+                            comment,
+                            renamed_from: None,
+                        },
+                    );
+                }
+                "x" => {
+                    let Some(index) = index else {
+                        return Err(CatalogError::Unexpected(format!(
+                            "exclusion constraint {name} on {schema}.{table} has no index"
+                        )));
+                    };
+                    let ops: Vec<String> = get(&row, "exclusion_ops")?;
+                    let elements = index
+                        .keys
+                        .into_iter()
+                        .zip(ops)
+                        .map(|(key, operator)| ExclusionElement { key, operator })
+                        .collect();
+                    t.exclusions.insert(
+                        name.clone(),
+                        Exclusion {
+                            name,
+                            method: index.method,
+                            elements,
+                            include: index.include,
+                            predicate: index.predicate,
+                            deferrable,
+                            comment,
+                            renamed_from: None,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+
+        for row in self.query("unmanaged", UNMANAGED).await? {
+            let kind = match get::<String>(&row, "kind")?.as_str() {
+                "function" => ObjectKind::Function,
+                "procedure" => ObjectKind::Procedure,
+                "aggregate" => ObjectKind::Aggregate,
+                "trigger" => ObjectKind::Trigger,
+                "policy" => ObjectKind::Policy,
+                "rule" => ObjectKind::Rule,
+                "event trigger" => ObjectKind::EventTrigger,
+                "publication" => ObjectKind::Publication,
+                "subscription" => ObjectKind::Subscription,
+                "grant" => ObjectKind::Grant,
+                _ => ObjectKind::Other,
+            };
+            note(kind, get(&row, "name")?);
+        }
+
+        unmanaged.sort();
+        unmanaged.dedup();
+        Ok(Catalog {
+            model,
+            unmanaged,
+            server,
+        })
+    }
+}
+
+fn table_mut<'m>(model: &'m mut Model, schema: &str, table: &str) -> Option<&'m mut Table> {
+    model.schemas.get_mut(schema)?.tables.get_mut(table)
+}
+
+fn fk_action(code: &str) -> FkAction {
+    match code {
+        "r" => FkAction::Restrict,
+        "c" => FkAction::Cascade,
+        "n" => FkAction::SetNull,
+        "d" => FkAction::SetDefault,
+        _ => FkAction::NoAction,
+    }
+}
+
+/// Key columns/expressions with their options, and the INCLUDE columns, from the parallel
+/// arrays of indexes.sql.
+fn index_keys(row: &Row) -> Result<(Vec<IndexKey>, Vec<String>), CatalogError> {
+    let key_count = get::<i32>(row, "key_count")?.max(0) as usize;
+    let exprs: Vec<Option<String>> = get(row, "key_exprs")?;
+    let columns: Vec<Option<String>> = get(row, "key_columns")?;
+    let options: Vec<i32> = get(row, "key_options")?;
+    let opclasses: Vec<Option<String>> = get(row, "key_opclasses")?;
+    let collations: Vec<Option<String>> = get(row, "key_collations")?;
+    let mut keys = Vec::new();
+    let mut include = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        if i >= key_count {
+            if let Some(c) = column {
+                include.push(c.clone());
+            }
+            continue;
+        }
+        let target = match (column, exprs.get(i).cloned().flatten()) {
+            (Some(c), _) => IndexKeyTarget::Column(c.clone()),
+            (None, Some(e)) => IndexKeyTarget::Expression(e),
+            (None, None) => {
+                return Err(CatalogError::Unexpected(
+                    "index key with neither column nor expression".into(),
+                ));
+            }
+        };
+        let option = options.get(i).copied().unwrap_or(0);
+        // indoption bit 0: DESC; bit 1: NULLS FIRST.
+        let descending = option & 1 != 0;
+        let nulls_first = option & 2 != 0;
+        keys.push(IndexKey {
+            target,
+            collation: collations.get(i).cloned().flatten(),
+            opclass: opclasses.get(i).cloned().flatten(),
+            descending,
+            nulls_first: (nulls_first != descending).then_some(nulls_first),
+        });
+    }
+    Ok((keys, include))
+}
+
+/// Sequence options with every value equal to PostgreSQL's default for the data type and
+/// direction replaced by `None` (see [`SequenceOptions`]). `numbers` is start, increment,
+/// minimum, maximum, cache; `default_type` is the type assumed when none is declared (`bigint`
+/// for a sequence, the column's type for an identity).
+pub fn normalize_sequence(
+    data_type: &str,
+    default_type: &str,
+    numbers: [i64; 5],
+    cycle: bool,
+) -> SequenceOptions {
+    let [start, increment, min, max, cache] = numbers;
+    let (type_min, type_max) = match data_type {
+        "smallint" => (i16::MIN as i64, i16::MAX as i64),
+        "integer" => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let ascending = increment > 0;
+    let default_min = if ascending { 1 } else { type_min };
+    let default_max = if ascending { type_max } else { -1 };
+    let default_start = if ascending { min } else { max };
+    SequenceOptions {
+        data_type: (data_type != default_type).then(|| data_type.to_string()),
+        start: (start != default_start).then_some(start),
+        increment: (increment != 1).then_some(increment),
+        min_value: (min != default_min).then_some(min),
+        max_value: (max != default_max).then_some(max),
+        cache: (cache != 1).then_some(cache),
+        cycle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_sequence_options_normalize_to_none() {
+        let o = normalize_sequence("bigint", "bigint", [1, 1, 1, i64::MAX, 1], false);
+        assert_eq!(o, SequenceOptions::default());
+        let serial = normalize_sequence("integer", "integer", [1, 1, 1, i32::MAX as i64, 1], false);
+        assert_eq!(serial, SequenceOptions::default());
+        let down = normalize_sequence("bigint", "bigint", [-1, -1, i64::MIN, -1, 1], false);
+        assert_eq!(down.increment, Some(-1));
+        assert_eq!(
+            (down.start, down.min_value, down.max_value),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn non_default_sequence_options_are_kept() {
+        let o = normalize_sequence("integer", "bigint", [100, 5, 10, 1000, 20], true);
+        assert_eq!(o.data_type.as_deref(), Some("integer"));
+        assert_eq!(o.start, Some(100));
+        assert_eq!(o.increment, Some(5));
+        assert_eq!(o.min_value, Some(10));
+        assert_eq!(o.max_value, Some(1000));
+        assert_eq!(o.cache, Some(20));
+        assert!(o.cycle);
+        // A start equal to a non-default minimum is still the default start.
+        let s = normalize_sequence("bigint", "bigint", [10, 1, 10, i64::MAX, 1], false);
+        assert_eq!((s.start, s.min_value), (None, Some(10)));
+    }
+
+    #[test]
+    fn index_query_adapts_to_the_server_version() {
+        assert!(expand(INDEXES, 150000).contains("i.indnullsnotdistinct AS"));
+        assert!(expand(INDEXES, 140010).contains("false AS nulls_not_distinct"));
+    }
+
+    #[test]
+    fn every_placeholder_in_every_query_is_expanded() {
+        for sql in [
+            SERVER,
+            SCHEMAS,
+            EXTENSIONS,
+            TYPES,
+            SEQUENCES,
+            RELATIONS,
+            COLUMNS,
+            INDEXES,
+            CONSTRAINTS,
+            UNMANAGED,
+        ] {
+            let expanded = expand(sql, 180000);
+            assert!(!expanded.contains("{{"), "{expanded}");
+        }
+    }
+}

@@ -1,0 +1,7 @@
+-- Which server and database this is. pg_control_system() needs a privilege ordinary roles may
+-- lack; then the system identifier is left empty rather than failing the whole introspection.
+SELECT current_setting('server_version_num')::int AS version_num,
+       CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+            THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system())
+            ELSE '' END AS system_identifier,
+       current_database()::text AS database

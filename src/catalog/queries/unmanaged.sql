@@ -1,0 +1,77 @@
+-- Objects formwork does not manage yet, as (kind, readable name) pairs, so that `dump` and
+-- `plan` can say what they leave alone. Relation kinds, types, row-level security flags,
+-- grants on relations and table inheritance are reported from relations.sql and types.sql.
+-- Everything owned by an extension and everything in system schemas is left out.
+WITH user_ns AS (
+    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE {{user_schema n}}
+)
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
+                      WHEN 'w' THEN 'function' ELSE 'function' END AS kind,
+       n.nspname::text || '.' || p.proname::text
+           || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS name
+FROM pg_catalog.pg_proc p
+JOIN user_ns n ON n.oid = p.pronamespace
+WHERE {{not_extension_member pg_proc p.oid}}
+UNION ALL
+SELECT 'trigger', t.tgname::text || ' on ' || n.nspname::text || '.' || c.relname::text
+FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN user_ns n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal
+  AND {{not_extension_member pg_class c.oid}}
+UNION ALL
+SELECT 'policy', pol.polname::text || ' on ' || n.nspname::text || '.' || c.relname::text
+FROM pg_catalog.pg_policy pol
+JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+JOIN user_ns n ON n.oid = c.relnamespace
+WHERE {{not_extension_member pg_class c.oid}}
+UNION ALL
+SELECT 'rule', r.rulename::text || ' on ' || n.nspname::text || '.' || c.relname::text
+FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN user_ns n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN'
+  AND {{not_extension_member pg_class c.oid}}
+UNION ALL
+SELECT 'event trigger', et.evtname::text
+FROM pg_catalog.pg_event_trigger et
+WHERE {{not_extension_member pg_event_trigger et.oid}}
+UNION ALL
+SELECT 'publication', pub.pubname::text FROM pg_catalog.pg_publication pub
+UNION ALL
+SELECT 'subscription', s.subname::text
+FROM pg_catalog.pg_subscription s
+WHERE s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+UNION ALL
+SELECT 'grant', 'default privileges for role ' || pg_catalog.pg_get_userbyid(da.defaclrole)::text
+           || COALESCE(' in schema ' || dn.nspname::text, '')
+FROM pg_catalog.pg_default_acl da
+LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = da.defaclnamespace
+UNION ALL
+SELECT 'grant', 'privileges on schema ' || n.nspname::text
+FROM user_ns n JOIN pg_catalog.pg_namespace ns ON ns.oid = n.oid
+WHERE ns.nspacl IS NOT NULL AND ns.nspname <> 'public'
+UNION ALL
+SELECT 'other', 'collation ' || n.nspname::text || '.' || co.collname::text
+FROM pg_catalog.pg_collation co
+JOIN user_ns n ON n.oid = co.collnamespace
+WHERE {{not_extension_member pg_collation co.oid}}
+UNION ALL
+SELECT 'other', 'statistics object ' || n.nspname::text || '.' || st.stxname::text
+FROM pg_catalog.pg_statistic_ext st
+JOIN user_ns n ON n.oid = st.stxnamespace
+UNION ALL
+SELECT 'other', 'operator ' || n.nspname::text || '.' || o.oprname::text
+FROM pg_catalog.pg_operator o
+JOIN user_ns n ON n.oid = o.oprnamespace
+WHERE {{not_extension_member pg_operator o.oid}}
+UNION ALL
+SELECT 'other', 'text search configuration ' || n.nspname::text || '.' || cfg.cfgname::text
+FROM pg_catalog.pg_ts_config cfg
+JOIN user_ns n ON n.oid = cfg.cfgnamespace
+WHERE {{not_extension_member pg_ts_config cfg.oid}}
+UNION ALL
+SELECT 'other', 'foreign server ' || fs.srvname::text
+FROM pg_catalog.pg_foreign_server fs
+WHERE {{not_extension_member pg_foreign_server fs.oid}}
+ORDER BY 1, 2

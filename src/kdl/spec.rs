@@ -1,0 +1,659 @@
+//! The shape of the language in one table: which node may appear where, its arguments, its
+//! properties and their types.
+//!
+//! The loader checks every node against this table (unknown names with a did-you-mean, arity,
+//! value types, duplicate properties) before it looks at meaning; `fmt` and the writer take the
+//! canonical property order from it; `docs/kdl.md` embeds the reference generated from it (a
+//! test keeps the two equal). Adding a construct is one entry here plus its meaning in `load`.
+//!
+//! This table does not say what a node means: cross-references, defaults and conflicts are
+//! `load`'s business.
+
+/// Where a node may appear: the block it is a child of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ctx {
+    /// The top of a file.
+    Root,
+    Schema,
+    Enum,
+    Table,
+    Column,
+    /// `primary-key` and `unique` blocks (they take `include`).
+    Key,
+    Index,
+    Exclude,
+    View,
+    /// Nodes that take no children block.
+    Leaf,
+}
+
+impl Ctx {
+    /// How a message names this block.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Ctx::Root => "at the top of a file",
+            Ctx::Schema => "in a schema block",
+            Ctx::Enum => "in an enum block",
+            Ctx::Table => "in a table block",
+            Ctx::Column => "in a column block",
+            Ctx::Key => "in a primary-key or unique block",
+            Ctx::Index => "in an index block",
+            Ctx::Exclude => "in an exclude block",
+            Ctx::View => "in a view block",
+            Ctx::Leaf => "here",
+        }
+    }
+}
+
+/// The type a value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    /// A 64-bit signed integer.
+    Int,
+    Bool,
+    /// A string from a fixed list.
+    Choice(&'static [&'static str]),
+}
+
+impl Ty {
+    pub fn describe(self) -> String {
+        match self {
+            Ty::Str => "a string".into(),
+            Ty::Int => "an integer".into(),
+            Ty::Bool => "#true or #false".into(),
+            Ty::Choice(c) => format!(
+                "one of {}",
+                c.iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Arg {
+    pub name: &'static str,
+    pub ty: Ty,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Prop {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpec {
+    /// The block this node appears in.
+    pub parent: Ctx,
+    pub name: &'static str,
+    /// The block its children are checked against (`Leaf`: it takes none).
+    pub ctx: Ctx,
+    /// Positional arguments, in order.
+    pub args: &'static [Arg],
+    /// Any number of further arguments of this shape.
+    pub rest: Option<Arg>,
+    /// Fewest arguments accepted (counting `args` and `rest`).
+    pub min_args: usize,
+    /// Properties, in canonical order.
+    pub props: &'static [Prop],
+    pub summary: &'static str,
+}
+
+impl NodeSpec {
+    pub fn max_args(&self) -> Option<usize> {
+        if self.rest.is_some() {
+            None
+        } else {
+            Some(self.args.len())
+        }
+    }
+
+    pub fn prop(&self, name: &str) -> Option<&'static Prop> {
+        self.props.iter().find(|p| p.name == name)
+    }
+
+    /// The argument spec at position `i`.
+    pub fn arg(&self, i: usize) -> Option<Arg> {
+        self.args.get(i).copied().or(self.rest)
+    }
+
+    /// `column <name> <type>` style signature for messages and docs.
+    pub fn signature(&self) -> String {
+        let mut s = self.name.to_string();
+        for a in self.args {
+            s.push_str(&format!(" <{}>", a.name));
+        }
+        if let Some(r) = self.rest {
+            if self.min_args > self.args.len() {
+                s.push_str(&format!(" <{}>...", r.name));
+            } else {
+                s.push_str(&format!(" [<{}>...]", r.name));
+            }
+        }
+        s
+    }
+}
+
+const fn s(name: &'static str) -> Arg {
+    Arg { name, ty: Ty::Str }
+}
+
+const fn p(name: &'static str, ty: Ty, doc: &'static str) -> Prop {
+    Prop {
+        name,
+        ty,
+        required: false,
+        doc,
+    }
+}
+
+const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Prop {
+    Prop {
+        name,
+        ty,
+        required: true,
+        doc,
+    }
+}
+
+const RENAMED: Prop = p(
+    "renamed-from",
+    Ty::Str,
+    "previous name; the planner renames instead of dropping and creating",
+);
+const COMMENT: Prop = p("comment", Ty::Str, "COMMENT ON text");
+pub const DEFERRABLE_CHOICES: &[&str] = &["not-deferrable", "immediate", "deferred"];
+const DEFERRABLE: Prop = p(
+    "deferrable",
+    Ty::Choice(DEFERRABLE_CHOICES),
+    "DEFERRABLE INITIALLY IMMEDIATE / DEFERRED (default not-deferrable)",
+);
+pub const FK_ACTIONS: &[&str] = &[
+    "no-action",
+    "restrict",
+    "cascade",
+    "set-null",
+    "set-default",
+];
+pub const SEQ_TYPES: &[&str] = &["smallint", "integer", "bigint"];
+pub const IDENTITY_KINDS: &[&str] = &["always", "by-default"];
+
+const SEQ_AS: Prop = p(
+    "as",
+    Ty::Choice(SEQ_TYPES),
+    "data type (default bigint; for identity: the column's type)",
+);
+const SEQ_START: Prop = p("start", Ty::Int, "START WITH");
+const SEQ_INCREMENT: Prop = p("increment", Ty::Int, "INCREMENT BY");
+const SEQ_MIN: Prop = p("min-value", Ty::Int, "MINVALUE");
+const SEQ_MAX: Prop = p("max-value", Ty::Int, "MAXVALUE");
+const SEQ_CACHE: Prop = p("cache", Ty::Int, "CACHE");
+const SEQ_CYCLE: Prop = p("cycle", Ty::Bool, "CYCLE");
+
+const KEY_OPTIONS: [Prop; 4] = [
+    p(
+        "opclass",
+        Ty::Str,
+        "operator class, when not the type's default",
+    ),
+    p("collation", Ty::Str, "COLLATE, when not the column's"),
+    p("desc", Ty::Bool, "descending order"),
+    p(
+        "nulls",
+        Ty::Choice(&["first", "last"]),
+        "NULLS FIRST / LAST, when not the direction's default",
+    ),
+];
+const WITH: Prop = req(
+    "with",
+    Ty::Str,
+    "the operator compared with (`=`, `&&`, ...)",
+);
+
+/// Every node of the language.
+pub static NODES: &[NodeSpec] = &[
+    NodeSpec {
+        parent: Ctx::Root,
+        name: "extension",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            p(
+                "schema",
+                Ty::Str,
+                "schema the extension's objects live in (default public)",
+            ),
+            p(
+                "version",
+                Ty::Str,
+                "version to install (default: the default version)",
+            ),
+            COMMENT,
+        ],
+        summary: "CREATE EXTENSION",
+    },
+    NodeSpec {
+        parent: Ctx::Root,
+        name: "schema",
+        ctx: Ctx::Schema,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[COMMENT],
+        summary: "a schema and the objects in it; may be repeated across files",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "enum",
+        ctx: Ctx::Enum,
+        args: &[s("name")],
+        rest: Some(s("value")),
+        min_args: 1,
+        props: &[RENAMED, COMMENT],
+        summary: "an enum type; values as arguments, or as `value` children",
+    },
+    NodeSpec {
+        parent: Ctx::Enum,
+        name: "value",
+        ctx: Ctx::Leaf,
+        args: &[s("label")],
+        rest: None,
+        min_args: 1,
+        props: &[RENAMED],
+        summary: "one enum label (the long form, for renamed-from)",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "sequence",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            SEQ_AS,
+            SEQ_START,
+            SEQ_INCREMENT,
+            SEQ_MIN,
+            SEQ_MAX,
+            SEQ_CACHE,
+            SEQ_CYCLE,
+            p(
+                "owned-by",
+                Ty::Str,
+                "`table.column` or `schema.table.column` (OWNED BY)",
+            ),
+            COMMENT,
+        ],
+        summary: "a standalone sequence",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "table",
+        ctx: Ctx::Table,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[RENAMED, p("unlogged", Ty::Bool, "UNLOGGED table"), COMMENT],
+        summary: "a table with its columns, constraints and indexes",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "view",
+        ctx: Ctx::View,
+        args: &[s("name"), s("query")],
+        rest: None,
+        min_args: 2,
+        props: &[RENAMED, COMMENT],
+        summary: "a view; the query is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::View,
+        name: "option",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("value")],
+        rest: None,
+        min_args: 2,
+        props: &[],
+        summary: "a WITH (...) option of the view (security_barrier, check_option, ...)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "column",
+        ctx: Ctx::Column,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "nullable",
+                Ty::Bool,
+                "#true allows NULL; columns are NOT NULL by default",
+            ),
+            p("default", Ty::Str, "DEFAULT expression (SQL)"),
+            p(
+                "identity",
+                Ty::Choice(IDENTITY_KINDS),
+                "GENERATED ALWAYS / BY DEFAULT AS IDENTITY (short form)",
+            ),
+            p(
+                "generated",
+                Ty::Str,
+                "GENERATED ALWAYS AS (expression) STORED (short form)",
+            ),
+            p("collation", Ty::Str, "COLLATE, when not the type's default"),
+            COMMENT,
+        ],
+        summary: "a column; the type is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Column,
+        name: "identity",
+        ctx: Ctx::Leaf,
+        args: &[Arg {
+            name: "kind",
+            ty: Ty::Choice(IDENTITY_KINDS),
+        }],
+        rest: None,
+        min_args: 1,
+        props: &[
+            SEQ_AS,
+            SEQ_START,
+            SEQ_INCREMENT,
+            SEQ_MIN,
+            SEQ_MAX,
+            SEQ_CACHE,
+            SEQ_CYCLE,
+        ],
+        summary: "an identity column with sequence options",
+    },
+    NodeSpec {
+        parent: Ctx::Column,
+        name: "generated",
+        ctx: Ctx::Leaf,
+        args: &[s("expression")],
+        rest: None,
+        min_args: 1,
+        props: &[p(
+            "kind",
+            Ty::Choice(&["stored", "virtual"]),
+            "STORED (default) or VIRTUAL (PostgreSQL 18+)",
+        )],
+        summary: "a generated column",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "primary-key",
+        ctx: Ctx::Key,
+        args: &[],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: &[
+            p(
+                "name",
+                Ty::Str,
+                "constraint name (default `<table>_pkey`, as PostgreSQL names it)",
+            ),
+            RENAMED,
+            DEFERRABLE,
+            COMMENT,
+        ],
+        summary: "the primary key",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "unique",
+        ctx: Ctx::Key,
+        args: &[s("name")],
+        rest: Some(s("column")),
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p("nulls-not-distinct", Ty::Bool, "NULLS NOT DISTINCT"),
+            DEFERRABLE,
+            COMMENT,
+        ],
+        summary: "a unique constraint",
+    },
+    NodeSpec {
+        parent: Ctx::Key,
+        name: "include",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: &[],
+        summary: "INCLUDE (non-key columns)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "foreign-key",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: Some(s("column")),
+        min_args: 2,
+        props: &[
+            RENAMED,
+            req(
+                "references",
+                Ty::Str,
+                "`table`, `table(col, ...)` or `schema.table(col, ...)`",
+            ),
+            p("on-delete", Ty::Choice(FK_ACTIONS), "ON DELETE action"),
+            p("on-update", Ty::Choice(FK_ACTIONS), "ON UPDATE action"),
+            p(
+                "match",
+                Ty::Choice(&["simple", "full"]),
+                "MATCH SIMPLE (default) or FULL",
+            ),
+            DEFERRABLE,
+            p(
+                "not-valid",
+                Ty::Bool,
+                "NOT VALID: existing rows are not checked",
+            ),
+            COMMENT,
+        ],
+        summary: "a foreign key",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "check",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("expression")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p("no-inherit", Ty::Bool, "NO INHERIT"),
+            p(
+                "not-valid",
+                Ty::Bool,
+                "NOT VALID: existing rows are not checked",
+            ),
+            COMMENT,
+        ],
+        summary: "a check constraint; the expression is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "exclude",
+        ctx: Ctx::Exclude,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            p("method", Ty::Str, "index access method (default btree)"),
+            p("where", Ty::Str, "WHERE predicate (SQL)"),
+            DEFERRABLE,
+            COMMENT,
+        ],
+        summary: "an exclusion constraint; elements are children",
+    },
+    NodeSpec {
+        parent: Ctx::Exclude,
+        name: "column",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            WITH,
+            KEY_OPTIONS[0],
+            KEY_OPTIONS[1],
+            KEY_OPTIONS[2],
+            KEY_OPTIONS[3],
+        ],
+        summary: "an element that is a column",
+    },
+    NodeSpec {
+        parent: Ctx::Exclude,
+        name: "expression",
+        ctx: Ctx::Leaf,
+        args: &[s("sql")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            WITH,
+            KEY_OPTIONS[0],
+            KEY_OPTIONS[1],
+            KEY_OPTIONS[2],
+            KEY_OPTIONS[3],
+        ],
+        summary: "an element that is an expression",
+    },
+    NodeSpec {
+        parent: Ctx::Exclude,
+        name: "include",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: &[],
+        summary: "INCLUDE (non-key columns)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "index",
+        ctx: Ctx::Index,
+        args: &[s("name")],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: &[
+            RENAMED,
+            p("unique", Ty::Bool, "UNIQUE index"),
+            p("method", Ty::Str, "access method (default btree)"),
+            p("where", Ty::Str, "partial index predicate (SQL)"),
+            p(
+                "nulls-not-distinct",
+                Ty::Bool,
+                "NULLS NOT DISTINCT (unique indexes)",
+            ),
+            COMMENT,
+        ],
+        summary: "an index; plain column keys as arguments, anything else as children",
+    },
+    NodeSpec {
+        parent: Ctx::Index,
+        name: "column",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &KEY_OPTIONS,
+        summary: "a key that is a column",
+    },
+    NodeSpec {
+        parent: Ctx::Index,
+        name: "expression",
+        ctx: Ctx::Leaf,
+        args: &[s("sql")],
+        rest: None,
+        min_args: 1,
+        props: &KEY_OPTIONS,
+        summary: "a key that is an expression",
+    },
+    NodeSpec {
+        parent: Ctx::Index,
+        name: "include",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: &[],
+        summary: "INCLUDE (non-key columns)",
+    },
+];
+
+/// The spec of `name` in block `parent`.
+pub fn find(parent: Ctx, name: &str) -> Option<&'static NodeSpec> {
+    NODES.iter().find(|n| n.parent == parent && n.name == name)
+}
+
+/// Names allowed in a block, for did-you-mean.
+pub fn names_in(parent: Ctx) -> impl Iterator<Item = &'static str> {
+    NODES
+        .iter()
+        .filter(move |n| n.parent == parent)
+        .map(|n| n.name)
+}
+
+/// Blocks where a node of this name exists, for "belongs in ..." hints.
+pub fn parents_of(name: &str) -> Vec<Ctx> {
+    NODES
+        .iter()
+        .filter(|n| n.name == name)
+        .map(|n| n.parent)
+        .collect()
+}
+
+/// The reference section of `docs/kdl.md`, generated from [`NODES`].
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    let mut parents: Vec<Ctx> = Vec::new();
+    for n in NODES {
+        if !parents.contains(&n.parent) {
+            parents.push(n.parent);
+        }
+    }
+    for parent in parents {
+        out.push_str(&format!("\n#### {}\n\n", capitalize(parent.describe())));
+        for n in NODES.iter().filter(|n| n.parent == parent) {
+            node_reference(&mut out, n);
+        }
+    }
+    out
+}
+
+fn node_reference(out: &mut String, n: &NodeSpec) {
+    {
+        out.push_str(&format!("- `{}`: {}.\n", n.signature(), n.summary));
+        for pr in n.props {
+            out.push_str(&format!(
+                "  - `{}=` {}{}: {}.\n",
+                pr.name,
+                pr.ty.describe(),
+                if pr.required { ", required" } else { "" },
+                pr.doc
+            ));
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

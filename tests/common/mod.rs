@@ -1,0 +1,99 @@
+//! The test bed: one throwaway PostgreSQL cluster per test binary, a fresh database per test.
+//!
+//! Include it with `mod common;`. The cluster starts on first use and is removed when the test
+//! binary exits (the cluster's watchdog sees to that even though statics are never dropped).
+//! If no PostgreSQL server binaries can be found, tests fail with a message saying so: a
+//! missing server is never a silent skip.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use formwork::pg::cluster::{ClusterOptions, EphemeralCluster};
+use formwork::pg::connect::ConnInfo;
+
+static CLUSTER: OnceLock<Result<EphemeralCluster, String>> = OnceLock::new();
+static NEXT_DB: AtomicU64 = AtomicU64::new(0);
+
+/// The shared cluster of this test binary, started on first use.
+pub fn cluster() -> &'static EphemeralCluster {
+    let result = CLUSTER.get_or_init(|| {
+        EphemeralCluster::start(&ClusterOptions::default()).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "these tests need a real PostgreSQL server and none could be started: {e}\n\
+             (set PG_BIN to the directory holding initdb and postgres)"
+        ),
+    }
+}
+
+/// A fresh, empty database of its own for one test.
+pub struct TestDb {
+    name: String,
+    conn_info: ConnInfo,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let cluster = cluster();
+        let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+        let name = format!("test_{}_{n}", std::process::id());
+        let admin = cluster
+            .conn_info("postgres")
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to the test cluster: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        TestDb {
+            conn_info: cluster.conn_info(&name),
+            name,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn conn_info(&self) -> &ConnInfo {
+        &self.conn_info
+    }
+
+    /// A connection string for the `formwork` binary's `--db` (includes no password: the
+    /// cluster uses trust authentication over its private socket).
+    pub fn url(&self) -> String {
+        self.conn_info.to_url_string()
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        self.conn_info
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.name))
+    }
+
+    /// Run a batch of SQL statements, panicking with the server's message on failure.
+    pub async fn execute(&self, sql: &str) {
+        let client = self.client().await;
+        if let Err(e) = client.batch_execute(sql).await {
+            let detail = e
+                .as_db_error()
+                .map(|d| format!("{}: {}", d.severity(), d.message()))
+                .unwrap_or_else(|| e.to_string());
+            panic!("SQL failed in {}: {detail}\n{sql}", self.name);
+        }
+    }
+}
+
+/// A fresh database for synchronous tests.
+pub fn test_db() -> TestDb {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(TestDb::new())
+}
