@@ -50,6 +50,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
+    /// Read facts from this database (libpq URL or keyword string): which tables exist and
+    /// their row estimates, column types, columns already proven NOT NULL, partitioned tables,
+    /// function volatility, and the server version. Read-only.
+    #[arg(long, value_name = "URL", env = "FORMWORK_LINT_DB")]
+    db: Option<String>,
+
     /// Name to report for standard input.
     #[arg(long, value_name = "NAME", default_value = "stdin")]
     stdin_name: String,
@@ -64,15 +70,23 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    let (db, server_version) = match &args.db {
+        Some(url) => {
+            let (facts, version) = read_db(url)?;
+            (Some(facts), Some(version))
+        }
+        None => (None, None),
+    };
     let opts = LintOptions {
         pg_version: args
             .pg_version
+            .or(server_version)
             .or(config.pg_version)
             .unwrap_or(PgVersion::DEFAULT),
         assume_in_transaction: args.assume_in_transaction
             || config.assume_in_transaction.unwrap_or(false),
         levels: config.levels.clone(),
-        db: None,
+        db,
     };
 
     let inputs = match expand(&args.paths, &config) {
@@ -168,6 +182,22 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Connect and read the lint facts. Messages never contain the password.
+fn read_db(url: &str) -> miette::Result<(lint::DbFacts, PgVersion)> {
+    let info =
+        crate::pg::connect::ConnInfo::parse(url).map_err(|e| miette::miette!("--db: {e}"))?;
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let client = info
+            .connect()
+            .await
+            .map_err(|e| miette::miette!("--db: {e}"))?;
+        lint::db::facts(&client)
+            .await
+            .map_err(|e| miette::miette!("--db: reading the catalog of {info} failed: {e}"))
     })
 }
 

@@ -15,6 +15,7 @@
 pub mod classify;
 pub mod config;
 pub mod context;
+pub mod db;
 pub mod output;
 pub mod rules;
 
