@@ -52,6 +52,16 @@ fn db(f: impl FnOnce(&mut DbFacts)) -> LintOptions {
         ..LintOptions::default()
     }
 }
+fn all_on() -> LintOptions {
+    let mut o = LintOptions::default();
+    for r in rules::all() {
+        if r.level == Level::Off {
+            o.levels
+                .insert(r.id.to_string(), Level::On(Severity::Warning));
+        }
+    }
+    o
+}
 fn db_types() -> LintOptions {
     db(|d| {
         let mut cols = HashMap::new();
@@ -445,6 +455,114 @@ const CASES: &[Case] = &[
         unsafe_sql: "«-- formwork-ignore: no-such-rule»\nTRUNCATE t;",
         safe_sql: "-- formwork-ignore-file: truncate\nSELECT 1;\nTRUNCATE t;",
         opts: default_opts,
+    },
+    Case {
+        rule: "drop-column",
+        unsafe_sql: "ALTER TABLE t «DROP COLUMN legacy»;",
+        safe_sql: "CREATE TABLE s (a int, b int);\nALTER TABLE s DROP COLUMN b;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "drop-table",
+        unsafe_sql: "«DROP TABLE t»;",
+        safe_sql: "CREATE TABLE s (a int);\nDROP TABLE s;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "drop-schema-or-database",
+        unsafe_sql: "«DROP SCHEMA app CASCADE»;",
+        safe_sql: "CREATE SCHEMA app;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "rename-column",
+        unsafe_sql: "ALTER TABLE t «RENAME COLUMN a TO b»;",
+        safe_sql: "CREATE TABLE s (a int);\nALTER TABLE s RENAME COLUMN a TO b;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "rename-table",
+        unsafe_sql: "ALTER TABLE t «RENAME TO t2»;",
+        safe_sql: "ALTER TABLE t RENAME CONSTRAINT a TO b;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "set-schema",
+        unsafe_sql: "ALTER TABLE t «SET SCHEMA archive»;",
+        safe_sql: "CREATE TABLE s (a int);\nALTER TABLE s SET SCHEMA archive;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "drop-not-null",
+        unsafe_sql: "ALTER TABLE t «ALTER COLUMN a DROP NOT NULL»;",
+        safe_sql: "ALTER TABLE t ALTER COLUMN a DROP DEFAULT;",
+        opts: all_on,
+    },
+    Case {
+        rule: "drop-object",
+        unsafe_sql: "«DROP FUNCTION f(int)»;",
+        safe_sql: "CREATE VIEW v AS SELECT 1;\nDROP VIEW v;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "drop-object",
+        unsafe_sql: "«DROP MATERIALIZED VIEW mv»;",
+        safe_sql: "DROP INDEX CONCURRENTLY i;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "identifier-too-long",
+        unsafe_sql: "CREATE TABLE «a_table_name_that_is_far_too_long_for_postgresql_to_keep_it_in_full_x» (a int);",
+        safe_sql: "CREATE TABLE a_table_name_that_is_long_but_fine (a int);",
+        opts: default_opts,
+    },
+    Case {
+        rule: "unique-may-fail",
+        unsafe_sql: "«CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a)»;",
+        safe_sql: "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);",
+        opts: all_on,
+    },
+    Case {
+        rule: "prefer-jsonb",
+        unsafe_sql: "ALTER TABLE t ADD COLUMN «doc json»;",
+        safe_sql: "ALTER TABLE t ADD COLUMN doc jsonb;",
+        opts: default_opts,
+    },
+    Case {
+        rule: "avoid-enum",
+        unsafe_sql: "«CREATE TYPE mood AS ENUM ('sad', 'ok')»;",
+        safe_sql: "CREATE TYPE pair AS (a int, b int);",
+        opts: all_on,
+    },
+    Case {
+        rule: "prefer-text",
+        unsafe_sql: "CREATE TABLE s («name varchar(40)»);",
+        safe_sql: "CREATE TABLE s (name text);",
+        opts: all_on,
+    },
+    Case {
+        rule: "ban-char",
+        unsafe_sql: "CREATE TABLE s («code char(3)»);",
+        safe_sql: "CREATE TABLE s (code text);",
+        opts: all_on,
+    },
+    Case {
+        rule: "prefer-timestamptz",
+        unsafe_sql: "CREATE TABLE s («at timestamp»);",
+        safe_sql: "CREATE TABLE s (at timestamptz);",
+        opts: all_on,
+    },
+    Case {
+        rule: "prefer-bigint",
+        unsafe_sql: "CREATE TABLE s («id int»);",
+        safe_sql: "CREATE TABLE s (id bigint);",
+        opts: all_on,
+    },
+    Case {
+        rule: "prefer-identity",
+        unsafe_sql: "CREATE TABLE s («id bigserial»);",
+        safe_sql: "CREATE TABLE s (id bigint GENERATED ALWAYS AS IDENTITY);",
+        opts: all_on,
     },
 ];
 

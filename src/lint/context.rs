@@ -173,32 +173,26 @@ impl State {
         }
         match &c.stmt {
             Stmt::CreateTable {
-                name,
-                columns,
-                constraints,
-                partitioned,
-                ..
+                name, partitioned, ..
             } => {
+                // Lock rules leave tables created in the file alone, so their columns and
+                // constraints need not be remembered: memory stays proportional to the
+                // pre-existing objects a file touches.
                 let key = name.key();
-                self.created.insert(key.clone());
                 if *partitioned {
                     self.partitioned.insert(key.clone());
                 }
-                let cols = self.columns.entry(key.clone()).or_default();
-                for col in columns {
-                    cols.insert(col.name.clone(), col.ty.clone());
-                }
-                for col in columns {
-                    if col.not_null || col.primary_key.is_some() || col.identity {
-                        self.not_null.insert((key.clone(), col.name.clone()));
+                self.created.insert(key);
+            }
+            Stmt::AlterTable { table, actions, .. } if self.created.contains(&table.key()) => {
+                for (a, _) in actions {
+                    if let AlterAction::RenameTo { to } = a {
+                        let renamed = crate::lint::classify::Name {
+                            schema: table.schema.clone(),
+                            name: to.clone(),
+                        };
+                        self.created.insert(renamed.key());
                     }
-                    if col.check.is_some() || col.references.is_some() {
-                        self.constrained_columns
-                            .insert((key.clone(), col.name.clone()));
-                    }
-                }
-                for con in constraints {
-                    self.add_constraint(&key, con, true);
                 }
             }
             Stmt::AlterTable { table, actions, .. } => {
@@ -275,10 +269,7 @@ impl State {
                     self.constraints.retain(|(t, _), _| t != &key);
                 }
             }
-            Stmt::CreateView {
-                name,
-                materialized: true,
-            } => {
+            Stmt::CreateView { name, .. } => {
                 self.created.insert(name.key());
             }
             Stmt::CreateIndex {
@@ -291,8 +282,11 @@ impl State {
                     name: name.name.clone(),
                 }
                 .key();
-                self.created.insert(key.clone());
-                self.indexes.insert(key, table.key());
+                // Only indexes of partitioned tables matter later (partitioned-index-drop).
+                if self.partitioned.contains(&table.key()) {
+                    self.indexes.insert(key.clone(), table.key());
+                }
+                self.created.insert(key);
             }
             Stmt::AlterTypeAddValue { ty, value, .. } if self.in_tx => {
                 self.enum_values_added.push((ty.key(), value.clone()));

@@ -223,6 +223,9 @@ pub struct Linter<'o> {
     seen_statement: bool,
     /// Span of the BEGIN of the open explicit transaction.
     open_begin: Option<(Pos, Pos)>,
+    /// Effective level of each rule, in `rules::all()` order (looked up once, not per
+    /// statement).
+    levels: Vec<Level>,
 }
 
 impl<'o> Linter<'o> {
@@ -233,6 +236,7 @@ impl<'o> Linter<'o> {
             file_ignores: Vec::new(),
             seen_statement: false,
             open_begin: None,
+            levels: rules::all().iter().map(|r| opts.level(r)).collect(),
         }
     }
 
@@ -324,8 +328,8 @@ impl<'o> Linter<'o> {
         }
         let mut hits = Vec::new();
         let mut fired: Vec<&'static str> = Vec::new();
-        for rule in rules::all() {
-            let Level::On(severity) = self.opts.level(rule) else {
+        for (rule, level) in rules::all().iter().zip(&self.levels) {
+            let Level::On(severity) = *level else {
                 continue;
             };
             hits.clear();

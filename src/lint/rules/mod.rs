@@ -250,6 +250,23 @@ rules!(
     opaque_sql,
     syntax_error,
     unused_ignore,
+    drop_column,
+    drop_table,
+    drop_schema_or_database,
+    rename_column,
+    rename_table,
+    set_schema,
+    drop_not_null,
+    drop_object,
+    identifier_too_long,
+    unique_may_fail,
+    prefer_jsonb,
+    avoid_enum,
+    prefer_text,
+    ban_char,
+    prefer_timestamptz,
+    prefer_bigint,
+    prefer_identity,
 );
 
 /// Look a rule up by id.
@@ -396,6 +413,26 @@ pub(crate) mod prelude {
             Stmt::Dml { table, .. } => is_bookkeeping(&table.key()),
             Stmt::CreateTable { name, .. } => is_bookkeeping(&name.key()),
             _ => false,
+        }
+    }
+
+    /// Column types this statement declares: (column, type, token range), from CREATE TABLE,
+    /// ADD COLUMN and ALTER COLUMN ... TYPE.
+    pub fn column_types<'a>(cx: &'a Cx<'_>) -> Vec<(&'a str, &'a TypeName, TokRange)> {
+        match &cx.c.stmt {
+            Stmt::CreateTable { columns, .. } => columns
+                .iter()
+                .map(|c| (c.name.as_str(), &c.ty, c.toks))
+                .collect(),
+            Stmt::AlterTable { actions, .. } => actions
+                .iter()
+                .filter_map(|(a, r)| match a {
+                    AlterAction::AddColumn(c) => Some((c.name.as_str(), &c.ty, c.toks)),
+                    AlterAction::AlterType { column, ty, .. } => Some((column.as_str(), ty, *r)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
