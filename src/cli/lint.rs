@@ -109,14 +109,14 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let mut io_error = None;
 
     for input in &inputs {
-        let (name, bytes) = match input {
-            Input::Stdin => {
-                let mut buf = Vec::new();
-                std::io::stdin().read_to_end(&mut buf).into_diagnostic()?;
-                (args.stdin_name.clone(), buf)
-            }
-            Input::File(p) => match std::fs::read(p) {
-                Ok(b) => (p.display().to_string(), b),
+        let name = match input {
+            Input::Stdin => args.stdin_name.clone(),
+            Input::File(p) => p.display().to_string(),
+        };
+        let mut reader: Box<dyn Read> = match input {
+            Input::Stdin => Box::new(std::io::stdin().lock()),
+            Input::File(p) => match std::fs::File::open(p) {
+                Ok(f) => Box::new(f),
                 Err(e) => {
                     eprintln!("error: cannot read {}: {e}", p.display());
                     return Ok(ExitCode::from(2));
@@ -124,12 +124,22 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             },
         };
         summary.files += 1;
-        let text = lint::decode(bytes);
+        // Human output quotes source lines, so it reads the whole file; the machine formats
+        // stream it in chunks and keep memory flat however large the file is.
+        let text = match args.format {
+            Format::Human => {
+                let mut bytes = Vec::new();
+                reader.read_to_end(&mut bytes).into_diagnostic()?;
+                Some(lint::decode(bytes))
+            }
+            _ => None,
+        };
         let mut sink = |f: lint::Finding| {
             summary.count(&f);
             let r = match args.format {
                 Format::Human => {
-                    out.write_all(human::render(&name, &text.text, &f, color).as_bytes())
+                    let source = text.as_ref().map_or("", |t| t.text.as_str());
+                    out.write_all(human::render(&name, source, &f, color).as_bytes())
                 }
                 Format::Json => match json.as_mut() {
                     Some(j) => j.finding(&mut out, &name, &f),
@@ -145,10 +155,20 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 io_error.get_or_insert(e);
             }
         };
-        if let Some(f) = text.problem.clone() {
-            sink(f);
+        match &text {
+            Some(decoded) => {
+                if let Some(f) = decoded.problem.clone() {
+                    sink(f);
+                }
+                lint::lint_source_with(&decoded.text, &opts, &mut sink);
+            }
+            None => {
+                if let Err(e) = lint::lint_reader_with(&mut reader, &opts, &mut sink) {
+                    eprintln!("error: cannot read {name}: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
         }
-        lint::lint_source_with(&text.text, &opts, &mut sink);
         if io_error.is_some() {
             break;
         }

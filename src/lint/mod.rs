@@ -564,3 +564,214 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
         }
     }
 }
+
+/// Lint from a reader in bounded chunks, so memory does not grow with the input: only the
+/// current chunk (about [`STREAM_CHUNK`] bytes, more while a single statement is longer) and
+/// the per-file state are held. Positions in findings are those of the whole input.
+///
+/// A statement closed by `;` inside a chunk is exactly what splitting the whole input would
+/// give (see [`crate::sqlfile`]), so only the unfinished tail of each chunk is carried over.
+/// Invalid UTF-8 is replaced chunk by chunk and reported once as `syntax-error`.
+pub fn lint_reader_with(
+    reader: &mut dyn std::io::Read,
+    opts: &LintOptions,
+    sink: &mut dyn FnMut(Finding),
+) -> std::io::Result<()> {
+    let mut linter = Linter::new(opts);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut base = Pos::START;
+    let mut eof = false;
+    let mut bad_utf8_reported = false;
+    let mut want = STREAM_CHUNK;
+    let mut tmp = vec![0u8; 64 * 1024];
+    loop {
+        while buf.len() < want && !eof {
+            let n = reader.read(&mut tmp)?;
+            if n == 0 {
+                eof = true;
+            } else {
+                buf.extend_from_slice(&tmp[..n]);
+            }
+        }
+        // Keep an incomplete UTF-8 sequence at the end for the next round.
+        let (text, used): (std::borrow::Cow<'_, str>, usize) = match std::str::from_utf8(&buf) {
+            Ok(t) => (t.into(), buf.len()),
+            Err(e) if e.error_len().is_none() && !eof => {
+                let valid = e.valid_up_to();
+                (String::from_utf8_lossy(&buf[..valid]), valid)
+            }
+            Err(e) => {
+                if !bad_utf8_reported {
+                    bad_utf8_reported = true;
+                    let d = decode(buf[..e.valid_up_to() + 1].to_vec());
+                    if let Some(mut f) = d.problem {
+                        f.start = rebase(f.start, base);
+                        f.end = rebase(f.end, base);
+                        sink(f);
+                    }
+                }
+                (String::from_utf8_lossy(&buf), buf.len())
+            }
+        };
+        let text_len = text.len();
+        let mut cut: Option<Pos> = None;
+        for item in sqlfile::split(&text) {
+            match item {
+                Item::Statement(st) if eof || (st.terminated && st.copy_data.as_ref().is_none_or(|c| c.1)) => {
+                    let start = rebase(st.start, base);
+                    let tokens: Vec<TokenWithSpan> = st
+                        .tokens
+                        .into_iter()
+                        .map(|mut t| {
+                            t.span = sqlparser::tokenizer::Span::new(
+                                rebase_loc(t.span.start, base),
+                                rebase_loc(t.span.end, base),
+                            );
+                            t
+                        })
+                        .collect();
+                    let comments: Vec<Comment<'_>> = st
+                        .leading_comments
+                        .iter()
+                        .map(|c| Comment { text: c.text, start: rebase(c.start, base), end: rebase(c.end, base) })
+                        .collect();
+                    linter.statement(st.text, start, &tokens, &comments, sink);
+                    cut = Some(st.end);
+                }
+                Item::MetaCommand(m) => {
+                    let comments: Vec<Comment<'_>> = m
+                        .leading_comments
+                        .iter()
+                        .map(|c| Comment { text: c.text, start: rebase(c.start, base), end: rebase(c.end, base) })
+                        .collect();
+                    linter.comments(&comments, sink);
+                    cut = Some(m.end);
+                }
+                Item::TrailingComments(c) if eof => {
+                    let comments: Vec<Comment<'_>> = c
+                        .iter()
+                        .map(|c| Comment { text: c.text, start: rebase(c.start, base), end: rebase(c.end, base) })
+                        .collect();
+                    linter.comments(&comments, sink);
+                }
+                Item::Error(e) if eof => linter.emit_engine(
+                    rules::ids::SYNTAX_ERROR,
+                    format!(
+                        "cannot split the file into statements: {}; nothing from line {} on was checked",
+                        e.message,
+                        rebase(e.statement_start, base).line
+                    ),
+                    "Close the string, identifier, dollar quote or comment that starts here.".into(),
+                    rebase(e.statement_start, base),
+                    rebase(e.at.max(e.statement_start), base),
+                    sink,
+                ),
+                // An unfinished statement, error or comment at the end of a chunk: it is
+                // split again with more input.
+                _ => break,
+            }
+        }
+        if eof {
+            break;
+        }
+        let cut_rel = cut.unwrap_or(Pos::START);
+        if cut_rel.offset == 0 {
+            // Nothing complete yet: read more before trying again (doubling, so a statement
+            // or an unterminated quote as long as the input costs linear time overall).
+            want = buf.len().saturating_mul(2).max(STREAM_CHUNK);
+            continue;
+        }
+        base = rebase(cut_rel, base);
+        let _ = text_len;
+        drop(text);
+        buf.drain(..cut_rel.offset.min(used));
+        want = STREAM_CHUNK;
+    }
+    linter.finish(sink);
+    Ok(())
+}
+
+/// Bytes read per chunk by [`lint_reader_with`].
+pub const STREAM_CHUNK: usize = 1 << 20;
+
+fn rebase(p: Pos, base: Pos) -> Pos {
+    Pos {
+        offset: base.offset + p.offset,
+        line: base.line + p.line - 1,
+        column: if p.line == 1 {
+            base.column + p.column - 1
+        } else {
+            p.column
+        },
+    }
+}
+
+fn rebase_loc(l: Location, base: Pos) -> Location {
+    if l.line == 0 {
+        return l;
+    }
+    Location::new(
+        base.line + l.line - 1,
+        if l.line == 1 {
+            base.column + l.column - 1
+        } else {
+            l.column
+        },
+    )
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    /// A reader that hands out a few bytes at a time, to exercise every cut.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn streaming_gives_the_same_findings_as_linting_the_whole_text() {
+        let mut sql = String::from("SET lock_timeout = '1s';\n");
+        for i in 0..40_000 {
+            match i % 7 {
+                0 => sql.push_str(&format!("ALTER TABLE t{} ADD COLUMN c{i} uuid DEFAULT gen_random_uuid();\n", i % 13)),
+                1 => sql.push_str(&format!("CREATE INDEX i{i} ON t{} (a);  -- é comment ; with semicolon\n", i % 13)),
+                2 => sql.push_str(&format!("CREATE FUNCTION f{i}() RETURNS int AS $$\nSELECT 1; -- body ;\n$$ LANGUAGE sql;\n")),
+                3 => sql.push_str("BEGIN;\nALTER TABLE t1 ADD COLUMN x int;\nUPDATE t1 SET x = 1;\nCOMMIT;\n"),
+                4 => sql.push_str(&format!("-- formwork-ignore: truncate\nTRUNCATE t{};\n", i % 5)),
+                5 => sql.push_str("\\connect other\n"),
+                _ => sql.push_str(&format!("INSERT INTO t VALUES ({i}, 'x;y'); SELECT 'caf\u{e9}';\n")),
+            }
+        }
+        sql.push_str("SELECT $$ never closed ;\n");
+        let opts = LintOptions::default();
+        let whole = lint_source(
+            &SourceText {
+                name: "m".into(),
+                text: sql.clone(),
+            },
+            &opts,
+        );
+        let mut streamed = Vec::new();
+        lint_reader_with(&mut Trickle(sql.as_bytes(), 7_777), &opts, &mut |f| {
+            streamed.push(f)
+        })
+        .expect("in-memory reads do not fail");
+        assert!(
+            sql.len() > 2 * STREAM_CHUNK,
+            "the input must span several chunks"
+        );
+        assert!(whole.len() > 10_000);
+        assert_eq!(whole.len(), streamed.len());
+        for (a, b) in whole.iter().zip(&streamed) {
+            assert_eq!(a, b);
+        }
+    }
+}
