@@ -38,7 +38,7 @@ pub struct Args {
     format: Format,
 
     /// PostgreSQL version the migrations will run on, e.g. `15` or `14.3` (default: the
-    /// config's, else 15).
+    /// server's with `--db`, else the config's, else 15).
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
     pg_version: Option<PgVersion>,
 
