@@ -837,7 +837,11 @@ impl<'t> P<'t> {
             let mode = if self.eat("in") {
                 let mut words = Vec::new();
                 while !self.at_end() && !self.is_kw("mode") {
-                    words.push(self.ident().unwrap_or_default());
+                    // Always advance: a non-word token here must not stall the loop.
+                    if let Some(w) = self.peek().and_then(fold) {
+                        words.push(w);
+                    }
+                    self.i += 1;
                 }
                 match words.join(" ").as_str() {
                     "access share" => LockMode::AccessShare,
@@ -2408,6 +2412,27 @@ mod tests {
         assert!(matches!(
             one("do $$ begin null; end $$").stmt,
             Stmt::Opaque { .. }
+        ));
+    }
+
+    #[test]
+    fn lock_table_with_a_malformed_mode_terminates() {
+        // Found by the fuzzer: a non-word token after IN used to loop forever.
+        let c = one("lock table t in 1 2 ( mode");
+        assert!(matches!(
+            c.stmt,
+            Stmt::LockTable {
+                mode: LockMode::AccessExclusive,
+                ..
+            }
+        ));
+        let c = one("lock t in share row exclusive mode");
+        assert!(matches!(
+            c.stmt,
+            Stmt::LockTable {
+                mode: LockMode::ShareRowExclusive,
+                ..
+            }
         ));
     }
 
