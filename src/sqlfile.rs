@@ -36,7 +36,7 @@ const WINDOW: usize = 256 * 1024;
 
 /// A position in the source: byte offset plus 1-based line and column (columns count
 /// characters, as sqlparser's locations do).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
 pub struct Pos {
     pub offset: usize,
     pub line: u64,
@@ -308,7 +308,7 @@ impl<'a> Splitter<'a> {
             at: origin,
             checkpoint: origin,
         };
-        let outcome = self.scan(&buf, &mut cursor, is_last && error.is_none());
+        let outcome = self.scan(buf, &mut cursor, is_last && error.is_none());
         match outcome {
             Scan::Advanced(next) => {
                 // Progress was made; the next window starts after the last complete item.
@@ -338,7 +338,12 @@ impl<'a> Splitter<'a> {
     }
 
     /// Walk the tokens of one window, queueing every item that is complete.
-    fn scan(&mut self, buf: &[TokenWithSpan], cursor: &mut Cursor<'a>, final_window: bool) -> Scan {
+    fn scan(
+        &mut self,
+        mut buf: Vec<TokenWithSpan>,
+        cursor: &mut Cursor<'a>,
+        final_window: bool,
+    ) -> Scan {
         let mut comments: Vec<Comment<'a>> = Vec::new();
         let mut tokens: Vec<TokenWithSpan> = Vec::new();
         let mut start: Option<Pos> = None;
@@ -467,8 +472,12 @@ impl<'a> Splitter<'a> {
                         cursor.checkpoint = s;
                     }
                     depth.note(other);
-                    last_end = cursor.seek(t.span.end);
-                    tokens.push(t.clone());
+                    let span = t.span;
+                    last_end = cursor.seek(span.end);
+                    // Move the token out instead of cloning it: the window's buffer is
+                    // dropped after this scan anyway.
+                    let token = std::mem::replace(&mut buf[i - 1].token, Token::EOF);
+                    tokens.push(TokenWithSpan::new(token, span));
                 }
             }
         }
