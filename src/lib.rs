@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod ddl;
 pub mod kdl;
 pub mod lint;
+pub mod locks;
 pub mod model;
 pub mod ops;
 pub mod pg;

@@ -28,6 +28,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::locks::{LockMode, UnknownLockMode};
+
 use crate::catalog::fingerprint::Fingerprint;
 use crate::model::QualifiedName;
 
@@ -305,113 +307,6 @@ impl Step {
 pub struct LockTaken {
     pub mode: LockMode,
     pub object: QualifiedName,
-}
-
-/// PostgreSQL's eight table-level lock modes, weakest first.
-///
-/// Serialized (in JSON) with PostgreSQL's `pg_locks.mode` spelling. In the plan file a mode is
-/// its position in this list, so the order is part of the file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum LockMode {
-    #[serde(rename = "AccessShareLock")]
-    AccessShare,
-    #[serde(rename = "RowShareLock")]
-    RowShare,
-    #[serde(rename = "RowExclusiveLock")]
-    RowExclusive,
-    #[serde(rename = "ShareUpdateExclusiveLock")]
-    ShareUpdateExclusive,
-    #[serde(rename = "ShareLock")]
-    Share,
-    #[serde(rename = "ShareRowExclusiveLock")]
-    ShareRowExclusive,
-    #[serde(rename = "ExclusiveLock")]
-    Exclusive,
-    #[serde(rename = "AccessExclusiveLock")]
-    AccessExclusive,
-}
-
-impl LockMode {
-    pub const ALL: [LockMode; 8] = [
-        LockMode::AccessShare,
-        LockMode::RowShare,
-        LockMode::RowExclusive,
-        LockMode::ShareUpdateExclusive,
-        LockMode::Share,
-        LockMode::ShareRowExclusive,
-        LockMode::Exclusive,
-        LockMode::AccessExclusive,
-    ];
-
-    /// The spelling of `pg_locks.mode`, e.g. `AccessExclusiveLock`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LockMode::AccessShare => "AccessShareLock",
-            LockMode::RowShare => "RowShareLock",
-            LockMode::RowExclusive => "RowExclusiveLock",
-            LockMode::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
-            LockMode::Share => "ShareLock",
-            LockMode::ShareRowExclusive => "ShareRowExclusiveLock",
-            LockMode::Exclusive => "ExclusiveLock",
-            LockMode::AccessExclusive => "AccessExclusiveLock",
-        }
-    }
-
-    /// The spelling of `LOCK TABLE ... IN <name> MODE` and of the documentation, e.g.
-    /// `ACCESS EXCLUSIVE`.
-    pub fn name(self) -> &'static str {
-        match self {
-            LockMode::AccessShare => "ACCESS SHARE",
-            LockMode::RowShare => "ROW SHARE",
-            LockMode::RowExclusive => "ROW EXCLUSIVE",
-            LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
-            LockMode::Share => "SHARE",
-            LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
-            LockMode::Exclusive => "EXCLUSIVE",
-            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
-        }
-    }
-
-    /// The conflict table of PostgreSQL's "Explicit Locking" (the same for 12 to 18): each mode
-    /// is a bit, in the order of [`LockMode::ALL`].
-    pub fn conflicts_with(self, other: LockMode) -> bool {
-        const CONFLICTS: [u8; 8] = [
-            0b1000_0000, // ACCESS SHARE: ACCESS EXCLUSIVE
-            0b1100_0000, // ROW SHARE: EXCLUSIVE and up
-            0b1111_0000, // ROW EXCLUSIVE: SHARE and up
-            0b1111_1000, // SHARE UPDATE EXCLUSIVE: itself and up
-            0b1110_1100, // SHARE: ROW EXCLUSIVE, SHARE UPDATE EXCLUSIVE, SHARE ROW EXCLUSIVE and up
-            0b1111_1100, // SHARE ROW EXCLUSIVE: ROW EXCLUSIVE and up
-            0b1111_1110, // EXCLUSIVE: ROW SHARE and up
-            0b1111_1111, // ACCESS EXCLUSIVE: everything
-        ];
-        CONFLICTS[self as usize] & (1 << other as usize) != 0
-    }
-}
-
-impl fmt::Display for LockMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown lock mode {0:?}: expected a PostgreSQL lock mode such as \"ACCESS EXCLUSIVE\" or \"AccessExclusiveLock\""
-)]
-pub struct UnknownLockMode(pub String);
-
-impl FromStr for LockMode {
-    type Err = UnknownLockMode;
-    /// Either spelling: `AccessExclusiveLock` (exactly) or `ACCESS EXCLUSIVE` (any case, any
-    /// run of spaces).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        LockMode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s || m.name().eq_ignore_ascii_case(&words))
-            .ok_or_else(|| UnknownLockMode(s.to_string()))
-    }
 }
 
 /// Something a reviewer must know about a step, and an approval must accept.
