@@ -466,3 +466,93 @@ fn explain_prints_a_rules_documentation_and_rejects_unknown_ids() {
             .expect("docs");
     assert_eq!(String::from_utf8_lossy(&out.stdout), docs);
 }
+
+/// A one-step plan on `public.users` (the fingerprints are arbitrary: linting does not look at
+/// the database).
+fn one_step_plan(step: formwork::plan::Step) -> formwork::plan::Plan {
+    use formwork::catalog::fingerprint::Fingerprint;
+    use formwork::plan::{PlanBuilder, TargetIdentity};
+    PlanBuilder::new(
+        TargetIdentity {
+            system_identifier: "7301234567890123456".into(),
+            database: "app".into(),
+        },
+        15,
+        Fingerprint([1; 32]),
+        Fingerprint([2; 32]),
+    )
+    .step(step)
+    .build()
+    .expect("a valid plan")
+}
+
+#[test]
+fn lint_plan_flags_a_blocking_step_and_passes_its_online_form() {
+    use formwork::catalog::fingerprint::Fingerprint;
+    use formwork::model::QualifiedName;
+    use formwork::plan::{LockMode, Phase, Step};
+    let dir = scratch("plan");
+    let users = QualifiedName::new("public", "users");
+
+    let blocking = one_step_plan(
+        Step::new(
+            "CREATE INDEX users_email_idx ON public.users (email)",
+            Phase::Expand,
+            Fingerprint([2; 32]),
+        )
+        .lock(LockMode::Share, users.clone())
+        .scans(users.clone())
+        .statement_timeout_ms(60_000),
+    );
+    formwork::plan::file::write(&blocking, &dir.join("blocking.bin")).expect("write plan");
+    let out = run_in(
+        &dir,
+        &["lint", "--format", "json", "--plan", "blocking.bin"],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings = json_findings(&out);
+    let ids: Vec<&str> = findings.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert!(ids.contains(&"create-index-non-concurrent"), "{ids:?}");
+    assert!(
+        !ids.contains(&"require-lock-timeout"),
+        "the step's own lock_timeout counts: {ids:?}"
+    );
+
+    let online = one_step_plan(
+        Step::new(
+            "CREATE INDEX CONCURRENTLY users_email_idx ON public.users (email)",
+            Phase::Expand,
+            Fingerprint([2; 32]),
+        )
+        .non_transactional()
+        .lock(LockMode::ShareUpdateExclusive, users.clone())
+        .scans(users),
+    );
+    formwork::plan::file::write(&online, &dir.join("online.bin")).expect("write plan");
+    let out = run_in(&dir, &["lint", "--plan", "online.bin"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A damaged plan is refused before anything is linted.
+    let mut bytes = std::fs::read(dir.join("online.bin")).expect("read plan");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(dir.join("damaged.bin"), &bytes).expect("write damaged plan");
+    let out = run_in(&dir, &["lint", "--plan", "damaged.bin"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("damaged.bin"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

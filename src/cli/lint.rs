@@ -22,6 +22,7 @@ use crate::lint::{self, LintOptions, PgVersion};
   formwork lint migrations/*.sql
   alembic upgrade head --sql | formwork lint --stdin-name upgrade.sql -
   formwork lint --format sarif migrations/ > lint.sarif
+  formwork lint --plan plans/plan.bin
   formwork lint --pg-version 12 --assume-in-transaction 'db/migrate/**/*.sql'
 
 Suppress one statement's finding with a comment before it:
@@ -30,8 +31,13 @@ and a rule for a whole file with `-- formwork-ignore-file: rule-id` before its f
 `formwork explain RULE` documents each rule.")]
 pub struct Args {
     /// SQL files, directories (every `*.sql` below them), or glob patterns; `-` reads stdin.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "plan", value_name = "PATH")]
     paths: Vec<String>,
+
+    /// Lint a plan file: its steps as the session that applies them runs them (each step's
+    /// timeouts, a transaction around transactional steps). The file's hash is checked first.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
@@ -89,13 +95,25 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         db,
     };
 
-    let inputs = match expand(&args.paths, &config) {
+    let mut inputs = match expand(&args.paths, &config) {
         Ok(i) => i,
         Err(message) => {
             eprintln!("error: {message}");
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(path) = &args.plan {
+        match crate::plan::file::read(path) {
+            Ok(plan) => inputs.push(Input::Plan {
+                name: format!("{} (plan {})", path.display(), plan.id().short()),
+                script: plan.session_script(),
+            }),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
 
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
@@ -112,9 +130,11 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         let name = match input {
             Input::Stdin => args.stdin_name.clone(),
             Input::File(p) => p.display().to_string(),
+            Input::Plan { name, .. } => name.clone(),
         };
         let mut reader: Box<dyn Read> = match input {
             Input::Stdin => Box::new(std::io::stdin().lock()),
+            Input::Plan { script, .. } => Box::new(script.as_bytes()),
             Input::File(p) => match std::fs::File::open(p) {
                 Ok(f) => Box::new(f),
                 Err(e) => {
@@ -243,6 +263,11 @@ fn load_config(path: Option<&Path>) -> Result<LintConfig, ExitCode> {
 enum Input {
     Stdin,
     File(PathBuf),
+    /// A verified plan file, as the SQL session that applies it.
+    Plan {
+        name: String,
+        script: String,
+    },
 }
 
 /// Paths, directories and globs to the files to lint, in a stable order.

@@ -64,6 +64,38 @@ struct PlanContents {
 }
 
 impl Plan {
+    /// The plan as the SQL session that runs it: each step's `lock_timeout` and
+    /// `statement_timeout`, then its statement, inside `BEGIN`/`COMMIT` when the step is
+    /// transactional. This is what `formwork lint --plan` checks, so the lock rules judge the
+    /// steps in the transaction shape they will really have.
+    pub fn session_script(&self) -> String {
+        let total = self.steps().len();
+        let mut out = format!("-- formwork plan {}: {total} step(s)\n", self.id());
+        for (n, step) in self.steps().iter().enumerate() {
+            out.push_str(&format!(
+                "\n-- step {} of {total} ({}{})\n",
+                n + 1,
+                step.phase,
+                if step.transactional {
+                    ""
+                } else {
+                    ", outside a transaction"
+                }
+            ));
+            out.push_str(&format!(
+                "SET lock_timeout = '{}ms';\nSET statement_timeout = '{}ms';\n",
+                step.lock_timeout_ms, step.statement_timeout_ms
+            ));
+            let sql = step.sql.trim_end().trim_end_matches(';');
+            if step.transactional {
+                out.push_str(&format!("BEGIN;\n{sql};\nCOMMIT;\n"));
+            } else {
+                out.push_str(&format!("{sql};\n"));
+            }
+        }
+        out
+    }
+
     /// The plan id: the blake3 hash that ends the plan file.
     pub fn id(&self) -> PlanId {
         self.id
