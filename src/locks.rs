@@ -132,3 +132,47 @@ impl FromStr for LockMode {
             .ok_or_else(|| UnknownLockMode(s.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_modes_parse_in_both_spellings_and_print_back() {
+        for mode in LockMode::ALL {
+            assert_eq!(mode.as_str().parse::<LockMode>(), Ok(mode));
+            assert_eq!(mode.name().parse::<LockMode>(), Ok(mode));
+            assert_eq!(mode.name().to_lowercase().parse::<LockMode>(), Ok(mode));
+        }
+        assert_eq!(
+            "share  row exclusive".parse(),
+            Ok(LockMode::ShareRowExclusive)
+        );
+        assert!("ACCESS".parse::<LockMode>().is_err());
+        assert!("accessexclusivelock".parse::<LockMode>().is_err());
+        assert_eq!(
+            serde_json::to_string(&LockMode::ShareUpdateExclusive).ok(),
+            Some("\"ShareUpdateExclusiveLock\"".to_string())
+        );
+    }
+
+    #[test]
+    fn lock_conflicts_follow_postgresql_table_and_are_symmetric() {
+        use LockMode::*;
+        assert!(AccessShare.conflicts_with(AccessExclusive));
+        assert!(!AccessShare.conflicts_with(Exclusive));
+        assert!(RowExclusive.conflicts_with(Share));
+        assert!(!RowExclusive.conflicts_with(RowExclusive));
+        assert!(ShareUpdateExclusive.conflicts_with(ShareUpdateExclusive));
+        assert!(!Share.conflicts_with(Share));
+        assert!(ShareRowExclusive.conflicts_with(ShareRowExclusive));
+        assert!(Exclusive.conflicts_with(RowShare));
+        assert!(!Exclusive.conflicts_with(AccessShare));
+        for a in LockMode::ALL {
+            assert!(AccessExclusive.conflicts_with(a));
+            for b in LockMode::ALL {
+                assert_eq!(a.conflicts_with(b), b.conflicts_with(a), "{a} / {b}");
+            }
+        }
+    }
+}

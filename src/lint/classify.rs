@@ -2191,19 +2191,6 @@ mod tests {
     }
 
     #[test]
-    fn conflict_matrix_is_symmetric_and_matches_the_docs() {
-        for a in LockMode::ALL {
-            for b in LockMode::ALL {
-                assert_eq!(a.conflicts_with(b), b.conflicts_with(a), "{a} vs {b}");
-            }
-        }
-        assert!(!LockMode::AccessShare.conflicts_with(LockMode::Exclusive));
-        assert!(LockMode::Share.conflicts_with(LockMode::RowExclusive));
-        assert!(!LockMode::Share.conflicts_with(LockMode::Share));
-        assert!(LockMode::ShareUpdateExclusive.conflicts_with(LockMode::ShareUpdateExclusive));
-    }
-
-    #[test]
     fn create_index_takes_share_and_concurrently_is_not_transactional() {
         let c = one("create index i on s.t (a)");
         assert_eq!(c.effect.locks[0].0, LockMode::Share);
