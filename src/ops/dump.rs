@@ -7,7 +7,8 @@
 //! write (they would still be loaded with the others), and the list of objects that are not
 //! managed yet (see [`crate::ops::unmanaged_report`]).
 //!
-//! It only reads the database: one connection, the catalog queries, nothing else.
+//! It only reads the database: the catalog queries, on a few connections that share one
+//! snapshot, nothing else.
 
 use std::path::{Path, PathBuf};
 
@@ -41,13 +42,17 @@ pub enum DumpError {
 
 /// Connect to `conn`, read its catalog and render it as KDL.
 pub async fn dump(conn: &ConnInfo) -> Result<Dump, DumpError> {
-    let client = conn.connect().await?;
-    let catalog = crate::catalog::introspect(&client)
-        .await
-        .map_err(|e| DumpError::Catalog {
-            target: conn.to_string(),
-            message: e.to_string(),
-        })?;
+    use crate::catalog::{CatalogError, MAX_CONNECTIONS, introspect_parallel};
+    let catalog = match introspect_parallel(conn, MAX_CONNECTIONS).await {
+        Ok(c) => c,
+        Err(CatalogError::Connect(e)) => return Err(DumpError::Connect(e)),
+        Err(e) => {
+            return Err(DumpError::Catalog {
+                target: conn.to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
     Ok(Dump::from_model(catalog.model, catalog.unmanaged))
 }
 
