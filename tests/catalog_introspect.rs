@@ -462,6 +462,26 @@ async fn query_count_does_not_grow_with_the_number_of_tables() {
 }
 
 #[tokio::test]
+async fn view_options_read_in_name_order_whatever_order_they_were_set_in() {
+    let db = common::TestDb::new().await;
+    db.execute(
+        "CREATE TABLE t (id int);
+         CREATE VIEW v WITH (security_barrier = true, check_option = local) AS SELECT id FROM t;
+         CREATE VIEW w WITH (check_option = local) AS SELECT id FROM t;
+         ALTER VIEW w SET (security_barrier = true)",
+    )
+    .await;
+    let catalog = introspect(&db).await;
+    for name in ["v", "w"] {
+        let options = &catalog.model.schemas["public"].views[name].options;
+        let keys: Vec<&str> = options.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["check_option", "security_barrier"], "view {name}");
+        assert_eq!(options["check_option"], "local");
+        assert_eq!(options["security_barrier"], "true");
+    }
+}
+
+#[tokio::test]
 async fn parallel_introspection_reads_exactly_what_one_connection_reads() {
     let db = common::TestDb::new().await;
     db.execute(include_str!("fixtures/rich.sql")).await;
