@@ -450,6 +450,95 @@ async fn query_count_does_not_grow_with_the_number_of_tables() {
     assert_eq!(q1, QUERY_COUNT);
     assert_eq!(q200, QUERY_COUNT);
     assert!(elapsed.as_secs() < 20, "200 tables took {elapsed:?}");
+    let (parallel, qp, used) = catalog::introspect::introspect_parallel_counted(
+        many.conn_info(),
+        catalog::MAX_CONNECTIONS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(qp, QUERY_COUNT);
+    assert_eq!(used, catalog::MAX_CONNECTIONS);
+    assert_eq!(parallel, big);
+}
+
+#[tokio::test]
+async fn view_options_read_in_name_order_whatever_order_they_were_set_in() {
+    let db = common::TestDb::new().await;
+    db.execute(
+        "CREATE TABLE t (id int);
+         CREATE VIEW v WITH (security_barrier = true, check_option = local) AS SELECT id FROM t;
+         CREATE VIEW w WITH (check_option = local) AS SELECT id FROM t;
+         ALTER VIEW w SET (security_barrier = true)",
+    )
+    .await;
+    let catalog = introspect(&db).await;
+    for name in ["v", "w"] {
+        let options = &catalog.model.schemas["public"].views[name].options;
+        let keys: Vec<&str> = options.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["check_option", "security_barrier"], "view {name}");
+        assert_eq!(options["check_option"], "local");
+        assert_eq!(options["security_barrier"], "true");
+    }
+}
+
+#[tokio::test]
+async fn parallel_introspection_reads_exactly_what_one_connection_reads() {
+    let db = common::TestDb::new().await;
+    db.execute(include_str!("fixtures/rich.sql")).await;
+    let single = introspect(&db).await;
+    for connections in 1..=catalog::MAX_CONNECTIONS + 1 {
+        let (parallel, queries, used) =
+            catalog::introspect::introspect_parallel_counted(db.conn_info(), connections)
+                .await
+                .unwrap_or_else(|e| panic!("{connections} connections: {e}"));
+        assert_eq!(used, connections.min(catalog::MAX_CONNECTIONS));
+        assert_eq!(queries, QUERY_COUNT);
+        assert_eq!(parallel, single, "{connections} connections");
+        assert_eq!(fingerprint(&parallel.model), fingerprint(&single.model));
+    }
+    let tables: usize = single.model.schemas.values().map(|s| s.tables.len()).sum();
+    assert!(tables > 3, "the fixture was not loaded");
+}
+
+#[tokio::test]
+async fn parallel_introspection_reads_one_snapshot_across_connections() {
+    // A table created after the snapshot was taken must be invisible to every connection;
+    // a second connection reading its own fresh snapshot would see its columns and indexes
+    // without the table and the model would come out inconsistent (or the read would fail).
+    let db = common::TestDb::new().await;
+    db.execute("CREATE TABLE a (id int PRIMARY KEY)").await;
+    let before = introspect(&db).await;
+    let writer = db.client().await;
+    let (parallel, _, used) = tokio::join!(
+        async {
+            catalog::introspect::introspect_parallel_counted(db.conn_info(), 3)
+                .await
+                .unwrap()
+        },
+        async {
+            for i in 0..20 {
+                writer
+                    .batch_execute(&format!(
+                        "CREATE TABLE b{i} (id int PRIMARY KEY, v text); CREATE INDEX ON b{i} (v)"
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+    )
+    .0;
+    assert_eq!(used, 3);
+    let tables = &parallel.model.schemas["public"].tables;
+    assert!(tables.contains_key("a"));
+    for t in tables.values() {
+        assert!(!t.columns.is_empty(), "{} read without its columns", t.name);
+        assert!(
+            t.primary_key.is_some(),
+            "{} read without its primary key",
+            t.name
+        );
+    }
+    assert!(tables.len() >= before.model.schemas["public"].tables.len());
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Reading a live database's schema into a [`Model`]: the only place that queries the catalog.
 //!
 //! Introspection runs a fixed list of set-based queries (`queries/*.sql`, one per kind of
-//! object) whatever the number of tables, in one read-only snapshot when the session is idle.
+//! object) whatever the number of tables, in one read-only snapshot when the session is idle,
+//! optionally spread over several connections that share the snapshot ([`introspect_parallel`]).
 //! It runs with an empty `search_path`, so user types, names in defaults, CHECK bodies, index
 //! expressions and view queries come back schema-qualified, exactly as pg_dump prints them.
 //!
@@ -14,7 +15,7 @@
 pub mod fingerprint;
 pub mod introspect;
 
-pub use introspect::{QUERY_COUNT, introspect};
+pub use introspect::{MAX_CONNECTIONS, QUERY_COUNT, introspect, introspect_parallel};
 
 use crate::model::{Model, Unmanaged};
 
@@ -51,6 +52,8 @@ pub enum CatalogError {
         query: &'static str,
         message: String,
     },
+    #[error(transparent)]
+    Connect(#[from] crate::pg::connect::ConnError),
     #[error("unexpected catalog content: {0}")]
     Unexpected(String),
 }

@@ -7,7 +7,8 @@
 //! write (they would still be loaded with the others), and the list of objects that are not
 //! managed yet (see [`crate::ops::unmanaged_report`]).
 //!
-//! It only reads the database: one connection, the catalog queries, nothing else.
+//! It only reads the database: the catalog queries, on a few connections that share one
+//! snapshot, nothing else.
 
 use std::path::{Path, PathBuf};
 
@@ -41,20 +42,23 @@ pub enum DumpError {
 
 /// Connect to `conn`, read its catalog and render it as KDL.
 pub async fn dump(conn: &ConnInfo) -> Result<Dump, DumpError> {
-    let client = conn.connect().await?;
-    let catalog = crate::catalog::introspect(&client)
-        .await
-        .map_err(|e| DumpError::Catalog {
-            target: conn.to_string(),
-            message: e.to_string(),
-        })?;
+    use crate::catalog::{CatalogError, MAX_CONNECTIONS, introspect_parallel};
+    let catalog = match introspect_parallel(conn, MAX_CONNECTIONS).await {
+        Ok(c) => c,
+        Err(CatalogError::Connect(e)) => return Err(DumpError::Connect(e)),
+        Err(e) => {
+            return Err(DumpError::Catalog {
+                target: conn.to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
     Ok(Dump::from_model(catalog.model, catalog.unmanaged))
 }
 
 impl Dump {
     /// Render an already introspected model.
-    pub fn from_model(mut model: Model, mut unmanaged: Vec<Unmanaged>) -> Dump {
-        stable_order(&mut model);
+    pub fn from_model(model: Model, mut unmanaged: Vec<Unmanaged>) -> Dump {
         let files = crate::kdl::write::model_to_files(&model);
         unmanaged.sort();
         unmanaged.dedup();
@@ -83,17 +87,6 @@ pub fn concatenate(files: &[(PathBuf, String)]) -> String {
         out.push_str(text);
     }
     out
-}
-
-/// Put the maps whose catalog order depends on history into name order. A view's options come
-/// back in the order they were last set (`WITH (a, b)` versus `WITH (b, a)`), which would make
-/// two dumps of equal schemas differ. Equality ignores map order, so the model means the same.
-fn stable_order(model: &mut Model) {
-    for schema in model.schemas.values_mut() {
-        for view in schema.views.values_mut() {
-            view.options.sort_keys();
-        }
-    }
 }
 
 /// What [`write_dir`] did.
@@ -152,46 +145,6 @@ fn collect_kdl(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn view_options_render_in_name_order_whatever_the_catalog_order() {
-        let mut view = crate::model::View {
-            name: "v".into(),
-            query: "SELECT 1".into(),
-            options: Default::default(),
-            comment: None,
-            renamed_from: None,
-        };
-        view.options
-            .insert("security_barrier".into(), "true".into());
-        view.options.insert("check_option".into(), "local".into());
-        let mut reversed = view.clone();
-        reversed.options.clear();
-        reversed
-            .options
-            .insert("check_option".into(), "local".into());
-        reversed
-            .options
-            .insert("security_barrier".into(), "true".into());
-        let model_with = |v: crate::model::View| {
-            let mut schema = crate::model::Schema {
-                name: "public".into(),
-                ..Default::default()
-            };
-            schema.views.insert("v".into(), v);
-            let mut m = Model::default();
-            m.schemas.insert("public".into(), schema);
-            m
-        };
-        let a = Dump::from_model(model_with(view), Vec::new());
-        let b = Dump::from_model(model_with(reversed), Vec::new());
-        assert_eq!(a.files, b.files);
-        let keys: Vec<&String> = a.model.schemas["public"].views["v"]
-            .options
-            .keys()
-            .collect();
-        assert_eq!(keys, ["check_option", "security_barrier"]);
-    }
 
     #[test]
     fn write_dir_skips_identical_files_and_names_stale_ones() {
