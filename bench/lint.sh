@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 FORMWORK=${FORMWORK:-target/release/formwork}
 SQUAWK=${SQUAWK:-squawk}
 OUT=${OUT:-target/bench-lint}
+command -v "$SQUAWK" >/dev/null || { echo "squawk not found: pip install squawk-cli, or set SQUAWK" >&2; exit 1; }
+[ -x "$FORMWORK" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 mkdir -p "$OUT"
 for n in 100000 200000 400000; do
   [ -f "$OUT/m$n.sql" ] || python3 bench/gen_migration.py "$n" "$OUT/m$n.sql"
