@@ -265,23 +265,29 @@ impl<'o> Linter<'o> {
         );
     }
 
+    /// File-level ignores count only before the first statement; later ones are reported as
+    /// unused rather than silently applied to the rest of the file.
+    fn file_level_ignores(&mut self, file: Vec<Ignore>, sink: &mut dyn FnMut(Finding)) {
+        if !self.seen_statement {
+            self.file_ignores.extend(file);
+            return;
+        }
+        for ig in file {
+            self.emit_engine(
+                rules::ids::UNUSED_IGNORE,
+                "a file-level ignore only counts before the first statement".into(),
+                "Move this comment to the top of the file.".into(),
+                ig.start,
+                ig.end,
+                sink,
+            );
+        }
+    }
+
     /// Comments not followed by a statement: file-level ignores count, statement ones are unused.
     pub fn comments(&mut self, comments: &[Comment<'_>], sink: &mut dyn FnMut(Finding)) {
         let (next, file) = parse_ignores(comments);
-        if !self.seen_statement {
-            self.file_ignores.extend(file);
-        } else {
-            for ig in file {
-                self.emit_engine(
-                    rules::ids::UNUSED_IGNORE,
-                    "a file-level ignore only counts before the first statement".into(),
-                    "Move this comment to the top of the file.".into(),
-                    ig.start,
-                    ig.end,
-                    sink,
-                );
-            }
-        }
+        self.file_level_ignores(file, sink);
         for ig in next {
             self.report_unused(&ig, "it is not followed by a statement", sink);
         }
@@ -298,20 +304,7 @@ impl<'o> Linter<'o> {
         sink: &mut dyn FnMut(Finding),
     ) {
         let (mut next, file) = parse_ignores(leading_comments);
-        if !self.seen_statement {
-            self.file_ignores.extend(file);
-        } else {
-            for ig in file {
-                self.emit_engine(
-                    rules::ids::UNUSED_IGNORE,
-                    "a file-level ignore only counts before the first statement".into(),
-                    "Move this comment to the top of the file.".into(),
-                    ig.start,
-                    ig.end,
-                    sink,
-                );
-            }
-        }
+        self.file_level_ignores(file, sink);
         self.seen_statement = true;
 
         let classified = classify::classify(tokens, self.opts.pg_version.major);
