@@ -23,8 +23,8 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
-mod table;
-mod views;
+pub(crate) mod table;
+pub(crate) mod views;
 
 use crate::model::{Model, Schema, SequenceOptions};
 use crate::sql::{quote_ident, quote_literal};
@@ -138,7 +138,7 @@ pub(crate) fn sequence_options(o: &SequenceOptions, with_type: bool) -> String {
     s
 }
 
-fn comment_on(target: String, comment: &Option<String>) -> Option<String> {
+pub(crate) fn comment_on(target: String, comment: &Option<String>) -> Option<String> {
     comment
         .as_ref()
         .map(|c| format!("COMMENT ON {target} IS {}", quote_literal(c)))

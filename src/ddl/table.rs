@@ -14,16 +14,16 @@ use crate::model::{
 use crate::sql::{ident_list, qualified, quote_ident, quote_literal};
 
 /// `"schema"."name"` for an object of `schema`.
-pub(super) fn qname(schema: &Schema, name: &str) -> String {
+pub(crate) fn qname(schema: &Schema, name: &str) -> String {
     qualified(&crate::model::QualifiedName::new(&schema.name, name))
 }
 
 /// The schemas a model declares, to read collation and operator class names (see
 /// [`Names::object_name`]).
-pub(super) struct Names<'a>(HashSet<&'a str>);
+pub(crate) struct Names<'a>(HashSet<&'a str>);
 
 impl<'a> Names<'a> {
-    pub(super) fn of(model: &'a Model) -> Names<'a> {
+    pub(crate) fn of(model: &'a Model) -> Names<'a> {
         let mut set: HashSet<&str> = model.schemas.keys().map(String::as_str).collect();
         set.extend(model.extensions.values().map(|e| e.schema.as_str()));
         Names(set)
@@ -34,7 +34,7 @@ impl<'a> Names<'a> {
     /// `schema.name` otherwise. A prefix before the first dot that names one of the model's
     /// schemas is that schema; anything else is one name. Text already in SQL form (with double
     /// quotes) is kept as it is.
-    pub(super) fn object_name(&self, name: &str) -> String {
+    pub(crate) fn object_name(&self, name: &str) -> String {
         if name.contains('"') {
             return name.to_string();
         }
@@ -47,7 +47,7 @@ impl<'a> Names<'a> {
     }
 }
 
-pub(super) fn create_table(names: &Names, schema: &Schema, t: &Table) -> String {
+pub(crate) fn create_table(names: &Names, schema: &Schema, t: &Table) -> String {
     let mut items: Vec<String> = t.columns.values().map(|c| column(names, c)).collect();
     if let Some(pk) = &t.primary_key {
         let mut s = format!(
@@ -90,7 +90,7 @@ pub(super) fn create_table(names: &Names, schema: &Schema, t: &Table) -> String 
     }
 }
 
-fn column(names: &Names, c: &Column) -> String {
+pub(crate) fn column(names: &Names, c: &Column) -> String {
     let mut s = format!("{} {}", quote_ident(&c.name), c.data_type);
     if let Some(coll) = &c.collation {
         s.push_str(&format!(" COLLATE {}", names.object_name(coll)));
@@ -122,7 +122,7 @@ fn column(names: &Names, c: &Column) -> String {
     s
 }
 
-fn include(cols: &[String]) -> String {
+pub(crate) fn include(cols: &[String]) -> String {
     if cols.is_empty() {
         String::new()
     } else {
@@ -130,7 +130,7 @@ fn include(cols: &[String]) -> String {
     }
 }
 
-fn deferrable(d: Deferrable) -> &'static str {
+pub(crate) fn deferrable(d: Deferrable) -> &'static str {
     match d {
         Deferrable::NotDeferrable => "",
         Deferrable::InitiallyImmediate => " DEFERRABLE INITIALLY IMMEDIATE",
@@ -138,7 +138,7 @@ fn deferrable(d: Deferrable) -> &'static str {
     }
 }
 
-fn check(c: &Check) -> String {
+pub(crate) fn check(c: &Check) -> String {
     let mut s = format!(
         "CONSTRAINT {} CHECK ({})",
         quote_ident(&c.name),
@@ -150,7 +150,7 @@ fn check(c: &Check) -> String {
     s
 }
 
-fn exclusion(names: &Names, x: &Exclusion) -> String {
+pub(crate) fn exclusion(names: &Names, x: &Exclusion) -> String {
     let elements: Vec<String> = x
         .elements
         .iter()
@@ -170,7 +170,7 @@ fn exclusion(names: &Names, x: &Exclusion) -> String {
     s
 }
 
-fn index_key(names: &Names, k: &IndexKey) -> String {
+pub(crate) fn index_key(names: &Names, k: &IndexKey) -> String {
     let mut s = match &k.target {
         IndexKeyTarget::Column(c) => quote_ident(c),
         IndexKeyTarget::Expression(e) => format!("({e})"),
@@ -192,7 +192,7 @@ fn index_key(names: &Names, k: &IndexKey) -> String {
     s
 }
 
-pub(super) fn create_index(names: &Names, schema: &Schema, t: &Table, idx: &Index) -> String {
+pub(crate) fn create_index(names: &Names, schema: &Schema, t: &Table, idx: &Index) -> String {
     let keys: Vec<String> = idx.keys.iter().map(|k| index_key(names, k)).collect();
     let mut s = format!(
         "CREATE {}INDEX {} ON {} USING {} ({})",
@@ -214,7 +214,7 @@ pub(super) fn create_index(names: &Names, schema: &Schema, t: &Table, idx: &Inde
 
 /// `ALTER TABLE ... ADD CONSTRAINT` for what cannot be inline: `NOT VALID` checks and every
 /// foreign key.
-pub(super) fn deferred_constraints(schema: &Schema, t: &Table) -> Vec<String> {
+pub(crate) fn deferred_constraints(schema: &Schema, t: &Table) -> Vec<String> {
     let table = qname(schema, &t.name);
     let mut out = Vec::new();
     for c in t.checks.values().filter(|c| !c.valid) {
@@ -226,7 +226,7 @@ pub(super) fn deferred_constraints(schema: &Schema, t: &Table) -> Vec<String> {
     out
 }
 
-fn fk_action(a: FkAction) -> Option<&'static str> {
+pub(crate) fn fk_action(a: FkAction) -> Option<&'static str> {
     match a {
         FkAction::NoAction => None,
         FkAction::Restrict => Some("RESTRICT"),
@@ -236,7 +236,7 @@ fn fk_action(a: FkAction) -> Option<&'static str> {
     }
 }
 
-fn foreign_key(fk: &ForeignKey) -> String {
+pub(crate) fn foreign_key(fk: &ForeignKey) -> String {
     let mut s = format!(
         "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
         quote_ident(&fk.name),
@@ -260,7 +260,7 @@ fn foreign_key(fk: &ForeignKey) -> String {
     s
 }
 
-pub(super) fn comments(schema: &Schema, t: &Table) -> Vec<String> {
+pub(crate) fn comments(schema: &Schema, t: &Table) -> Vec<String> {
     let table = qname(schema, &t.name);
     let mut out = Vec::new();
     let mut push = |target: String, comment: &Option<String>| {
@@ -298,12 +298,12 @@ pub(super) fn comments(schema: &Schema, t: &Table) -> Vec<String> {
 }
 
 #[cfg(test)]
-pub(super) fn column_for_test(c: &Column) -> String {
+pub(crate) fn column_for_test(c: &Column) -> String {
     let model = Model::default();
     column(&Names::of(&model), c)
 }
 
 #[cfg(test)]
-pub(super) fn foreign_key_for_test(fk: &ForeignKey) -> String {
+pub(crate) fn foreign_key_for_test(fk: &ForeignKey) -> String {
     foreign_key(fk)
 }

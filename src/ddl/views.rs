@@ -18,7 +18,7 @@ use crate::sql::{quote_ident, quote_literal};
 
 type Key<'a> = (&'a str, &'a str);
 
-pub(super) fn create_view(schema: &Schema, v: &View) -> String {
+pub(crate) fn create_view(schema: &Schema, v: &View) -> String {
     let mut s = format!("CREATE VIEW {}", super::table::qname(schema, &v.name));
     if !v.options.is_empty() {
         let opts: Vec<String> = v
@@ -69,7 +69,11 @@ pub(super) fn in_dependency_order(model: &Model) -> Vec<(&Schema, &View)> {
 }
 
 /// The views of `known` that `query` (a view of `schema`) reads.
-fn referenced_views(schema: &str, query: &str, known: &HashSet<Key>) -> Vec<(String, String)> {
+pub(crate) fn referenced_views(
+    schema: &str,
+    query: &str,
+    known: &HashSet<Key>,
+) -> Vec<(String, String)> {
     let Ok(statements) = Parser::parse_sql(&PostgreSqlDialect {}, query) else {
         return Vec::new();
     };

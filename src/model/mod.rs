@@ -24,12 +24,54 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 /// A whole database as formwork manages it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Model {
     /// Extensions by name (extensions are database-wide; each lives in one schema).
     pub extensions: IndexMap<String, Extension>,
     /// Schemas by name.
     pub schemas: IndexMap<String, Schema>,
+    /// Losses of data the declaration accepts (`allow-data-loss` in KDL): the planner refuses
+    /// to drop a table, column, enum, enum value, sequence or extension, or to narrow a column's
+    /// type, unless it is listed here or `--allow-destructive` is given. Declaration-only
+    /// intent like `renamed_from`: never read from a catalog, not part of equality or of the
+    /// fingerprint.
+    #[serde(skip)]
+    pub allow_data_loss: Vec<DataLoss>,
+}
+
+impl PartialEq for Model {
+    fn eq(&self, other: &Self) -> bool {
+        self.extensions == other.extensions && self.schemas == other.schemas
+    }
+}
+
+impl Eq for Model {}
+
+/// One declared acceptance of data loss. `schema` is `None` only for extensions; `member` is
+/// the column of a table or the value of an enum.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DataLoss {
+    pub kind: DataLossKind,
+    pub schema: Option<String>,
+    pub name: String,
+    pub member: Option<String>,
+}
+
+/// What a [`DataLoss`] allows to lose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DataLossKind {
+    /// Dropping the table and its rows.
+    Table,
+    /// Dropping the column or narrowing its type (values that do not fit are lost or refused).
+    Column,
+    /// Dropping the enum type.
+    Enum,
+    /// Removing a value from an enum.
+    EnumValue,
+    /// Dropping the sequence and its current value.
+    Sequence,
+    /// Dropping the extension and the objects it owns.
+    Extension,
 }
 
 /// A schema and the objects in it.

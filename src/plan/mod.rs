@@ -60,7 +60,22 @@ struct PlanContents {
     server_major_version: u32,
     source_fingerprint: Fingerprint,
     desired_fingerprint: Fingerprint,
+    /// Size estimates of the tables the steps lock, scan or rewrite, read from the target's
+    /// `pg_class` when planning, so a reviewer sees how long a lock may be held.
+    estimates: Vec<TableEstimate>,
+    /// Objects in the target that formwork does not manage: the plan leaves them alone, and
+    /// says so, so nobody mistakes the plan for the whole picture.
+    unmanaged: Vec<crate::model::Unmanaged>,
     steps: Vec<Step>,
+}
+
+/// The planner's knowledge of a table's size: `pg_class.reltuples` and `relpages` (estimates
+/// kept by VACUUM and ANALYZE; `rows` is -1 when the table was never analyzed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableEstimate {
+    pub table: QualifiedName,
+    pub rows: i64,
+    pub pages: i64,
 }
 
 impl Plan {
@@ -119,6 +134,18 @@ impl Plan {
     /// The fingerprint of the declared state; the last step ends there.
     pub fn desired_fingerprint(&self) -> Fingerprint {
         self.contents.desired_fingerprint
+    }
+    /// Size estimates of the tables the plan touches.
+    pub fn estimates(&self) -> &[TableEstimate] {
+        &self.contents.estimates
+    }
+    /// The size estimate of one table, if the planner had one.
+    pub fn estimate(&self, table: &QualifiedName) -> Option<&TableEstimate> {
+        self.contents.estimates.iter().find(|e| &e.table == table)
+    }
+    /// Objects in the target that formwork does not manage and the plan leaves alone.
+    pub fn unmanaged(&self) -> &[crate::model::Unmanaged] {
+        &self.contents.unmanaged
     }
     /// The steps, in the order they run.
     pub fn steps(&self) -> &[Step] {
@@ -205,6 +232,8 @@ impl fmt::Display for Phase {
 /// [`Plan`] it is only reachable by shared reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
+    /// What the step does, in words, for people ("add column public.users.email").
+    pub description: String,
     /// One SQL statement, sent as it is.
     pub sql: String,
     pub phase: Phase,
@@ -237,6 +266,7 @@ impl Step {
         expected_fingerprint_after: Fingerprint,
     ) -> Step {
         Step {
+            description: String::new(),
             sql: sql.into(),
             phase,
             transactional: true,
@@ -248,6 +278,11 @@ impl Step {
             hazards: Vec::new(),
             expected_fingerprint_after,
         }
+    }
+
+    pub fn description(mut self, text: impl Into<String>) -> Step {
+        self.description = text.into();
+        self
     }
 
     pub fn non_transactional(mut self) -> Step {
@@ -546,6 +581,8 @@ impl PlanBuilder {
                 server_major_version,
                 source_fingerprint,
                 desired_fingerprint,
+                estimates: Vec::new(),
+                unmanaged: Vec::new(),
                 steps: Vec::new(),
             },
         }
@@ -555,6 +592,21 @@ impl PlanBuilder {
     /// build's version).
     pub fn formwork_version(mut self, version: impl Into<String>) -> PlanBuilder {
         self.contents.formwork_version = version.into();
+        self
+    }
+
+    /// Record the size estimates of the tables the plan touches (sorted by table, so the plan id
+    /// does not depend on the order they were read in).
+    pub fn estimates(mut self, mut estimates: Vec<TableEstimate>) -> PlanBuilder {
+        estimates.sort_by(|a, b| a.table.cmp(&b.table));
+        self.contents.estimates = estimates;
+        self
+    }
+
+    /// Record the target's unmanaged objects (sorted, for the same reason).
+    pub fn unmanaged(mut self, mut unmanaged: Vec<crate::model::Unmanaged>) -> PlanBuilder {
+        unmanaged.sort();
+        self.contents.unmanaged = unmanaged;
         self
     }
 
