@@ -303,14 +303,7 @@ fn add_key(ctx: &mut Ctx, names: &Names, schema: &Schema, table: &Table, key: Ke
 }
 
 fn add_check(ctx: &mut Ctx, tq: &QualifiedName, c: &Check) {
-    let mut body = format!(
-        "CONSTRAINT {} CHECK ({})",
-        quote_ident(&c.name),
-        c.expression
-    );
-    if c.no_inherit {
-        body.push_str(" NO INHERIT");
-    }
+    let body = ddl::check(c);
     ctx.push(Draft::new(
         Stage::AddConstraint,
         format!(
