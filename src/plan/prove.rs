@@ -72,11 +72,11 @@ const FILENODES_QUERY: &str = "SELECT c.oid::bigint, n.nspname, c.relname, c.rel
        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')";
 
 /// Run `steps` on a copy of the units of `current` they touch, and record what happens.
-/// `desired` names the units the plan ends with; `touched` are units the steps may change
-/// beyond those that differ (views recreated because of a table they read).
+/// `desired` is the state the plan ends with.
 pub async fn prove(
     current: &Model,
     current_hashes: &UnitHashes,
+    desired: &Model,
     desired_hashes: &UnitHashes,
     steps: &[Step],
     scratch: &LazyScratch,
@@ -114,7 +114,18 @@ pub async fn prove(
         .filter(|k| current.has_unit(k))
         .cloned()
         .collect();
-    let built = materialize::restricted(current, &on_current);
+    // What the plan's new and changed units need on the desired side (a foreign key's target,
+    // a sequence's owner, what a view reads) must exist in the copy too, as context.
+    let on_desired: HashSet<UnitKey> = core
+        .iter()
+        .filter(|k| desired.has_unit(k))
+        .cloned()
+        .collect();
+    let needed: HashSet<UnitKey> = materialize::context(desired, &on_desired)
+        .into_iter()
+        .filter(|k| current.has_unit(k) && !core.contains(k))
+        .collect();
+    let built = materialize::restricted_with(current, &on_current, &needed);
     let (db, client) = materialize::build(scratch, &built).await?;
     let result = run(&client, current, current_hashes, &core, steps).await;
     drop(client);
