@@ -5,7 +5,7 @@
 mod render_support;
 
 use formwork::render::{Format, render};
-use render_support::{empty_plan, sample_plan};
+use render_support::{empty_plan, huge_plan, sample_plan};
 
 #[test]
 fn text_rendering_of_a_multi_step_plan() {
@@ -113,6 +113,32 @@ fn markdown_tables_keep_their_columns_whatever_the_names_contain() {
 fn markdown_sql_fence_is_longer_than_backticks_inside_the_sql() {
     let md = render(&sample_plan(), Format::Markdown, false);
     assert!(md.contains("````sql\nALTER TABLE billing."), "{md}");
+}
+
+#[test]
+fn markdown_of_a_huge_plan_fits_in_one_github_comment_and_says_what_it_left_out() {
+    let plan = huge_plan(250, 3_000);
+    let md = render(&plan, Format::Markdown, false);
+    assert!(
+        md.chars().count() <= 65_536,
+        "{} characters",
+        md.chars().count()
+    );
+    // What a reviewer must always see survives: the id and the counts of every step.
+    assert!(md.contains(&plan.id().to_hex()));
+    assert!(md.contains("| steps | 250 | 0 | 250 |"), "{md}");
+    assert!(md.contains("| scans-table | 250 | 0 | 250 |"));
+    assert!(md.contains("left out"), "{md}");
+    assert!(md.contains("`formwork show` on the plan file shows every step"));
+    assert!(md.contains("3000 objects formwork does not manage"));
+    // Nothing is cut in the middle: every fence and <details> that opens also closes.
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+    assert_eq!(md.matches("```").count() % 2, 0);
+    // A plan that fits is never shortened.
+    assert!(!render(&sample_plan(), Format::Markdown, false).contains("left out"));
 }
 
 #[test]

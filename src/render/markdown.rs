@@ -54,8 +54,22 @@ pub(super) fn render(plan: &Plan) -> String {
         );
     } else {
         summary_table(&mut out, plan, &summary);
-        overview_table(&mut out, plan);
-        steps(&mut out, plan);
+        let total = plan.steps().len();
+        let _ = writeln!(out, "\n| # | phase | step | lock | held |");
+        let _ = writeln!(out, "|---:|---|---|---|---|");
+        let left_out = |out: &mut String, shown: usize, what: &str| {
+            if shown < total {
+                let _ = writeln!(
+                    out,
+                    "\n_{what} of steps {} to {total} are left out: {TOO_LONG}_",
+                    shown + 1
+                );
+            }
+        };
+        let rows = push_within(&mut out, overview_rows(plan));
+        left_out(&mut out, rows, "The table rows");
+        let sections = push_within(&mut out, step_sections(plan));
+        left_out(&mut out, sections, "The details");
     }
 
     if !plan.unmanaged().is_empty() {
@@ -65,12 +79,45 @@ pub(super) fn render(plan: &Plan) -> String {
             "\n<details><summary>{n} object{} formwork does not manage (left alone)</summary>\n",
             if n == 1 { "" } else { "s" }
         );
-        for u in plan.unmanaged() {
-            let _ = writeln!(out, "- {} {}", u.kind.describe(), code(&u.name));
+        let items = plan
+            .unmanaged()
+            .iter()
+            .map(|u| format!("- {} {}\n", u.kind.describe(), code(&u.name)));
+        let listed = push_within(&mut out, items);
+        if listed < n {
+            let _ = writeln!(
+                out,
+                "- ... and {} more (`formwork show` lists them all)",
+                n - listed
+            );
         }
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+/// GitHub refuses comments longer than 65,536 characters. A rendering stays below this many
+/// bytes (bytes are never fewer than characters), leaving room for the notes that say what was
+/// left out and for whatever a bot wraps around it.
+const MAX_LEN: usize = 60_000;
+
+/// Room kept for the closing notes and lines after a list.
+const RESERVE: usize = 1_000;
+
+const TOO_LONG: &str = "the plan is too long for one comment. \
+    `formwork show` on the plan file shows every step.";
+
+/// Append `parts` in order while the whole stays within [`MAX_LEN`]; the number appended.
+fn push_within(out: &mut String, parts: impl IntoIterator<Item = String>) -> usize {
+    let mut n = 0;
+    for part in parts {
+        if out.len() + part.len() + RESERVE > MAX_LEN {
+            break;
+        }
+        out.push_str(&part);
+        n += 1;
+    }
+    n
 }
 
 /// Steps per phase, and for each hazard kind present, how many steps of each phase carry it.
@@ -103,20 +150,17 @@ fn summary_table(out: &mut String, plan: &Plan, summary: &Summary) {
     }
 }
 
-/// One row per step: what it does, the locks it takes and how long they are held.
-fn overview_table(out: &mut String, plan: &Plan) {
-    let _ = writeln!(out, "\n| # | phase | step | lock | held |");
-    let _ = writeln!(out, "|---:|---|---|---|---|");
-    for (i, step) in plan.steps().iter().enumerate() {
+/// One table row per step: what it does, the locks it takes and how long they are held.
+fn overview_rows(plan: &Plan) -> impl Iterator<Item = String> + '_ {
+    plan.steps().iter().enumerate().map(move |(i, step)| {
         let locks: Vec<String> = step
             .locks
             .iter()
             .map(|l| format!("{} on {}", l.mode.name(), code(&l.object.to_string())))
             .collect();
         let held: Vec<String> = held(plan, step).iter().map(|h| escape(h)).collect();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
+        format!(
+            "| {} | {} | {} | {} | {} |\n",
             i + 1,
             step.phase,
             escape(&title(step)),
@@ -126,13 +170,15 @@ fn overview_table(out: &mut String, plan: &Plan) {
                 locks.join("<br>")
             },
             held.join("<br>")
-        );
-    }
+        )
+    })
 }
 
-fn steps(out: &mut String, plan: &Plan) {
+/// One section per step: heading, tables, locks, hold time, timeouts, hazards, folded SQL.
+fn step_sections(plan: &Plan) -> impl Iterator<Item = String> + '_ {
     let total = plan.steps().len();
-    for (i, step) in plan.steps().iter().enumerate() {
+    plan.steps().iter().enumerate().map(move |(i, step)| {
+        let mut out = String::new();
         let _ = writeln!(
             out,
             "\n### Step {} of {total} · {} · {}\n",
@@ -192,7 +238,8 @@ fn steps(out: &mut String, plan: &Plan) {
             out,
             "\n<details><summary>SQL</summary>\n\n{fence}sql\n{sql}\n{fence}\n\n</details>"
         );
-    }
+        out
+    })
 }
 
 fn table(name: &QualifiedName) -> String {

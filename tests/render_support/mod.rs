@@ -157,3 +157,38 @@ pub fn empty_plan() -> Plan {
         .build()
         .expect("the empty plan is valid")
 }
+
+/// A plan far too long for one pull-request comment: `steps` index builds, and as many
+/// unmanaged functions.
+pub fn huge_plan(steps: u8, unmanaged: usize) -> Plan {
+    let mut builder = PlanBuilder::new(target(), 15, fp(0), fp(steps))
+        .formwork_version("0.1.0")
+        .unmanaged(
+            (0..unmanaged)
+                .map(|i| Unmanaged {
+                    kind: ObjectKind::Function,
+                    name: format!("public.helper_{i:05}(integer, text, timestamp with time zone)"),
+                })
+                .collect(),
+        );
+    for n in 1..=steps {
+        let table = QualifiedName::new("public", format!("table_{n:03}"));
+        builder = builder.step(
+            Step::new(
+                format!(
+                    "CREATE INDEX CONCURRENTLY table_{n:03}_created_at_idx ON public.table_{n:03} \
+                     USING btree (created_at, tenant_id, id) WHERE deleted_at IS NULL"
+                ),
+                Phase::Expand,
+                fp(n),
+            )
+            .description(format!(
+                "create index table_{n:03}_created_at_idx on {table}"
+            ))
+            .non_transactional()
+            .lock(LockMode::ShareUpdateExclusive, table.clone())
+            .scans(table),
+        );
+    }
+    builder.build().expect("the huge plan is valid")
+}
