@@ -109,6 +109,83 @@ fn markdown_tables_keep_their_columns_whatever_the_names_contain() {
     assert!(outside_fences.contains(r"audit\|log\<v2\>\*\`x\`"));
 }
 
+/// What a GFM parser makes of the Markdown: the only HTML is the handful of tags we write,
+/// no emphasis, strikethrough, math or links come from names, every table row has its
+/// header's cells, the hostile name reads back literally, and every step's SQL comes back
+/// exactly from an `sql` code block.
+#[test]
+fn markdown_parses_as_intended_with_hostile_names() {
+    use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+    let plan = sample_plan();
+    let md = render(&plan, Format::Markdown, false);
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_MATH;
+    let mut text = String::new();
+    let mut sql_blocks: Vec<String> = Vec::new();
+    let mut in_sql = false;
+    let (mut head_cells, mut row_cells, mut in_head) = (0, 0, false);
+    for event in Parser::new_ext(&md, options) {
+        match event {
+            Event::Html(html) | Event::InlineHtml(html) => {
+                let mut rest = html.trim().to_string();
+                for tag in [
+                    "<details>",
+                    "</details>",
+                    "<summary>",
+                    "</summary>",
+                    "<code>",
+                    "</code>",
+                    "<br>",
+                ] {
+                    rest = rest.replace(tag, "");
+                }
+                // What remains is only the summary's own words.
+                assert!(
+                    !rest.contains('<') && !rest.contains('>'),
+                    "unexpected HTML: {html}"
+                );
+                text.push_str(&rest);
+            }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) => {
+                assert_eq!(&*lang, "sql");
+                in_sql = true;
+                sql_blocks.push(String::new());
+            }
+            Event::End(TagEnd::CodeBlock) => in_sql = false,
+            Event::Text(t) if in_sql => {
+                if let Some(last) = sql_blocks.last_mut() {
+                    last.push_str(&t);
+                }
+            }
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            Event::Start(Tag::TableHead) => (in_head, head_cells) = (true, 0),
+            Event::End(TagEnd::TableHead) => in_head = false,
+            Event::Start(Tag::TableRow) => row_cells = 0,
+            Event::End(TagEnd::TableRow) => {
+                assert_eq!(row_cells, head_cells, "a table row lost or gained cells")
+            }
+            Event::Start(Tag::TableCell) if in_head => head_cells += 1,
+            Event::Start(Tag::TableCell) => row_cells += 1,
+            Event::Start(
+                tag @ (Tag::Emphasis | Tag::Strikethrough | Tag::Link { .. } | Tag::Image { .. }),
+            ) => panic!("markup the renderer never writes: {tag:?}"),
+            Event::InlineMath(m) | Event::DisplayMath(m) => panic!("math from a name: {m}"),
+            _ => {}
+        }
+    }
+    assert!(text.contains("billing.audit|log<v2>*`x`"), "{text}");
+    assert!(
+        text.contains("scans public.users: ~2.1M rows (~1.2 GB)"),
+        "{text}"
+    );
+    let expected: Vec<String> = plan
+        .steps()
+        .iter()
+        .map(|s| format!("{}\n", s.sql.trim()))
+        .collect();
+    assert_eq!(sql_blocks, expected);
+}
+
 #[test]
 fn markdown_sql_fence_is_longer_than_backticks_inside_the_sql() {
     let md = render(&sample_plan(), Format::Markdown, false);
