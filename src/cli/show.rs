@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::plan::file::PlanFileError;
 use crate::render::{self, Format};
 
 /// Show a plan file: every step, the lock it takes on which table, how long the lock is held,
@@ -31,8 +32,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> miette::Result<ExitCode> {
-    let plan = crate::plan::file::read(&args.file)
-        .map_err(|e| miette::miette!("{}: {e}", args.file.display()))?;
+    let plan = crate::plan::file::read(&args.file).map_err(|e| match e {
+        // The I/O error names the file already.
+        PlanFileError::Io { .. } => miette::miette!("{e}"),
+        _ => miette::miette!("{}: {e}", args.file.display()),
+    })?;
     let stdout = std::io::stdout();
     let color = args.format == Format::Text && render::color_for(&stdout);
     let text = render::render(&plan, args.format, color);

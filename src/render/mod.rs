@@ -316,6 +316,30 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_from_names_never_reach_the_output() {
+        assert_eq!(one_line("evil\u{1b}[2Jname\nx"), "evil\\u{1b}[2Jname x");
+        assert_eq!(
+            multi_line("SELECT 1\r\n  FROM t\u{7}"),
+            "SELECT 1\n  FROM t\\u{7}"
+        );
+    }
+
+    #[test]
+    fn a_step_without_description_is_titled_by_its_sql() {
+        use crate::catalog::fingerprint::Fingerprint;
+        let step = |sql: &str| Step::new(sql, Phase::Expand, Fingerprint([0; 32]));
+        assert_eq!(
+            title(&step("DROP INDEX i").description("  ")),
+            "DROP INDEX i"
+        );
+        assert_eq!(
+            title(&step("CREATE VIEW v AS\nSELECT 1")),
+            "CREATE VIEW v AS ..."
+        );
+        assert_eq!(title(&step("x").description("add\ncolumn")), "add column");
+    }
+
+    #[test]
     fn color_only_on_a_terminal_without_no_color() {
         use std::ffi::OsStr;
         assert!(color_wanted(true, None));
