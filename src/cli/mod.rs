@@ -13,6 +13,7 @@ mod explain;
 mod fmt;
 mod import;
 mod lint;
+mod show;
 mod validate;
 
 /// Keep PostgreSQL schemas declared in KDL and change live databases without downtime.
@@ -31,6 +32,7 @@ enum Command {
     Import(import::Args),
     Lint(lint::Args),
     Explain(explain::Args),
+    Show(show::Args),
 }
 
 /// Parse the command line, run the command, render any error with miette, and map the outcome
@@ -44,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Show(args) => show::run(args),
     };
     match result {
         Ok(code) => code,
