@@ -14,6 +14,7 @@
 
 pub mod fingerprint;
 pub mod introspect;
+pub mod snapshot;
 
 pub use introspect::{MAX_CONNECTIONS, QUERY_COUNT, introspect, introspect_parallel};
 
