@@ -125,15 +125,37 @@ async fn snapshot_of_a_rich_database_reads_back_as_a_fresh_introspection() {
 async fn two_snapshots_of_an_unchanged_database_are_byte_identical() {
     let db = rich_db().await;
     let dir = TempDir::new("twice");
-    let (a, _) = dump_snapshot(&db, &dir, "a.json", &[]);
-    let (b, _) = dump_snapshot(&db, &dir, "b.json", &[]);
-    let (a, b) = (std::fs::read(a).expect("a"), std::fs::read(b).expect("b"));
+    // The first into a directory that does not exist yet, the second to standard output.
+    let (a, _) = dump_snapshot(&db, &dir, "nested/dir/a.json", &[]);
+    let a = std::fs::read(a).expect("a");
+    let out = formwork(&dir.0, &["dump", "--db", &db.url(), "--snapshot", "-"]);
+    assert_success(&out, "dump --snapshot -");
     assert!(a.len() > 10_000, "a rich snapshot is not tiny");
-    assert!(a == b, "two dumps of one database differ");
+    assert!(a == out.stdout, "two dumps of one database differ");
     // Reading and writing again gives the same bytes too.
     let again = snapshot::to_string(&snapshot::from_str(&String::from_utf8_lossy(&a)).unwrap())
         .expect("encode");
     assert!(again.as_bytes() == a.as_slice());
+}
+
+#[test]
+fn snapshot_and_kdl_cannot_both_go_to_standard_output() {
+    let dir = TempDir::new("usage");
+    let out = formwork(
+        &dir.0,
+        &[
+            "dump",
+            "--db",
+            "postgres://nobody@127.0.0.1:1/none",
+            "--snapshot",
+            "-",
+            "--out",
+            "-",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot share standard output"));
+    assert!(out.stdout.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

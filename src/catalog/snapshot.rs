@@ -171,7 +171,7 @@ pub fn from_str(text: &str) -> Result<Catalog, SnapshotError> {
     parse(text, "the snapshot")
 }
 
-/// Write a snapshot file. The text goes to a temporary file next to `path` that is then renamed
+/// Write a snapshot file (its directory is created if missing). The text goes to a temporary file next to `path` that is then renamed
 /// over it, so an interrupted write never leaves a truncated snapshot behind.
 pub fn write(path: &Path, catalog: &Catalog) -> Result<(), SnapshotError> {
     let text = to_string(catalog)?;
@@ -189,6 +189,9 @@ pub fn write(path: &Path, catalog: &Catalog) -> Result<(), SnapshotError> {
     tmp_name.push(file_name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
     std::fs::write(&tmp, text.as_bytes()).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -454,6 +457,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_syntax_error_renders_pointing_at_its_place() {
+        let Err(e) = from_str("{\n  \"format\": x\n}") else {
+            panic!("accepted")
+        };
+        let mut out = String::new();
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        handler.render_report(&mut out, &e).expect("render");
+        assert!(out.contains("[the snapshot:2:13]"), "{out}");
+        assert!(out.contains("\"format\": x"), "{out}");
+        assert!(out.contains("cut short"), "{out}");
     }
 
     #[test]

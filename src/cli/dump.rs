@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Write the catalog as a snapshot file (JSON) for `plan --from-snapshot`, or `-` for
-    /// standard output. An existing file is replaced.
+    /// standard output. An existing file is replaced; a missing directory is created.
     #[arg(long, value_name = "FILE")]
     snapshot: Option<PathBuf>,
 }
