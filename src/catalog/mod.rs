@@ -15,6 +15,7 @@
 pub mod estimates;
 pub mod fingerprint;
 pub mod introspect;
+pub mod observe;
 pub mod snapshot;
 
 pub use introspect::{MAX_CONNECTIONS, QUERY_COUNT, introspect, introspect_parallel};
