@@ -1,0 +1,204 @@
+//! The proof: run the plan on a copy of the target's schema before anyone sees it.
+//!
+//! The units the plan touches are rebuilt in a scratch database from the target's model (with
+//! the context they need, see `materialize`), checked to read back exactly as the target's, and
+//! then every step runs there the way `apply` will run it. After each step the catalog is read
+//! back and the fingerprint of the whole state (the target's untouched units plus the scratch
+//! database's touched ones) is recorded: it is what `apply` expects after that step. The locks
+//! a transactional step really took are read from `pg_locks` before its commit, and a table
+//! whose relfilenode changed was rewritten. A plan whose last state is not the declared one is
+//! never written.
+//!
+//! Steps that run outside a transaction (`CONCURRENTLY`) cannot be observed from their own
+//! session; their locks are the classifier's.
+
+use std::collections::HashSet;
+
+use crate::catalog::fingerprint::{Fingerprint, UnitHashes};
+use crate::catalog::{CatalogError, introspect, observe};
+use crate::model::{Model, QualifiedName, UnitKey, UnitKind};
+use crate::pg::scratch::LazyScratch;
+
+use super::materialize::{self, MaterializeError};
+use super::{LockTaken, Step};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    #[error("rebuilding the target's schema in a scratch database failed: {0}")]
+    Rebuild(#[from] MaterializeError),
+    #[error(
+        "the target's schema does not read back the same from a scratch database ({units}); \
+         formwork cannot prove a plan for it"
+    )]
+    Unfaithful { units: String },
+    #[error("step {step} ({description}) fails on a copy of the target: {message}\n  {sql}")]
+    StepFailed {
+        step: usize,
+        description: String,
+        sql: String,
+        message: String,
+    },
+    #[error("reading the scratch database failed: {0}")]
+    Catalog(#[from] CatalogError),
+    #[error("{0}")]
+    Scratch(String),
+}
+
+/// What running a step in the scratch database showed.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub fingerprint_after: Fingerprint,
+    /// Strongest lock per relation that existed before the plan (transactional steps only).
+    pub locks: Option<Vec<LockTaken>>,
+    /// Tables whose storage was rewritten.
+    pub rewrites: Vec<QualifiedName>,
+}
+
+/// The outcome of a proof: per step what was observed, and the model the plan ends with.
+#[derive(Debug)]
+pub struct Proof {
+    pub steps: Vec<Observed>,
+    pub end: Model,
+}
+
+/// Run `steps` on a copy of the units of `current` they touch, and record what happens.
+/// `desired` is the state the plan ends with.
+pub async fn prove(
+    current: &Model,
+    current_hashes: &UnitHashes,
+    desired: &Model,
+    desired_hashes: &UnitHashes,
+    steps: &[Step],
+    scratch: &LazyScratch,
+) -> Result<Proof, ProofError> {
+    let mut core: HashSet<UnitKey> = current_hashes
+        .differing(desired_hashes)
+        .into_iter()
+        .collect();
+    // Views that read a touched table or view may be dropped and recreated by the plan.
+    let deps = crate::diff::view_dependencies(current);
+    loop {
+        let before = core.len();
+        for (view, reads) in &deps {
+            let vk = UnitKey::new(UnitKind::View, &view.schema, &view.name);
+            if !core.contains(&vk)
+                && reads.iter().any(|r| {
+                    core.contains(&UnitKey::table(r))
+                        || core.contains(&UnitKey::new(UnitKind::View, &r.schema, &r.name))
+                })
+            {
+                core.insert(vk);
+            }
+        }
+        if core.len() == before {
+            break;
+        }
+    }
+    for key in current.unit_keys() {
+        if matches!(key.kind, UnitKind::Extension | UnitKind::Schema) {
+            core.insert(key);
+        }
+    }
+    let on_current: HashSet<UnitKey> = core
+        .iter()
+        .filter(|k| current.has_unit(k))
+        .cloned()
+        .collect();
+    // What the plan's new and changed units need on the desired side (a foreign key's target,
+    // a sequence's owner, what a view reads) must exist in the copy too, as context.
+    let on_desired: HashSet<UnitKey> = core
+        .iter()
+        .filter(|k| desired.has_unit(k))
+        .cloned()
+        .collect();
+    let needed: HashSet<UnitKey> = materialize::context(desired, &on_desired)
+        .into_iter()
+        .filter(|k| current.has_unit(k) && !core.contains(k))
+        .collect();
+    let built = materialize::restricted_with(current, &on_current, &needed);
+    let (db, client) = materialize::build(scratch, &built).await?;
+    let result = run(&client, current, current_hashes, &core, steps).await;
+    drop(client);
+    let _ = db.drop_now().await;
+    result
+}
+
+async fn run(
+    client: &tokio_postgres::Client,
+    current: &Model,
+    current_hashes: &UnitHashes,
+    core: &HashSet<UnitKey>,
+    steps: &[Step],
+) -> Result<Proof, ProofError> {
+    // The rebuild must read back as the target: otherwise fingerprints proven here would never
+    // match the target's.
+    let read = introspect(client).await?.model;
+    let mut hashes = current_hashes.clone();
+    hashes.replace(core, &read);
+    if hashes != *current_hashes {
+        let units: Vec<String> = hashes
+            .differing(current_hashes)
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        return Err(ProofError::Unfaithful {
+            units: units.join(", "),
+        });
+    }
+
+    let before = observe::relations(client).await?;
+    let mut previous = before.clone();
+    let mut observed = Vec::with_capacity(steps.len());
+    let mut last = read;
+    for (i, step) in steps.iter().enumerate() {
+        let rows = crate::apply::run_step(client, step, Some(observe::HELD_LOCKS))
+            .await
+            .map_err(|e| ProofError::StepFailed {
+                step: i + 1,
+                description: step.description.clone(),
+                sql: step.sql.clone(),
+                message: crate::apply::error_message(&e),
+            })?;
+        let after = observe::relations(client).await?;
+        // Only relations that existed before the plan count: locks on what the plan itself
+        // creates block nobody. They are named as they are called after the step.
+        let locks = step.transactional.then(|| {
+            let mut out: Vec<LockTaken> = observe::held_locks(&rows)
+                .into_iter()
+                .filter(|(oid, _)| before.contains_key(oid))
+                .filter_map(|(oid, mode)| {
+                    let rel = after.get(&oid).or_else(|| before.get(&oid))?;
+                    Some(LockTaken {
+                        mode,
+                        object: rel.name.clone(),
+                    })
+                })
+                .collect();
+            out.sort_by(|a, b| a.object.cmp(&b.object).then(a.mode.cmp(&b.mode)));
+            out
+        });
+        let rewrites: Vec<QualifiedName> = previous
+            .iter()
+            .filter(|(oid, _)| before.contains_key(oid))
+            .filter_map(|(oid, rel)| {
+                let now = after.get(oid)?;
+                (rel.kind == 'r' && rel.filenode != now.filenode).then(|| now.name.clone())
+            })
+            .collect();
+        previous = after;
+        last = introspect(client).await?.model;
+        let mut h = current_hashes.clone();
+        h.replace(core, &last);
+        observed.push(Observed {
+            fingerprint_after: h.fingerprint(),
+            locks,
+            rewrites,
+        });
+    }
+    let mut end = current.clone();
+    end.replace_units(core, &last);
+    Ok(Proof {
+        steps: observed,
+        end,
+    })
+}
