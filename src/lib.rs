@@ -3,8 +3,10 @@
 //! The library does all the work; `src/cli` is a thin layer of commands over it. Read
 //! `ARCHITECTURE.md` for the map of the code.
 
+pub mod apply;
 pub mod catalog;
 pub mod ddl;
+pub mod diff;
 pub mod kdl;
 pub mod lint;
 pub mod locks;

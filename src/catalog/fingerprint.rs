@@ -5,36 +5,123 @@
 //! created in, whatever their OIDs, and whichever file declared them; any difference in a
 //! managed attribute changes it. Plans bind the fingerprints of the states they expect.
 //!
-//! The encoding is the model as JSON with every object's keys sorted (struct fields and map
-//! entries alike) and `renamed_from` removed. JSON is unambiguous (strings are escaped and delimited),
-//! which is all a hash input needs; serde keeps the encoding in step with the model as fields
-//! are added. A version prefix lets the encoding change later without silent collisions.
+//! Each unit of the model (an extension, a schema's attributes, an enum, sequence, table or
+//! view; see `model::units`) is encoded as JSON with every object's keys sorted (struct fields
+//! and map entries alike) and `renamed_from` removed, and hashed; the fingerprint hashes the
+//! sorted list of unit keys and unit hashes. JSON is unambiguous (strings are escaped and
+//! delimited), which is all a hash input needs; serde keeps the encoding in step with the model
+//! as fields are added. Hashing per unit lets the planner fingerprint a state that differs from
+//! a known one in a few units without re-encoding the rest. A version prefix lets the encoding
+//! change later without silent collisions.
 
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use crate::model::Model;
+use crate::model::{Model, UnitKey, UnitKind};
 
 /// A 32-byte catalog fingerprint; `Display` is lower-case hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint(pub [u8; 32]);
 
-const ENCODING_VERSION: &[u8] = b"formwork-model-v1\n";
+const ENCODING_VERSION: &[u8] = b"formwork-model-v2\n";
 
 /// The fingerprint of a model.
 pub fn fingerprint(model: &Model) -> Fingerprint {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(ENCODING_VERSION);
-    hasher.update(canonical_encoding(model).as_bytes());
-    Fingerprint(*hasher.finalize().as_bytes())
+    UnitHashes::of(model).fingerprint()
 }
 
-/// The exact text that is hashed (after the version prefix); useful when two fingerprints
-/// differ and one wants to know why.
+/// The exact text that is hashed for a whole model (unit by unit, see [`UnitHashes`]); useful
+/// when two fingerprints differ and one wants to know why.
 pub fn canonical_encoding(model: &Model) -> String {
     let value = serde_json::to_value(model).unwrap_or(serde_json::Value::Null);
     let mut out = String::new();
     write_canonical(&value, &mut out);
     out
+}
+
+/// The hash of every unit of a model (see `model::units`). The fingerprint hashes the sorted
+/// list of (unit key, unit hash), so a model that differs from another in a few units can be
+/// fingerprinted by re-hashing only those ([`UnitHashes::replace`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitHashes(BTreeMap<UnitKey, [u8; 32]>);
+
+impl UnitHashes {
+    pub fn of(model: &Model) -> UnitHashes {
+        let mut map = BTreeMap::new();
+        for key in model.unit_keys() {
+            if let Some(h) = unit_hash(model, &key) {
+                map.insert(key, h);
+            }
+        }
+        UnitHashes(map)
+    }
+
+    /// Take the units `keys` from `from` (removing those it lacks).
+    pub fn replace(&mut self, keys: &HashSet<UnitKey>, from: &Model) {
+        for key in keys {
+            match unit_hash(from, key) {
+                Some(h) => {
+                    self.0.insert(key.clone(), h);
+                }
+                None => {
+                    self.0.remove(key);
+                }
+            }
+        }
+    }
+
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(ENCODING_VERSION);
+        for (key, hash) in &self.0 {
+            hasher.update(&[key.kind as u8]);
+            for part in [&key.schema, &key.name] {
+                hasher.update(&(part.len() as u64).to_le_bytes());
+                hasher.update(part.as_bytes());
+            }
+            hasher.update(hash);
+        }
+        Fingerprint(*hasher.finalize().as_bytes())
+    }
+
+    /// The units whose hashes differ between the two, sorted.
+    pub fn differing(&self, other: &UnitHashes) -> Vec<UnitKey> {
+        let mut out: Vec<UnitKey> = self
+            .0
+            .iter()
+            .filter(|(k, h)| other.0.get(*k) != Some(*h))
+            .map(|(k, _)| k.clone())
+            .chain(other.0.keys().filter(|k| !self.0.contains_key(*k)).cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// The blake3 hash of one unit's canonical JSON, or `None` if the model lacks it.
+fn unit_hash(model: &Model, key: &UnitKey) -> Option<[u8; 32]> {
+    let value = match key.kind {
+        UnitKind::Extension => serde_json::to_value(model.extensions.get(&key.name)?),
+        UnitKind::Schema => {
+            let s = model.schemas.get(&key.name)?;
+            Ok(serde_json::json!({ "name": s.name, "comment": s.comment }))
+        }
+        kind => {
+            let s = model.schemas.get(&key.schema)?;
+            match kind {
+                UnitKind::Enum => serde_json::to_value(s.enums.get(&key.name)?),
+                UnitKind::Sequence => serde_json::to_value(s.sequences.get(&key.name)?),
+                UnitKind::Table => serde_json::to_value(s.tables.get(&key.name)?),
+                UnitKind::View => serde_json::to_value(s.views.get(&key.name)?),
+                UnitKind::Extension | UnitKind::Schema => return None,
+            }
+        }
+    }
+    .unwrap_or(serde_json::Value::Null);
+    let mut text = String::new();
+    write_canonical(&value, &mut text);
+    Some(*blake3::hash(text.as_bytes()).as_bytes())
 }
 
 /// JSON with object keys sorted explicitly (not trusting serde_json's map type, whose order

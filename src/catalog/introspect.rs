@@ -332,6 +332,9 @@ struct IndexInfo {
     nulls_not_distinct: bool,
 }
 
+/// The comment `public` has in a new database (PostgreSQL 11 and later).
+const PUBLIC_DEFAULT_COMMENT: &str = "standard public schema";
+
 impl Reader {
     fn assemble(server: ServerInfo, rows: Rows) -> Result<Catalog, CatalogError> {
         let mut model = Model::default();
@@ -340,11 +343,17 @@ impl Reader {
 
         for row in rows.schemas {
             let name: String = get(&row, "name")?;
+            let mut comment: Option<String> = get(&row, "comment")?;
+            // Every new database's `public` carries this comment; a declaration should not have
+            // to repeat it, nor see a plan that removes it. It reads as no comment.
+            if name == "public" && comment.as_deref() == Some(PUBLIC_DEFAULT_COMMENT) {
+                comment = None;
+            }
             model.schemas.insert(
                 name.clone(),
                 Schema {
                     name,
-                    comment: get(&row, "comment")?,
+                    comment,
                     ..Schema::default()
                 },
             );

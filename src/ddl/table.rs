@@ -193,10 +193,22 @@ pub(crate) fn index_key(names: &Names, k: &IndexKey) -> String {
 }
 
 pub(crate) fn create_index(names: &Names, schema: &Schema, t: &Table, idx: &Index) -> String {
+    create_index_with(names, schema, t, idx, false)
+}
+
+/// `CREATE INDEX`, optionally `CONCURRENTLY` (for tables that already hold data).
+pub(crate) fn create_index_with(
+    names: &Names,
+    schema: &Schema,
+    t: &Table,
+    idx: &Index,
+    concurrently: bool,
+) -> String {
     let keys: Vec<String> = idx.keys.iter().map(|k| index_key(names, k)).collect();
     let mut s = format!(
-        "CREATE {}INDEX {} ON {} USING {} ({})",
+        "CREATE {}INDEX {}{} ON {} USING {} ({})",
         if idx.unique { "UNIQUE " } else { "" },
+        if concurrently { "CONCURRENTLY " } else { "" },
         quote_ident(&idx.name),
         qname(schema, &t.name),
         quote_ident(&idx.method),

@@ -34,7 +34,7 @@ pub(crate) fn create_view(schema: &Schema, v: &View) -> String {
 }
 
 /// Every view of the model, each after the views it reads.
-pub(super) fn in_dependency_order(model: &Model) -> Vec<(&Schema, &View)> {
+pub(crate) fn in_dependency_order(model: &Model) -> Vec<(&Schema, &View)> {
     let all: Vec<(&Schema, &View)> = model
         .schemas
         .values()

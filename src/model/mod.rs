@@ -21,7 +21,10 @@
 //!   the fingerprint.
 
 use indexmap::IndexMap;
+
+mod units;
 use serde::{Deserialize, Serialize};
+pub use units::{UnitKey, UnitKind};
 
 /// A whole database as formwork manages it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -151,6 +151,34 @@ async fn run_and_read(
     source: &SqlSource,
 ) -> Result<Imported, ImportError> {
     let client = db.client().await?;
+    let (executed, skipped) = run_source(&client, source).await?;
+    drop(client);
+
+    // A fresh session: the input may have changed `search_path` and other settings.
+    let client = db.client().await?;
+    let catalog = crate::catalog::introspect(&client)
+        .await
+        .map_err(|e| ImportError::Catalog(e.to_string()))?;
+    let mut model = catalog.model;
+    let excluded = exclude_alembic_version(&mut model);
+    let dump = crate::ops::dump::Dump::from_model(model, catalog.unmanaged);
+    Ok(Imported {
+        model: dump.model,
+        unmanaged: dump.unmanaged,
+        files: dump.files,
+        skipped,
+        excluded,
+        executed,
+    })
+}
+
+/// Run every statement of `source` on `client`, skipping psql meta-commands and the statements
+/// [`import`] leaves out (ownership, privileges, roles). Returns how many statements ran and
+/// what was skipped; the first failing statement stops the run and is reported with its line.
+pub async fn run_source(
+    client: &tokio_postgres::Client,
+    source: &SqlSource,
+) -> Result<(usize, Vec<Skipped>), ImportError> {
     let mut skipped = Vec::new();
     let mut executed = 0;
     for item in crate::sqlfile::split(&source.text) {
@@ -188,24 +216,7 @@ async fn run_and_read(
             }
         }
     }
-    drop(client);
-
-    // A fresh session: the input may have changed `search_path` and other settings.
-    let client = db.client().await?;
-    let catalog = crate::catalog::introspect(&client)
-        .await
-        .map_err(|e| ImportError::Catalog(e.to_string()))?;
-    let mut model = catalog.model;
-    let excluded = exclude_alembic_version(&mut model);
-    let dump = crate::ops::dump::Dump::from_model(model, catalog.unmanaged);
-    Ok(Imported {
-        model: dump.model,
-        unmanaged: dump.unmanaged,
-        files: dump.files,
-        skipped,
-        excluded,
-        executed,
-    })
+    Ok((executed, skipped))
 }
 
 /// Remove Alembic's bookkeeping table from `model`, returning what was removed.

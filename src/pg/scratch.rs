@@ -167,3 +167,61 @@ impl Drop for ScratchDb {
         let _ = handle.join();
     }
 }
+
+/// A scratch server started only when first needed: planning a declaration that already
+/// matches the target needs none, and should not pay for starting a cluster.
+pub struct LazyScratch {
+    make: Box<dyn Fn() -> Result<Scratch, ScratchError> + Send + Sync>,
+    cell: tokio::sync::OnceCell<Scratch>,
+}
+
+impl LazyScratch {
+    /// A scratch server made by `make` on first use.
+    pub fn new(
+        make: impl Fn() -> Result<Scratch, ScratchError> + Send + Sync + 'static,
+    ) -> LazyScratch {
+        LazyScratch {
+            make: Box::new(make),
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// `--dev-url` when given, else a throwaway cluster, as [`Scratch::from_args`], on first use.
+    pub fn from_args(dev_url: Option<String>, pg_bin: Option<std::path::PathBuf>) -> LazyScratch {
+        LazyScratch::new(move || Scratch::from_args(dev_url.as_deref(), pg_bin.as_deref()))
+    }
+
+    /// A scratch server that already exists.
+    pub fn ready(scratch: Scratch) -> LazyScratch {
+        let cell = tokio::sync::OnceCell::new();
+        // A fresh cell accepts its first value.
+        let _ = cell.set(scratch);
+        LazyScratch {
+            make: Box::new(|| {
+                Err(ScratchError::Sql {
+                    target: "scratch".into(),
+                    message: "already made".into(),
+                })
+            }),
+            cell,
+        }
+    }
+
+    /// The scratch server, made now if this is the first use.
+    pub async fn get(&self) -> Result<&Scratch, ScratchError> {
+        self.cell.get_or_try_init(|| async { (self.make)() }).await
+    }
+
+    /// Whether the server was ever needed.
+    pub fn started(&self) -> bool {
+        self.cell.initialized()
+    }
+}
+
+impl std::fmt::Debug for LazyScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyScratch")
+            .field("server", &self.cell.get())
+            .finish()
+    }
+}

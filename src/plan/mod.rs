@@ -22,6 +22,10 @@
 
 pub mod approval;
 pub mod file;
+pub mod materialize;
+pub mod normalize;
+pub mod planner;
+pub mod prove;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,188 @@
+//! Enum types: created before the columns that use them, values added in the declared position,
+//! values renamed where declared, the type dropped (with permission) after its users.
+//!
+//! Removing or reordering values has no in-place form in PostgreSQL (a new type and an online
+//! conversion of every column that uses it are needed); the diff reports it as unsupported
+//! rather than emitting `DROP TYPE ... CASCADE`.
+
+use super::{Ctx, Draft, Stage, display, loss, pair};
+use crate::model::{DataLossKind, Enum, Schema};
+use crate::plan::HazardKind;
+use crate::sql::{qualified, quote_literal};
+
+pub(super) fn diff(ctx: &mut Ctx) {
+    let (current, desired) = (ctx.current, ctx.desired);
+    let empty = Schema::default();
+    for (sname, ds) in &desired.schemas {
+        let cs = current.schemas.get(sname).unwrap_or(&empty);
+        let p = pair(&cs.enums, &ds.enums, |e| e.renamed_from.as_ref());
+        for d in p.created {
+            let q = qn(sname, &d.name);
+            let labels: Vec<String> = d.values.iter().map(|v| quote_literal(&v.name)).collect();
+            ctx.push(Draft::new(
+                Stage::Enum,
+                format!("create enum {}", display(sname, &d.name)),
+                format!("CREATE TYPE {q} AS ENUM ({})", labels.join(", ")),
+            ));
+            if d.comment.is_some() {
+                ctx.push(comment(sname, d));
+            }
+        }
+        for (c, d, renamed) in p.matched {
+            alter(ctx, sname, c, d, renamed);
+        }
+        for c in p.dropped {
+            drop(ctx, sname, c);
+        }
+    }
+    for (sname, cs) in &current.schemas {
+        if !desired.schemas.contains_key(sname) {
+            for c in cs.enums.values() {
+                drop(ctx, sname, c);
+            }
+        }
+    }
+}
+
+fn qn(schema: &str, name: &str) -> String {
+    qualified(&crate::model::QualifiedName::new(schema, name))
+}
+
+fn drop(ctx: &mut Ctx, schema: &str, c: &Enum) {
+    ctx.push(
+        Draft::new(
+            Stage::DropEnum,
+            format!("drop enum {}", display(schema, &c.name)),
+            format!("DROP TYPE {}", qn(schema, &c.name)),
+        )
+        .loses(
+            loss(DataLossKind::Enum, schema, &c.name, None),
+            format!("drops enum {}", display(schema, &c.name)),
+        ),
+    );
+}
+
+fn comment(schema: &str, e: &Enum) -> Draft {
+    Draft::new(
+        Stage::Comment,
+        format!("comment on enum {}", display(schema, &e.name)),
+        format!(
+            "COMMENT ON TYPE {} IS {}",
+            qn(schema, &e.name),
+            e.comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal)
+        ),
+    )
+}
+
+fn alter(ctx: &mut Ctx, schema: &str, c: &Enum, d: &Enum, renamed: bool) {
+    let q = qn(schema, &d.name);
+    if renamed {
+        ctx.push(
+            Draft::new(
+                Stage::Rename,
+                format!(
+                    "rename enum {} to {}",
+                    display(schema, &c.name),
+                    display(schema, &d.name)
+                ),
+                format!(
+                    "ALTER TYPE {} RENAME TO {}",
+                    qn(schema, &c.name),
+                    crate::sql::quote_ident(&d.name)
+                ),
+            )
+            .hazard(
+                HazardKind::BreaksCompatibility,
+                format!("clients naming type {} break", display(schema, &c.name)),
+            ),
+        );
+    }
+    // Current labels after the declared renames.
+    let mut labels: Vec<String> = c.values.iter().map(|v| v.name.clone()).collect();
+    for v in &d.values {
+        let Some(old) = &v.renamed_from else { continue };
+        if labels.contains(&v.name) {
+            continue;
+        }
+        if let Some(slot) = labels.iter_mut().find(|l| *l == old) {
+            *slot = v.name.clone();
+            ctx.push(Draft::new(
+                Stage::Enum,
+                format!(
+                    "rename value {old} of enum {} to {}",
+                    display(schema, &d.name),
+                    v.name
+                ),
+                format!(
+                    "ALTER TYPE {q} RENAME VALUE {} TO {}",
+                    quote_literal(old),
+                    quote_literal(&v.name)
+                ),
+            ));
+        }
+    }
+    let wanted: Vec<&str> = d.values.iter().map(|v| v.name.as_str()).collect();
+    let removed: Vec<&String> = labels
+        .iter()
+        .filter(|l| !wanted.contains(&l.as_str()))
+        .collect();
+    if !removed.is_empty() {
+        ctx.unsupported.push(format!(
+            "enum {}: removing values ({}) needs a new type and an online conversion of every \
+             column that uses it, which formwork does not plan yet",
+            display(schema, &d.name),
+            removed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return;
+    }
+    let kept: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|w| labels.iter().any(|l| l == w))
+        .collect();
+    if kept
+        .iter()
+        .zip(labels.iter())
+        .any(|(k, l)| *k != l.as_str())
+    {
+        ctx.unsupported.push(format!(
+            "enum {}: reordering existing values needs a new type and an online conversion of \
+             every column that uses it, which formwork does not plan yet",
+            display(schema, &d.name)
+        ));
+        return;
+    }
+    // Add the new labels in declared order, each placed relative to one that exists by then.
+    for (i, w) in wanted.iter().enumerate() {
+        if labels.iter().any(|l| l == w) {
+            continue;
+        }
+        let position = if i > 0 {
+            format!(" AFTER {}", quote_literal(wanted[i - 1]))
+        } else {
+            match wanted
+                .iter()
+                .skip(1)
+                .find(|x| labels.iter().any(|l| l == *x))
+            {
+                Some(next) => format!(" BEFORE {}", quote_literal(next)),
+                None => String::new(),
+            }
+        };
+        ctx.push(Draft::new(
+            Stage::Enum,
+            format!("add value {w} to enum {}", display(schema, &d.name)),
+            format!("ALTER TYPE {q} ADD VALUE {}{position}", quote_literal(w)),
+        ));
+        labels.push(w.to_string());
+    }
+    if c.comment != d.comment {
+        ctx.push(comment(schema, d));
+    }
+}

@@ -1,0 +1,107 @@
+//! Indexes (those that do not back a constraint) of a table that exists on both sides.
+//!
+//! On an existing table every build and drop is `CONCURRENTLY`, outside a transaction: writes
+//! continue while the index is built or removed. A changed index is dropped and built again;
+//! an INVALID index (a failed concurrent build) is a difference like any other and is rebuilt.
+
+use super::{Ctx, Draft, Stage, pair};
+use crate::ddl::table::{self as ddl, Names};
+use crate::model::{Index, QualifiedName, Schema, Table};
+use crate::sql::{qualified, quote_ident, quote_literal};
+
+pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table) {
+    let tq = QualifiedName::new(&schema.name, &d.name);
+    let p = pair(&c.indexes, &d.indexes, |i| i.renamed_from.as_ref());
+    for (ci, di, renamed) in p.matched {
+        if renamed {
+            ctx.push(Draft::new(
+                Stage::Rename,
+                format!("rename index {} of {tq} to {}", ci.name, di.name),
+                format!(
+                    "ALTER INDEX {} RENAME TO {}",
+                    qualified(&QualifiedName::new(&schema.name, &ci.name)),
+                    quote_ident(&di.name)
+                ),
+            ));
+        }
+        if !same_index(ci, di) || !ci.valid {
+            let why = if ci.valid {
+                "its definition changed"
+            } else {
+                "it is INVALID (a failed concurrent build)"
+            };
+            ctx.push(
+                Draft::new(
+                    Stage::Relax,
+                    format!("drop index {} of {tq} to rebuild it: {why}", di.name),
+                    drop_sql(&schema.name, &di.name),
+                )
+                .outside_transaction(),
+            );
+            create(ctx, names, schema, d, di);
+        } else if ci.comment != di.comment {
+            ctx.push(comment(&schema.name, di));
+        }
+    }
+    for di in p.created {
+        create(ctx, names, schema, d, di);
+    }
+    for ci in p.dropped {
+        ctx.push(
+            Draft::new(
+                Stage::DropIndex,
+                format!("drop index {} of {tq} without blocking writes", ci.name),
+                drop_sql(&schema.name, &ci.name),
+            )
+            .outside_transaction(),
+        );
+    }
+}
+
+fn same_index(a: &Index, b: &Index) -> bool {
+    a.unique == b.unique
+        && a.method == b.method
+        && a.keys == b.keys
+        && a.include == b.include
+        && a.predicate == b.predicate
+        && a.nulls_not_distinct == b.nulls_not_distinct
+}
+
+fn drop_sql(schema: &str, name: &str) -> String {
+    format!(
+        "DROP INDEX CONCURRENTLY {}",
+        qualified(&QualifiedName::new(schema, name))
+    )
+}
+
+fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table, idx: &Index) {
+    ctx.push(
+        Draft::new(
+            Stage::CreateIndex,
+            format!(
+                "build index {} on {} without blocking writes",
+                idx.name,
+                super::display(&schema.name, &t.name)
+            ),
+            ddl::create_index_with(names, schema, t, idx, true),
+        )
+        .outside_transaction(),
+    );
+    if idx.comment.is_some() {
+        ctx.push(comment(&schema.name, idx));
+    }
+}
+
+fn comment(schema: &str, idx: &Index) -> Draft {
+    Draft::new(
+        Stage::Comment,
+        format!("comment on index {}", super::display(schema, &idx.name)),
+        format!(
+            "COMMENT ON INDEX {} IS {}",
+            qualified(&QualifiedName::new(schema, &idx.name)),
+            idx.comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal)
+        ),
+    )
+}

@@ -1,0 +1,292 @@
+//! The diff: what must change to turn one model into another, as ordered SQL drafts.
+//!
+//! Both models have been read from a catalog (the desired one through a scratch database, see
+//! `plan::normalize`), so two objects are equal exactly when PostgreSQL would print them the
+//! same way, and any difference is real. Objects are matched by name, or through
+//! `renamed_from` when the declaration says so; nothing else is ever guessed to be a rename.
+//!
+//! Each object kind has one file that knows how to compare it and which statements change it:
+//! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
+//! `constraints`, `indexes`, `views`. They produce [`Draft`]s: one statement each, with the
+//! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
+//! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
+//! and rewrites are not decided here: the lock classifier reads them from the SQL, and the proof
+//! checks them against what PostgreSQL really took.
+//!
+//! Changes to tables that already exist take their online form: indexes built and dropped
+//! `CONCURRENTLY`, foreign keys and checks added `NOT VALID` then validated in their own
+//! transaction, `SET NOT NULL` proven by a validated check first, unique and primary keys
+//! attached to an index built concurrently. Tables created by the same plan need none of this.
+//!
+//! This module reads two models and writes text; it runs no SQL and reads no catalog.
+
+mod constraints;
+mod enums;
+mod indexes;
+mod schemas;
+mod sequences;
+mod tables;
+mod views;
+
+use std::collections::HashSet;
+
+use indexmap::IndexMap;
+
+use crate::model::{DataLoss, DataLossKind, Model, QualifiedName};
+use crate::plan::{Hazard, HazardKind, Phase};
+
+/// Where a draft goes in the plan. Drafts are sorted by stage (stable, so drafts of one stage
+/// keep the order they were produced in, which matters for multi-step sequences such as
+/// `SET NOT NULL`). Everything before [`Stage::DropView`] is the expand phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    CreateSchema,
+    Extension,
+    Enum,
+    Sequence,
+    /// Views dropped to be recreated later in this phase (their query changed, or a column
+    /// they read is changing type or going away).
+    DropViewForRecreate,
+    Rename,
+    /// Constraints and defaults that no longer apply, and replaced constraints and indexes:
+    /// relaxing happens before the new application version needs it.
+    Relax,
+    CreateTable,
+    Columns,
+    NotNull,
+    CreateIndex,
+    AddConstraint,
+    AddForeignKey,
+    Validate,
+    SequenceOwner,
+    CreateView,
+    Comment,
+    // Contract: what only the previous application version needed.
+    DropView,
+    DropIndex,
+    DropColumn,
+    DropTable,
+    DropSequence,
+    DropEnum,
+    DropExtension,
+    DropSchema,
+}
+
+impl Stage {
+    pub fn phase(self) -> Phase {
+        if self >= Stage::DropView {
+            Phase::Contract
+        } else {
+            Phase::Expand
+        }
+    }
+}
+
+/// One statement the plan will contain, before it is labelled with locks and proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub stage: Stage,
+    /// What the statement does, in words ("add column public.users.email").
+    pub description: String,
+    pub sql: String,
+    pub transactional: bool,
+    /// Hazards that the SQL alone does not reveal (the classifier adds lock hazards).
+    pub hazards: Vec<Hazard>,
+    /// The data loss this statement causes, which the planner refuses unless allowed.
+    pub loss: Option<DataLoss>,
+}
+
+impl Draft {
+    fn new(stage: Stage, description: impl Into<String>, sql: impl Into<String>) -> Draft {
+        Draft {
+            stage,
+            description: description.into(),
+            sql: sql.into(),
+            transactional: true,
+            hazards: Vec::new(),
+            loss: None,
+        }
+    }
+
+    fn outside_transaction(mut self) -> Draft {
+        self.transactional = false;
+        self
+    }
+
+    fn hazard(mut self, kind: HazardKind, message: impl Into<String>) -> Draft {
+        self.hazards.push(Hazard {
+            kind,
+            message: message.into(),
+        });
+        self
+    }
+
+    fn loses(mut self, loss: DataLoss, message: impl Into<String>) -> Draft {
+        self.loss = Some(loss);
+        self.hazard(HazardKind::DeletesData, message)
+    }
+}
+
+/// A change the planner cannot make (yet), with the objects concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Unsupported {
+    pub message: String,
+}
+
+/// The result of a diff: drafts in plan order.
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    pub drafts: Vec<Draft>,
+}
+
+impl Diff {
+    /// Every data loss the drafts cause, in plan order.
+    pub fn losses(&self) -> impl Iterator<Item = (&Draft, &DataLoss)> {
+        self.drafts
+            .iter()
+            .filter_map(|d| d.loss.as_ref().map(|l| (d, l)))
+    }
+}
+
+/// What the object-kind files share while diffing.
+pub(crate) struct Ctx<'a> {
+    pub current: &'a Model,
+    pub desired: &'a Model,
+    /// Tables the plan creates: they are empty and unused, so no online forms are needed.
+    pub new_tables: HashSet<QualifiedName>,
+    /// Tables (by current name) whose columns change type or go away: views reading them are
+    /// recreated.
+    pub reshaped_tables: HashSet<QualifiedName>,
+    pub drafts: Vec<Draft>,
+    pub unsupported: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn push(&mut self, draft: Draft) {
+        self.drafts.push(draft);
+    }
+}
+
+/// Compare `current` to `desired` and return the statements that turn one into the other, in
+/// the order they must run. Renames follow `renamed_from` in `desired`.
+pub fn diff(current: &Model, desired: &Model) -> Result<Diff, Unsupported> {
+    let mut ctx = Ctx {
+        current,
+        desired,
+        new_tables: HashSet::new(),
+        reshaped_tables: HashSet::new(),
+        drafts: Vec::new(),
+        unsupported: Vec::new(),
+    };
+    schemas::diff(&mut ctx);
+    enums::diff(&mut ctx);
+    sequences::diff(&mut ctx);
+    tables::diff(&mut ctx);
+    views::diff(&mut ctx);
+    if !ctx.unsupported.is_empty() {
+        return Err(Unsupported {
+            message: ctx.unsupported.join("\n"),
+        });
+    }
+    let mut drafts = ctx.drafts;
+    drafts.sort_by_key(|d| d.stage);
+    Ok(Diff { drafts })
+}
+
+/// How the items of a map correspond between the two models.
+pub(crate) struct Pairing<'a, T> {
+    /// (current, desired, renamed): the same object on both sides.
+    pub matched: Vec<(&'a T, &'a T, bool)>,
+    pub created: Vec<&'a T>,
+    pub dropped: Vec<&'a T>,
+}
+
+/// Pair items by name, and through `renamed_from` when the old name exists in `current` and
+/// is not itself still declared.
+pub(crate) fn pair<'a, T>(
+    current: &'a IndexMap<String, T>,
+    desired: &'a IndexMap<String, T>,
+    renamed_from: impl Fn(&T) -> Option<&String>,
+) -> Pairing<'a, T> {
+    let mut matched = Vec::new();
+    let mut created = Vec::new();
+    let mut used: HashSet<&str> = HashSet::new();
+    for (name, d) in desired {
+        if let Some(c) = current.get(name) {
+            matched.push((c, d, false));
+            used.insert(name);
+            continue;
+        }
+        match renamed_from(d) {
+            Some(old)
+                if current.contains_key(old)
+                    && !desired.contains_key(old)
+                    && !used.contains(old.as_str()) =>
+            {
+                used.insert(old);
+                matched.push((&current[old], d, true));
+            }
+            _ => created.push(d),
+        }
+    }
+    let dropped = current
+        .iter()
+        .filter(|(name, _)| !used.contains(name.as_str()))
+        .map(|(_, c)| c)
+        .collect();
+    Pairing {
+        matched,
+        created,
+        dropped,
+    }
+}
+
+/// A data loss on an object of a schema.
+pub(crate) fn loss(kind: DataLossKind, schema: &str, name: &str, member: Option<&str>) -> DataLoss {
+    DataLoss {
+        kind,
+        schema: Some(schema.to_string()),
+        name: name.to_string(),
+        member: member.map(str::to_string),
+    }
+}
+
+/// `schema.name` for messages.
+pub(crate) fn display(schema: &str, name: &str) -> String {
+    format!("{schema}.{name}")
+}
+
+/// A name for a temporary object that cannot collide with a user's: a fixed prefix, the
+/// purpose, and a hash of what it is for, within PostgreSQL's 63-byte limit.
+pub(crate) fn temp_name(purpose: &str, parts: &[&str]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for p in parts {
+        hasher.update(p.as_bytes());
+        hasher.update(&[0]);
+    }
+    let hex = hasher.finalize().to_hex();
+    format!("formwork_{purpose}_{}", &hex[..16])
+}
+
+/// For each view of `model`, the tables and views its query reads (found by parsing the query;
+/// see `ddl::views`).
+pub fn view_dependencies(
+    model: &Model,
+) -> std::collections::HashMap<QualifiedName, Vec<QualifiedName>> {
+    views::dependencies(model)
+        .into_iter()
+        .map(|((s, n), reads)| {
+            (
+                QualifiedName::new(s, n),
+                reads
+                    .into_iter()
+                    .map(|(s, n)| QualifiedName::new(s, n))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

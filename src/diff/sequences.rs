@@ -1,0 +1,187 @@
+//! Standalone sequences: options, ownership, renames and drops.
+//!
+//! `OWNED BY` is set after the tables (the column must exist). A sequence owned by a column
+//! goes away with the column, so its drop is written `IF EXISTS`: whichever statement comes
+//! first, the end state is the same.
+
+use super::{Ctx, Draft, Stage, display, loss, pair};
+use crate::model::{DataLossKind, Schema, Sequence, SequenceOptions};
+use crate::plan::HazardKind;
+use crate::sql::{qualified, quote_ident, quote_literal};
+
+pub(super) fn diff(ctx: &mut Ctx) {
+    let (current, desired) = (ctx.current, ctx.desired);
+    let empty = Schema::default();
+    for (sname, ds) in &desired.schemas {
+        let cs = current.schemas.get(sname).unwrap_or(&empty);
+        let p = pair(&cs.sequences, &ds.sequences, |s| s.renamed_from.as_ref());
+        for d in p.created {
+            let q = qn(sname, &d.name);
+            ctx.push(Draft::new(
+                Stage::Sequence,
+                format!("create sequence {}", display(sname, &d.name)),
+                format!(
+                    "CREATE SEQUENCE {q}{}",
+                    crate::ddl::sequence_options(&d.options, true)
+                ),
+            ));
+            if d.owned_by.is_some() {
+                ctx.push(owner(sname, d));
+            }
+            if d.comment.is_some() {
+                ctx.push(comment(sname, d));
+            }
+        }
+        for (c, d, renamed) in p.matched {
+            alter(ctx, sname, c, d, renamed);
+        }
+        for c in p.dropped {
+            drop(ctx, sname, c);
+        }
+    }
+    for (sname, cs) in &current.schemas {
+        if !desired.schemas.contains_key(sname) {
+            for c in cs.sequences.values() {
+                drop(ctx, sname, c);
+            }
+        }
+    }
+}
+
+fn qn(schema: &str, name: &str) -> String {
+    qualified(&crate::model::QualifiedName::new(schema, name))
+}
+
+fn drop(ctx: &mut Ctx, schema: &str, c: &Sequence) {
+    let if_exists = if c.owned_by.is_some() {
+        "IF EXISTS "
+    } else {
+        ""
+    };
+    ctx.push(
+        Draft::new(
+            Stage::DropSequence,
+            format!("drop sequence {}", display(schema, &c.name)),
+            format!("DROP SEQUENCE {if_exists}{}", qn(schema, &c.name)),
+        )
+        .loses(
+            loss(DataLossKind::Sequence, schema, &c.name, None),
+            format!(
+                "drops sequence {} and its current value",
+                display(schema, &c.name)
+            ),
+        ),
+    );
+}
+
+fn owner(schema: &str, s: &Sequence) -> Draft {
+    let target = match &s.owned_by {
+        Some(o) => format!("{}.{}", qualified(&o.table), quote_ident(&o.column)),
+        None => "NONE".to_string(),
+    };
+    Draft::new(
+        Stage::SequenceOwner,
+        format!("set the owner of sequence {}", display(schema, &s.name)),
+        format!("ALTER SEQUENCE {} OWNED BY {target}", qn(schema, &s.name)),
+    )
+}
+
+fn comment(schema: &str, s: &Sequence) -> Draft {
+    Draft::new(
+        Stage::Comment,
+        format!("comment on sequence {}", display(schema, &s.name)),
+        format!(
+            "COMMENT ON SEQUENCE {} IS {}",
+            qn(schema, &s.name),
+            s.comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal)
+        ),
+    )
+}
+
+fn alter(ctx: &mut Ctx, schema: &str, c: &Sequence, d: &Sequence, renamed: bool) {
+    if renamed {
+        ctx.push(
+            Draft::new(
+                Stage::Rename,
+                format!(
+                    "rename sequence {} to {}",
+                    display(schema, &c.name),
+                    display(schema, &d.name)
+                ),
+                format!(
+                    "ALTER SEQUENCE {} RENAME TO {}",
+                    qn(schema, &c.name),
+                    quote_ident(&d.name)
+                ),
+            )
+            .hazard(
+                HazardKind::BreaksCompatibility,
+                format!("clients naming sequence {} break", display(schema, &c.name)),
+            ),
+        );
+    }
+    let clauses = option_changes(&c.options, &d.options);
+    if !clauses.is_empty() {
+        ctx.push(Draft::new(
+            Stage::Sequence,
+            format!("change options of sequence {}", display(schema, &d.name)),
+            format!("ALTER SEQUENCE {}{clauses}", qn(schema, &d.name)),
+        ));
+    }
+    if c.owned_by != d.owned_by {
+        ctx.push(owner(schema, d));
+    }
+    if c.comment != d.comment {
+        ctx.push(comment(schema, d));
+    }
+}
+
+/// The `ALTER SEQUENCE` clauses (each with a leading space) that turn `c`'s options into `d`'s.
+fn option_changes(c: &SequenceOptions, d: &SequenceOptions) -> String {
+    option_clauses(c, d)
+        .into_iter()
+        .map(|clause| format!(" {clause}"))
+        .collect()
+}
+
+/// The option clauses that turn `c` into `d`. `None` means PostgreSQL's default, which each
+/// clause restores explicitly.
+pub(crate) fn option_clauses(c: &SequenceOptions, d: &SequenceOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.data_type != d.data_type {
+        out.push(format!("AS {}", d.data_type.as_deref().unwrap_or("bigint")));
+    }
+    if c.increment != d.increment {
+        out.push(format!("INCREMENT BY {}", d.increment.unwrap_or(1)));
+    }
+    if c.min_value != d.min_value || c.data_type != d.data_type {
+        out.push(match d.min_value {
+            Some(v) => format!("MINVALUE {v}"),
+            None => "NO MINVALUE".to_string(),
+        });
+    }
+    if c.max_value != d.max_value || c.data_type != d.data_type {
+        out.push(match d.max_value {
+            Some(v) => format!("MAXVALUE {v}"),
+            None => "NO MAXVALUE".to_string(),
+        });
+    }
+    if c.start != d.start {
+        let ascending = d.increment.unwrap_or(1) > 0;
+        let default = if ascending {
+            d.min_value.unwrap_or(1)
+        } else {
+            d.max_value.unwrap_or(-1)
+        };
+        out.push(format!("START WITH {}", d.start.unwrap_or(default)));
+    }
+    if c.cache != d.cache {
+        out.push(format!("CACHE {}", d.cache.unwrap_or(1)));
+    }
+    if c.cycle != d.cycle {
+        out.push(if d.cycle { "CYCLE" } else { "NO CYCLE" }.to_string());
+    }
+    out
+}

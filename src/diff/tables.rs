@@ -1,0 +1,533 @@
+//! Tables and their columns. Constraints and indexes of tables on both sides are compared by
+//! `constraints` and `indexes`.
+//!
+//! A new table is created whole, as `ddl` writes it (its foreign keys after every table
+//! exists). On an existing table, columns are added, retyped, renamed and dropped one
+//! statement each; `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
+//! scan happens without blocking writes, and the exclusive lock that follows is brief.
+
+use super::{Ctx, Draft, Stage, display, loss, pair, temp_name};
+use crate::ddl::table::{self as ddl, Names};
+use crate::model::{
+    Column, DataLossKind, GeneratedKind, IdentityKind, QualifiedName, Schema, Table,
+};
+use crate::plan::HazardKind;
+use crate::sql::{qualified, quote_ident, quote_literal};
+
+pub(super) fn diff(ctx: &mut Ctx) {
+    let (current, desired) = (ctx.current, ctx.desired);
+    let names = Names::of(desired);
+    let empty = Schema::default();
+    let mut dropped: Vec<(&str, &Table)> = Vec::new();
+    for (sname, ds) in &desired.schemas {
+        let cs = current.schemas.get(sname).unwrap_or(&empty);
+        let p = pair(&cs.tables, &ds.tables, |t| t.renamed_from.as_ref());
+        for d in &p.created {
+            ctx.new_tables.insert(QualifiedName::new(sname, &d.name));
+        }
+        for d in p.created {
+            create(ctx, &names, ds, d);
+        }
+        for (c, d, renamed) in p.matched {
+            alter(ctx, &names, ds, c, d, renamed);
+        }
+        dropped.extend(p.dropped.into_iter().map(|t| (sname.as_str(), t)));
+    }
+    for (sname, cs) in &current.schemas {
+        if !desired.schemas.contains_key(sname) {
+            dropped.extend(cs.tables.values().map(|t| (sname.as_str(), t)));
+        }
+    }
+    drop_tables(ctx, &dropped);
+}
+
+fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table) {
+    let q = display(&schema.name, &t.name);
+    ctx.push(Draft::new(
+        Stage::CreateTable,
+        format!("create table {q}"),
+        ddl::create_table(names, schema, t),
+    ));
+    for idx in t.indexes.values() {
+        ctx.push(Draft::new(
+            Stage::CreateIndex,
+            format!("create index {} on new table {q}", idx.name),
+            ddl::create_index(names, schema, t, idx),
+        ));
+    }
+    for sql in ddl::deferred_constraints(schema, t) {
+        ctx.push(Draft::new(
+            Stage::AddForeignKey,
+            format!("add a constraint to new table {q}"),
+            sql,
+        ));
+    }
+    for sql in ddl::comments(schema, t) {
+        ctx.push(Draft::new(
+            Stage::Comment,
+            format!("comment on new table {q}"),
+            sql,
+        ));
+    }
+}
+
+/// Drop tables, foreign keys between them first so that the order among them does not matter.
+fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
+    let gone: std::collections::HashSet<QualifiedName> = dropped
+        .iter()
+        .map(|(s, t)| QualifiedName::new(*s, &t.name))
+        .collect();
+    for (schema, t) in dropped {
+        let tq = QualifiedName::new(*schema, &t.name);
+        for fk in t.foreign_keys.values() {
+            if gone.contains(&fk.references) && fk.references != tq {
+                ctx.push(Draft::new(
+                    Stage::DropTable,
+                    format!(
+                        "drop foreign key {} of {} (both tables go away)",
+                        fk.name,
+                        display(schema, &t.name)
+                    ),
+                    format!(
+                        "ALTER TABLE {} DROP CONSTRAINT {}",
+                        qualified(&tq),
+                        quote_ident(&fk.name)
+                    ),
+                ));
+            }
+        }
+    }
+    for (schema, t) in dropped {
+        let q = display(schema, &t.name);
+        ctx.push(
+            Draft::new(
+                Stage::DropTable,
+                format!("drop table {q}"),
+                format!(
+                    "DROP TABLE {}",
+                    qualified(&QualifiedName::new(*schema, &t.name))
+                ),
+            )
+            .loses(
+                loss(DataLossKind::Table, schema, &t.name, None),
+                format!("drops table {q} and every row in it"),
+            )
+            .hazard(
+                HazardKind::BreaksCompatibility,
+                format!("clients still using {q} break"),
+            ),
+        );
+    }
+}
+
+fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, renamed: bool) {
+    let sname = &schema.name;
+    let tq = QualifiedName::new(sname, &d.name);
+    let t = qualified(&tq);
+    let shown = display(sname, &d.name);
+    if renamed {
+        ctx.push(
+            Draft::new(
+                Stage::Rename,
+                format!("rename table {} to {shown}", display(sname, &c.name)),
+                format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    qualified(&QualifiedName::new(sname, &c.name)),
+                    quote_ident(&d.name)
+                ),
+            )
+            .hazard(
+                HazardKind::BreaksCompatibility,
+                format!(
+                    "clients using the old name {} break",
+                    display(sname, &c.name)
+                ),
+            ),
+        );
+    }
+    if c.persistence != d.persistence {
+        let to = match d.persistence {
+            crate::model::Persistence::Permanent => "LOGGED",
+            crate::model::Persistence::Unlogged => "UNLOGGED",
+        };
+        ctx.push(Draft::new(
+            Stage::Columns,
+            format!("make table {shown} {}", to.to_lowercase()),
+            format!("ALTER TABLE {t} SET {to}"),
+        ));
+    }
+
+    let p = pair(&c.columns, &d.columns, |col| col.renamed_from.as_ref());
+    for (cc, dc, col_renamed) in &p.matched {
+        if *col_renamed {
+            ctx.push(
+                Draft::new(
+                    Stage::Rename,
+                    format!("rename column {shown}.{} to {}", cc.name, dc.name),
+                    format!(
+                        "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+                        quote_ident(&cc.name),
+                        quote_ident(&dc.name)
+                    ),
+                )
+                .hazard(
+                    HazardKind::BreaksCompatibility,
+                    format!("clients using column {} break", cc.name),
+                ),
+            );
+        }
+    }
+    for dc in &p.created {
+        ctx.push(Draft::new(
+            Stage::Columns,
+            format!("add column {shown}.{}", dc.name),
+            format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, dc)),
+        ));
+        if dc.comment.is_some() {
+            ctx.push(column_comment(&t, &shown, dc));
+        }
+    }
+    for (cc, dc, _) in &p.matched {
+        alter_column(ctx, names, &tq, cc, dc);
+    }
+    for cc in &p.dropped {
+        ctx.reshaped_tables
+            .insert(QualifiedName::new(sname, c.name.as_str()));
+        ctx.reshaped_tables.insert(tq.clone());
+        ctx.push(
+            Draft::new(
+                Stage::DropColumn,
+                format!("drop column {shown}.{}", cc.name),
+                format!("ALTER TABLE {t} DROP COLUMN {}", quote_ident(&cc.name)),
+            )
+            .loses(
+                loss(DataLossKind::Column, sname, &d.name, Some(&cc.name)),
+                format!("drops column {shown}.{} and its values", cc.name),
+            )
+            .hazard(
+                HazardKind::BreaksCompatibility,
+                format!("clients reading or writing {} break", cc.name),
+            ),
+        );
+    }
+
+    super::constraints::diff_table(ctx, names, schema, c, d);
+    super::indexes::diff_table(ctx, names, schema, c, d);
+
+    if c.comment != d.comment {
+        ctx.push(Draft::new(
+            Stage::Comment,
+            format!("comment on table {shown}"),
+            format!(
+                "COMMENT ON TABLE {t} IS {}",
+                d.comment
+                    .as_deref()
+                    .map_or("NULL".to_string(), quote_literal)
+            ),
+        ));
+    }
+}
+
+fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
+    Draft::new(
+        Stage::Comment,
+        format!("comment on column {shown}.{}", c.name),
+        format!(
+            "COMMENT ON COLUMN {t}.{} IS {}",
+            quote_ident(&c.name),
+            c.comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal)
+        ),
+    )
+}
+
+fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d: &Column) {
+    let t = qualified(tq);
+    let shown = format!("{tq}.{}", d.name);
+    let col = quote_ident(&d.name);
+    let alter = |what: String| format!("ALTER TABLE {t} ALTER COLUMN {col} {what}");
+
+    // Generation first: it decides whether a default or a type change even applies.
+    match (&c.generated, &d.generated) {
+        (Some(_), None) => ctx.push(Draft::new(
+            Stage::Columns,
+            format!("stop generating column {shown}"),
+            alter("DROP EXPRESSION".into()),
+        )),
+        (Some(cg), Some(dg)) if cg != dg => {
+            if cg.kind == dg.kind && dg.kind == GeneratedKind::Stored {
+                ctx.push(Draft::new(
+                    Stage::Columns,
+                    format!("change the expression of generated column {shown}"),
+                    alter(format!("SET EXPRESSION AS ({})", dg.expression)),
+                ));
+            } else {
+                ctx.unsupported.push(format!(
+                    "column {shown}: changing between stored and virtual generation is not \
+                     planned yet"
+                ));
+            }
+        }
+        (None, Some(_)) => ctx.unsupported.push(format!(
+            "column {shown}: an existing column cannot become generated; declare a new column \
+             (and drop the old one) instead"
+        )),
+        _ => {}
+    }
+
+    let retype = c.data_type != d.data_type || c.collation != d.collation;
+    let default_changes = c.default != d.default;
+    if c.default.is_some() && (retype || default_changes) && d.identity.is_none()
+        || c.default.is_some() && d.identity.is_some()
+    {
+        // A default of the old type may not cast to the new one; it is set again below.
+        ctx.push(Draft::new(
+            Stage::Columns,
+            format!("drop the default of {shown}"),
+            alter("DROP DEFAULT".into()),
+        ));
+    }
+    if retype {
+        ctx.reshaped_tables.insert(tq.clone());
+        let mut ty = d.data_type.clone();
+        if let Some(coll) = &d.collation {
+            ty.push_str(&format!(" COLLATE {}", names.object_name(coll)));
+        }
+        // A USING clause makes PostgreSQL rewrite the table even when the change is binary
+        // coercible (varchar widening, numeric precision up, varchar to text), so it is only
+        // written when the bytes change anyway.
+        let coercible = crate::lint::classify::binary_coercible(
+            &type_name(&c.data_type),
+            &type_name(&d.data_type),
+        ) && c.collation == d.collation;
+        let using = if d.generated.is_some() || coercible {
+            String::new()
+        } else {
+            format!(" USING {col}::{}", d.data_type)
+        };
+        let mut draft = Draft::new(
+            Stage::Columns,
+            format!(
+                "change the type of {shown} from {} to {}",
+                c.data_type, d.data_type
+            ),
+            alter(format!("TYPE {ty}{using}")),
+        );
+        if narrows(&c.data_type, &d.data_type) {
+            draft = draft.loses(
+                loss(DataLossKind::Column, &tq.schema, &tq.name, Some(&d.name)),
+                format!(
+                    "{} to {} can lose or reject values of {shown}",
+                    c.data_type, d.data_type
+                ),
+            );
+        }
+        ctx.push(draft);
+    }
+    if let Some(def) = &d.default {
+        if retype || default_changes || c.identity.is_some() {
+            ctx.push(Draft::new(
+                Stage::Columns,
+                format!("set the default of {shown}"),
+                alter(format!("SET DEFAULT {def}")),
+            ));
+        }
+    }
+
+    if c.not_null && !d.not_null {
+        if c.identity.is_some() && d.identity.is_none() {
+            // DROP IDENTITY first; an identity column cannot lose NOT NULL.
+        } else {
+            ctx.push(Draft::new(
+                Stage::Relax,
+                format!("allow NULL in {shown}"),
+                alter("DROP NOT NULL".into()),
+            ));
+        }
+    }
+    match (&c.identity, &d.identity) {
+        (Some(_), None) => {
+            ctx.push(Draft::new(
+                Stage::Relax,
+                format!("stop {shown} being an identity column"),
+                alter("DROP IDENTITY".into()),
+            ));
+            if !d.not_null {
+                ctx.push(Draft::new(
+                    Stage::Relax,
+                    format!("allow NULL in {shown}"),
+                    alter("DROP NOT NULL".into()),
+                ));
+            }
+        }
+        (Some(ci), Some(di)) if ci != di => {
+            let mut clauses = String::new();
+            if ci.kind != di.kind {
+                clauses.push_str(match di.kind {
+                    IdentityKind::Always => " SET GENERATED ALWAYS",
+                    IdentityKind::ByDefault => " SET GENERATED BY DEFAULT",
+                });
+            }
+            for clause in super::sequences::option_clauses(&ci.options, &di.options) {
+                // The sequence follows the column's type: `AS` does not apply.
+                if !clause.starts_with("AS ") {
+                    clauses.push_str(&format!(" SET {clause}"));
+                }
+            }
+            if !clauses.is_empty() {
+                ctx.push(Draft::new(
+                    Stage::Columns,
+                    format!("change identity options of {shown}"),
+                    format!("ALTER TABLE {t} ALTER COLUMN {col}{clauses}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if !c.not_null && d.not_null {
+        set_not_null(ctx, tq, &d.name);
+    }
+    if let (None, Some(di)) = (&c.identity, &d.identity) {
+        let kind = match di.kind {
+            IdentityKind::Always => "ALWAYS",
+            IdentityKind::ByDefault => "BY DEFAULT",
+        };
+        let opts = crate::ddl::sequence_options(&di.options, false);
+        let opts = if opts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", opts.trim_start())
+        };
+        ctx.push(Draft::new(
+            Stage::NotNull,
+            format!("make {shown} an identity column"),
+            alter(format!("ADD GENERATED {kind} AS IDENTITY{opts}")),
+        ));
+    }
+    if c.comment != d.comment {
+        ctx.push(column_comment(&t, &tq.to_string(), d));
+    }
+}
+
+/// The online `SET NOT NULL`: a `NOT VALID` check proves the column has no NULLs while
+/// writes continue (validation takes SHARE UPDATE EXCLUSIVE), after which `SET NOT NULL`
+/// skips its own scan and holds ACCESS EXCLUSIVE only briefly.
+pub(super) fn set_not_null(ctx: &mut Ctx, tq: &QualifiedName, column: &str) {
+    let t = qualified(tq);
+    let shown = format!("{tq}.{column}");
+    let check = temp_name("notnull", &[&tq.schema, &tq.name, column]);
+    let col = quote_ident(column);
+    let chk = quote_ident(&check);
+    if ctx.new_tables.contains(tq) {
+        ctx.push(Draft::new(
+            Stage::NotNull,
+            format!("make {shown} NOT NULL"),
+            format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL"),
+        ));
+        return;
+    }
+    ctx.push(Draft::new(
+        Stage::NotNull,
+        format!("check that {shown} holds no NULL (not validated yet)"),
+        format!("ALTER TABLE {t} ADD CONSTRAINT {chk} CHECK ({col} IS NOT NULL) NOT VALID"),
+    ));
+    ctx.push(Draft::new(
+        Stage::NotNull,
+        format!("validate that {shown} holds no NULL, without blocking writes"),
+        format!("ALTER TABLE {t} VALIDATE CONSTRAINT {chk}"),
+    ));
+    ctx.push(Draft::new(
+        Stage::NotNull,
+        format!("make {shown} NOT NULL (proven by the validated check, no scan)"),
+        format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL"),
+    ));
+    ctx.push(Draft::new(
+        Stage::NotNull,
+        format!("drop the temporary check on {shown}"),
+        format!("ALTER TABLE {t} DROP CONSTRAINT {chk}"),
+    ));
+}
+
+/// Whether changing a column's type from `old` to `new` can lose or reject values. Widening
+/// (integer to bigint, to numeric or text, a longer varchar, float precision up) cannot.
+pub(crate) fn narrows(old: &str, new: &str) -> bool {
+    let (o, n) = (base(old), base(new));
+    if old.ends_with("[]") != new.ends_with("[]") {
+        return true;
+    }
+    if n.0 == "text" && !o.0.is_empty() {
+        return false;
+    }
+    let rank = |t: &str| match t {
+        "smallint" => Some(1),
+        "integer" => Some(2),
+        "bigint" => Some(3),
+        "numeric" => Some(4),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (rank(&o.0), rank(&n.0)) {
+        return b < a || (a == 4 && b == 4 && !wider_mods(&o.1, &n.1));
+    }
+    let float = |t: &str| match t {
+        "real" => Some(1),
+        "double precision" => Some(2),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (float(&o.0), float(&n.0)) {
+        return b < a;
+    }
+    if o.0 == n.0 {
+        return !wider_mods(&o.1, &n.1);
+    }
+    let texty = |t: &str| matches!(t, "character varying" | "text" | "character");
+    if texty(&o.0) && n.0 == "character varying" {
+        return !(o.0 == "character varying" && wider_mods(&o.1, &n.1));
+    }
+    true
+}
+
+/// A catalog type as the lock classifier's [`TypeName`](crate::lint::classify::TypeName).
+fn type_name(t: &str) -> crate::lint::classify::TypeName {
+    let (b, mods) = base(t);
+    crate::lint::classify::TypeName {
+        base: crate::lint::classify::canonical_type(&b),
+        mods,
+        array: t.trim().ends_with("[]"),
+    }
+}
+
+/// `character varying(20)` → (`character varying`, [20]).
+fn base(t: &str) -> (String, Vec<i64>) {
+    let t = t.trim().trim_end_matches("[]");
+    match t.split_once('(') {
+        Some((b, rest)) => {
+            let inner = rest.split(')').next().unwrap_or("");
+            let mods = inner
+                .split(',')
+                .filter_map(|m| m.trim().parse().ok())
+                .collect();
+            let suffix = rest.split_once(')').map_or("", |(_, s)| s).trim();
+            let mut b = b.trim().to_string();
+            if !suffix.is_empty() {
+                b.push(' ');
+                b.push_str(suffix);
+            }
+            (b, mods)
+        }
+        None => (t.to_string(), Vec::new()),
+    }
+}
+
+/// Whether modifiers `new` allow every value `old` does: no limit, or each limit at least as
+/// large (for numeric(p,s), more integer digits and at least as many decimals).
+fn wider_mods(old: &[i64], new: &[i64]) -> bool {
+    match (old, new) {
+        (_, []) => true,
+        ([], _) => false,
+        ([a], [b]) => b >= a,
+        ([p1, s1], [p2, s2]) => s2 >= s1 && (p2 - s2) >= (p1 - s1),
+        ([p1], [p2, s2]) => (p2 - s2) >= *p1,
+        _ => false,
+    }
+}

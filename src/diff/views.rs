@@ -1,0 +1,194 @@
+//! Views: created after the tables they read, dropped before them, and recreated when their
+//! query or options change or when a column of a table they read changes type or goes away
+//! (PostgreSQL refuses both while a view depends on the column).
+//!
+//! A model has no dependency graph, so the relations a view reads come from its query
+//! (`ddl::views`); recreation spreads to every view that reads a recreated one. A view is
+//! recreated by `DROP VIEW` then `CREATE VIEW` in separate steps: between the two the view does
+//! not exist, which the step's description says.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Ctx, Draft, Stage, display};
+use crate::ddl::views::{create_view, in_dependency_order, referenced_views};
+use crate::model::{Model, QualifiedName, Schema, View};
+use crate::plan::HazardKind;
+use crate::sql::{qualified, quote_ident, quote_literal};
+
+type Key = (String, String);
+
+fn key(schema: &str, name: &str) -> Key {
+    (schema.to_string(), name.to_string())
+}
+
+/// For each view of `model`, the tables and views its query reads.
+pub(super) fn dependencies(model: &Model) -> HashMap<Key, Vec<Key>> {
+    let known: HashSet<(&str, &str)> = model
+        .schemas
+        .values()
+        .flat_map(|s| {
+            s.tables
+                .keys()
+                .chain(s.views.keys())
+                .map(move |n| (s.name.as_str(), n.as_str()))
+        })
+        .collect();
+    let mut out = HashMap::new();
+    for s in model.schemas.values() {
+        for v in s.views.values() {
+            out.insert(
+                key(&s.name, &v.name),
+                referenced_views(&s.name, &v.query, &known),
+            );
+        }
+    }
+    out
+}
+
+pub(super) fn diff(ctx: &mut Ctx) {
+    let (current, desired) = (ctx.current, ctx.desired);
+    let empty = Schema::default();
+
+    // current key -> desired key, for views on both sides.
+    let mut matched: HashMap<Key, Key> = HashMap::new();
+    let mut renamed: Vec<(Key, Key)> = Vec::new();
+    let mut created: HashSet<Key> = HashSet::new();
+    let mut changed: HashSet<Key> = HashSet::new();
+    for (sname, ds) in &desired.schemas {
+        let cs = current.schemas.get(sname).unwrap_or(&empty);
+        let p = super::pair(&cs.views, &ds.views, |v| v.renamed_from.as_ref());
+        for (c, d, was_renamed) in p.matched {
+            let (ck, dk) = (key(sname, &c.name), key(sname, &d.name));
+            if c.query != d.query || c.options != d.options {
+                changed.insert(ck.clone());
+            }
+            if was_renamed {
+                renamed.push((ck.clone(), dk.clone()));
+            }
+            matched.insert(ck, dk);
+        }
+        for d in p.created {
+            created.insert(key(sname, &d.name));
+        }
+    }
+    let dropped: HashSet<Key> = current
+        .schemas
+        .values()
+        .flat_map(|s| s.views.keys().map(move |n| key(&s.name, n)))
+        .filter(|k| !matched.contains_key(k))
+        .collect();
+
+    // Recreate: changed views, views reading reshaped tables, and whatever reads those.
+    let deps = dependencies(current);
+    let reshaped: HashSet<Key> = ctx
+        .reshaped_tables
+        .iter()
+        .map(|q| key(&q.schema, &q.name))
+        .collect();
+    let mut recreate: HashSet<Key> = changed;
+    loop {
+        let before = recreate.len();
+        for (view, reads) in &deps {
+            if matched.contains_key(view)
+                && !recreate.contains(view)
+                && reads
+                    .iter()
+                    .any(|r| reshaped.contains(r) || recreate.contains(r) || dropped.contains(r))
+            {
+                recreate.insert(view.clone());
+            }
+        }
+        if recreate.len() == before {
+            break;
+        }
+    }
+
+    let current_order = in_dependency_order(current);
+    for (s, v) in current_order.iter().rev() {
+        let k = key(&s.name, &v.name);
+        if recreate.contains(&k) {
+            ctx.push(Draft::new(
+                Stage::DropViewForRecreate,
+                format!(
+                    "drop view {} to recreate it (it does not exist until it is created again)",
+                    display(&s.name, &v.name)
+                ),
+                format!("DROP VIEW {}", qn(&s.name, &v.name)),
+            ));
+        } else if dropped.contains(&k) {
+            ctx.push(
+                Draft::new(
+                    Stage::DropView,
+                    format!("drop view {}", display(&s.name, &v.name)),
+                    format!("DROP VIEW {}", qn(&s.name, &v.name)),
+                )
+                .hazard(
+                    HazardKind::BreaksCompatibility,
+                    format!("clients reading {} break", display(&s.name, &v.name)),
+                ),
+            );
+        }
+    }
+    for (ck, dk) in &renamed {
+        if !recreate.contains(ck) {
+            ctx.push(
+                Draft::new(
+                    Stage::Rename,
+                    format!(
+                        "rename view {} to {}",
+                        display(&ck.0, &ck.1),
+                        display(&dk.0, &dk.1)
+                    ),
+                    format!(
+                        "ALTER VIEW {} RENAME TO {}",
+                        qn(&ck.0, &ck.1),
+                        quote_ident(&dk.1)
+                    ),
+                )
+                .hazard(
+                    HazardKind::BreaksCompatibility,
+                    format!("clients reading {} break", display(&ck.0, &ck.1)),
+                ),
+            );
+        }
+    }
+    let recreated_desired: HashSet<&Key> = recreate.iter().filter_map(|k| matched.get(k)).collect();
+    let current_view = |dk: &Key| -> Option<&View> {
+        let ck = matched.iter().find(|(_, d)| *d == dk).map(|(c, _)| c)?;
+        current.schemas.get(&ck.0)?.views.get(&ck.1)
+    };
+    for (s, v) in in_dependency_order(desired) {
+        let k = key(&s.name, &v.name);
+        let new = created.contains(&k) || recreated_desired.contains(&k);
+        if new {
+            ctx.push(Draft::new(
+                Stage::CreateView,
+                format!("create view {}", display(&s.name, &v.name)),
+                create_view(s, v),
+            ));
+            if v.comment.is_some() {
+                ctx.push(comment(&s.name, v));
+            }
+        } else if current_view(&k).is_some_and(|c| c.comment != v.comment) {
+            ctx.push(comment(&s.name, v));
+        }
+    }
+}
+
+fn qn(schema: &str, name: &str) -> String {
+    qualified(&QualifiedName::new(schema, name))
+}
+
+fn comment(schema: &str, v: &View) -> Draft {
+    Draft::new(
+        Stage::Comment,
+        format!("comment on view {}", display(schema, &v.name)),
+        format!(
+            "COMMENT ON VIEW {} IS {}",
+            qn(schema, &v.name),
+            v.comment
+                .as_deref()
+                .map_or("NULL".to_string(), quote_literal)
+        ),
+    )
+}

@@ -1,0 +1,174 @@
+//! Building part of a model in a scratch database.
+//!
+//! Normalization and proof both need some units of a model (see `model::units`) to exist in a
+//! scratch database, and only those, so that the cost follows what changed. A unit cannot be
+//! created alone: a table needs the types its columns use, the tables its foreign keys point
+//! to, and a view needs what its query reads. [`context`] adds those around the core units;
+//! context tables are created without their foreign keys (which would pull in more tables),
+//! context sequences without `OWNED BY`. Only core units are read back from the scratch
+//! database; everything else keeps its value from the model.
+//!
+//! Enums and sequences are always created in full: they are cheap, and a column type or
+//! `nextval` default may name any of them.
+
+use std::collections::HashSet;
+
+use tokio_postgres::Client;
+
+use crate::ddl;
+use crate::model::{Model, QualifiedName, UnitKey, UnitKind};
+use crate::pg::scratch::{LazyScratch, ScratchDb, ScratchError};
+
+/// A statement that failed while building a model in a scratch database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}\n  in: {statement}")]
+pub struct StatementFailed {
+    pub statement: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MaterializeError {
+    #[error(transparent)]
+    Scratch(#[from] ScratchError),
+    #[error(transparent)]
+    Statement(#[from] StatementFailed),
+}
+
+/// `core` plus the units they need to exist: enums and sequences, the tables foreign keys of
+/// core tables point to, the owners of core sequences, and whatever core views read.
+pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
+    let mut all: HashSet<UnitKey> = core.clone();
+    for key in model.unit_keys() {
+        if matches!(
+            key.kind,
+            UnitKind::Enum | UnitKind::Sequence | UnitKind::Extension | UnitKind::Schema
+        ) {
+            all.insert(key);
+        }
+    }
+    let view_deps = crate::diff::view_dependencies(model);
+    let mut pending: Vec<UnitKey> = core.iter().cloned().collect();
+    while let Some(key) = pending.pop() {
+        let mut needs: Vec<UnitKey> = Vec::new();
+        match key.kind {
+            UnitKind::Table => {
+                if let Some(t) = model.table(&key.qualified()) {
+                    needs.extend(
+                        t.foreign_keys
+                            .values()
+                            .map(|fk| UnitKey::table(&fk.references)),
+                    );
+                }
+            }
+            UnitKind::Sequence => {
+                let owner = model
+                    .schemas
+                    .get(&key.schema)
+                    .and_then(|s| s.sequences.get(&key.name))
+                    .and_then(|s| s.owned_by.as_ref());
+                if let Some(o) = owner {
+                    needs.push(UnitKey::table(&o.table));
+                }
+            }
+            UnitKind::View => {
+                if let Some(reads) = view_deps.get(&key.qualified()) {
+                    for r in reads {
+                        let is_view = model
+                            .schemas
+                            .get(&r.schema)
+                            .is_some_and(|s| s.views.contains_key(&r.name));
+                        let kind = if is_view {
+                            UnitKind::View
+                        } else {
+                            UnitKind::Table
+                        };
+                        needs.push(UnitKey::new(kind, &r.schema, &r.name));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for n in needs {
+            if model.has_unit(&n) && all.insert(n.clone()) && n.kind == UnitKind::View {
+                // A context view needs what it reads too.
+                pending.push(n);
+            }
+        }
+    }
+    all
+}
+
+/// The part of `model` to build for `core`: core units as they are, context units trimmed so
+/// they pull in nothing more.
+pub fn restricted(model: &Model, core: &HashSet<UnitKey>) -> Model {
+    let keep = context(model, core);
+    let mut out = model.restrict(&keep);
+    let in_out: HashSet<QualifiedName> = out
+        .schemas
+        .values()
+        .flat_map(|s| s.tables.keys().map(move |t| QualifiedName::new(&s.name, t)))
+        .collect();
+    for s in out.schemas.values_mut() {
+        let sname = s.name.clone();
+        for t in s.tables.values_mut() {
+            if !core.contains(&UnitKey::new(UnitKind::Table, &sname, &t.name)) {
+                t.foreign_keys.clear();
+            }
+        }
+        for seq in s.sequences.values_mut() {
+            let is_core = core.contains(&UnitKey::new(UnitKind::Sequence, &sname, &seq.name));
+            let owner_built = seq
+                .owned_by
+                .as_ref()
+                .is_some_and(|o| in_out.contains(&o.table));
+            if !is_core || !owner_built {
+                seq.owned_by = None;
+            }
+        }
+    }
+    out
+}
+
+/// Create a scratch database holding `model` (already restricted).
+pub async fn build(
+    scratch: &LazyScratch,
+    model: &Model,
+) -> Result<(ScratchDb, Client), MaterializeError> {
+    let db = scratch.get().await?.create_database().await?;
+    let client = match db.client().await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = db.drop_now().await;
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = run_script(&client, &ddl::render(model)).await {
+        let _ = db.drop_now().await;
+        return Err(e.into());
+    }
+    Ok((db, client))
+}
+
+/// Run statements in batches (one round trip per batch); when a batch fails, it rolled back as a
+/// whole, and its statements are run one by one to name the one that fails.
+pub async fn run_script(client: &Client, statements: &[String]) -> Result<(), StatementFailed> {
+    const BATCH: usize = 400;
+    for chunk in statements.chunks(BATCH) {
+        let script: String = chunk.iter().map(|s| format!("{s};\n")).collect();
+        if client.batch_execute(&script).await.is_ok() {
+            continue;
+        }
+        for stmt in chunk {
+            if let Err(e) = client.batch_execute(stmt).await {
+                return Err(StatementFailed {
+                    statement: stmt.clone(),
+                    message: crate::apply::error_message(&e),
+                });
+            }
+        }
+        // The batch failed but each statement alone succeeded (an implicit-transaction
+        // restriction): nothing more to do, the statements are all applied now.
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Normalization: the declaration as PostgreSQL itself would print it.
+//!
+//! A declaration says `varchar(20)`, `now()` or `x > 0`; a catalog says `character
+//! varying(20)`, `now()` and `(x > 0)`. Rather than teach formwork every spelling rule, the
+//! declared units that differ from the target are created in a scratch database and read back
+//! with the same introspection that reads the target, so the two sides are compared in the
+//! same words and any remaining difference is real.
+//!
+//! A declared unit equal to the target's (the fast path for a declaration made by `dump`) is
+//! already in normal form and is not materialized: the cost follows what changed. Declaration-
+//! only intent (`renamed_from`, `allow_data_loss`) does not survive a round trip through a
+//! catalog and is carried over from the declaration.
+
+use std::collections::HashSet;
+
+use crate::catalog::fingerprint::UnitHashes;
+use crate::catalog::{CatalogError, introspect};
+use crate::model::{Model, Schema, Table, UnitKey, UnitKind};
+use crate::pg::scratch::LazyScratch;
+
+use super::materialize::{self, MaterializeError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NormalizeError {
+    #[error(transparent)]
+    Materialize(#[from] MaterializeError),
+    #[error("reading the scratch database back failed: {0}")]
+    Catalog(#[from] CatalogError),
+}
+
+/// The declared model in normal form, given the hashes of the target's units (already normal)
+/// to skip units that are equal. Returns the model and the number of units that had to be materialized.
+pub async fn normalize(
+    declared: &Model,
+    current_hashes: &UnitHashes,
+    scratch: &LazyScratch,
+) -> Result<(Model, usize), NormalizeError> {
+    let declared_hashes = UnitHashes::of(declared);
+    let core: HashSet<UnitKey> = declared_hashes
+        .differing(current_hashes)
+        .into_iter()
+        .filter(|k| declared.has_unit(k))
+        .collect();
+    if core.is_empty() {
+        return Ok((declared.clone(), 0));
+    }
+    let built = materialize::restricted(declared, &core);
+    let (db, client) = materialize::build(scratch, &built).await?;
+    let read = introspect(&client).await;
+    drop(client);
+    let _ = db.drop_now().await;
+    let read = read?.model;
+
+    let mut replace = core.clone();
+    for key in declared.unit_keys() {
+        if matches!(key.kind, UnitKind::Extension | UnitKind::Schema) {
+            replace.insert(key);
+        }
+    }
+    let mut out = declared.clone();
+    out.replace_units(&replace, &read);
+    carry_intent(&mut out, declared);
+    Ok((out, core.len()))
+}
+
+/// Copy `renamed_from` (everywhere) and `allow_data_loss` from the declaration.
+pub fn carry_intent(into: &mut Model, declared: &Model) {
+    into.allow_data_loss = declared.allow_data_loss.clone();
+    for (sname, ds) in &declared.schemas {
+        let Some(s) = into.schemas.get_mut(sname) else {
+            continue;
+        };
+        carry_schema(s, ds);
+    }
+}
+
+fn carry_schema(s: &mut Schema, ds: &Schema) {
+    for (n, de) in &ds.enums {
+        if let Some(e) = s.enums.get_mut(n) {
+            e.renamed_from = de.renamed_from.clone();
+            for v in e.values.iter_mut() {
+                if let Some(dv) = de.values.iter().find(|dv| dv.name == v.name) {
+                    v.renamed_from = dv.renamed_from.clone();
+                }
+            }
+        }
+    }
+    for (n, dq) in &ds.sequences {
+        if let Some(q) = s.sequences.get_mut(n) {
+            q.renamed_from = dq.renamed_from.clone();
+        }
+    }
+    for (n, dv) in &ds.views {
+        if let Some(v) = s.views.get_mut(n) {
+            v.renamed_from = dv.renamed_from.clone();
+        }
+    }
+    for (n, dt) in &ds.tables {
+        if let Some(t) = s.tables.get_mut(n) {
+            carry_table(t, dt);
+        }
+    }
+}
+
+fn carry_table(t: &mut Table, dt: &Table) {
+    t.renamed_from = dt.renamed_from.clone();
+    for (n, dc) in &dt.columns {
+        if let Some(c) = t.columns.get_mut(n) {
+            c.renamed_from = dc.renamed_from.clone();
+        }
+    }
+    if let (Some(pk), Some(dpk)) = (t.primary_key.as_mut(), dt.primary_key.as_ref()) {
+        pk.renamed_from = dpk.renamed_from.clone();
+    }
+    macro_rules! carry {
+        ($field:ident) => {
+            for (n, d) in &dt.$field {
+                if let Some(x) = t.$field.get_mut(n) {
+                    x.renamed_from = d.renamed_from.clone();
+                }
+            }
+        };
+    }
+    carry!(uniques);
+    carry!(foreign_keys);
+    carry!(checks);
+    carry!(exclusions);
+    carry!(indexes);
+}
