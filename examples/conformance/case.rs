@@ -368,19 +368,60 @@ pub fn signature(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    let blanked: Vec<String> = out
-        .split(' ')
-        .map(|w| {
-            let core = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '_' && c != '…');
-            if core.contains('.') && !core.starts_with('.') && !core.ends_with('.') {
-                w.replace(core, "…")
-            } else {
-                w.to_string()
+    // Unquoted names: dotted ones anywhere, plain ones after a word that introduces a name
+    // ("foreign key fk_user", "cast type old_status"), and lists of enum values.
+    let mut blanked: Vec<String> = Vec::new();
+    let mut in_values = false;
+    for w in out.split(' ') {
+        let core = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '_' && c != '…');
+        let after_name_word = blanked.last().is_some_and(|prev| {
+            NAME_BEFORE.contains(&prev.trim_matches(|c: char| !c.is_alphanumeric()))
+        });
+        let dotted = core.contains('.') && !core.starts_with('.') && !core.ends_with('.');
+        if in_values || (blanked.last().is_some_and(|p| p == "values") && w.starts_with('(')) {
+            in_values = !w.ends_with(')') && !w.ends_with("):");
+            if !in_values {
+                blanked.push(format!("(…{}", &w[w.rfind(')').unwrap_or(w.len())..]));
             }
-        })
-        .collect();
+            continue;
+        }
+        let is_name = !core.is_empty()
+            && core != "…"
+            && (dotted || (after_name_word && !STOP.contains(&core)));
+        blanked.push(if is_name {
+            w.replace(core, "…")
+        } else {
+            w.to_string()
+        });
+    }
     one_line(&blanked.join(" "), 200)
 }
+
+/// Words after which an unquoted word is an object name.
+const NAME_BEFORE: &[&str] = &[
+    "key",
+    "view",
+    "index",
+    "constraint",
+    "sequence",
+    "table",
+    "column",
+    "enum",
+    "type",
+    "schema",
+    "extension",
+    "relation",
+    "from",
+    "to",
+    "of",
+    "on",
+];
+
+/// Words that follow those above without being names.
+const STOP: &[&str] = &[
+    "from", "to", "of", "on", "is", "the", "a", "an", "and", "it", "not", "in", "table", "column",
+    "type", "with", "without", "because", "as", "by", "cannot", "index",
+];
 
 /// The leading words of a step description, up to the first object name ("add column",
 /// "create index concurrently").
@@ -409,5 +450,17 @@ mod tests {
             "cannot plan: - drop column …"
         );
         assert_ne!(signature("cannot drop `a`"), signature("cannot alter `a`"));
+        assert_eq!(
+            signature("step 2 (add foreign key fk_user from public.a to public.b) fails: x"),
+            "step N (add foreign key … from … to …) fails: x"
+        );
+        assert_eq!(
+            signature("cannot drop constraint users_pkey on table users because"),
+            "cannot drop constraint … on table … because"
+        );
+        assert_eq!(
+            signature("enum public.e: removing values (low, high) needs a new type"),
+            "enum …: removing values (…) needs a new type"
+        );
     }
 }
