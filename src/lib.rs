@@ -14,6 +14,7 @@ pub mod model;
 pub mod ops;
 pub mod pg;
 pub mod plan;
+pub mod render;
 pub mod sql;
 pub mod sqlfile;
 

@@ -12,8 +12,11 @@
 //!
 //! This module never changes a database.
 
+pub mod estimates;
 pub mod fingerprint;
 pub mod introspect;
+pub mod observe;
+pub mod snapshot;
 
 pub use introspect::{MAX_CONNECTIONS, QUERY_COUNT, introspect, introspect_parallel};
 

@@ -31,19 +31,8 @@ pub struct Args {
     /// Directory to write the KDL files into (created if missing), or `-` for standard output.
     #[arg(long, default_value = "schemas", value_name = "DIR")]
     out: PathBuf,
-    /// A server to create the scratch database on, instead of a local throwaway cluster. Its
-    /// database is only used to create and drop a uniquely named scratch database.
-    #[arg(
-        long,
-        env = "FORMWORK_DEV_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    dev_url: Option<String>,
-    /// Directory with the PostgreSQL server binaries for the throwaway cluster (default: PG_BIN,
-    /// `pg_config --bindir`, or the newest /usr/lib/postgresql/*/bin).
-    #[arg(long, value_name = "DIR")]
-    pg_bin: Option<PathBuf>,
+    #[command(flatten)]
+    scratch: super::ScratchArgs,
 }
 
 pub fn run(args: Args) -> miette::Result<ExitCode> {
@@ -53,8 +42,11 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         name: args.file.display().to_string(),
         text,
     };
-    let scratch = Scratch::from_args(args.dev_url.as_deref(), args.pg_bin.as_deref())
-        .map_err(|e| miette::miette!("cannot get a scratch database: {e}"))?;
+    let scratch = Scratch::from_args(
+        args.scratch.dev_url.as_deref(),
+        args.scratch.pg_bin.as_deref(),
+    )
+    .map_err(|e| miette::miette!("cannot get a scratch database: {e}"))?;
     let imported = super::runtime()?.block_on(import::import(&scratch, &source))?;
     drop(scratch);
 

@@ -13,6 +13,8 @@ mod explain;
 mod fmt;
 mod import;
 mod lint;
+mod plan;
+mod show;
 mod validate;
 
 /// Keep PostgreSQL schemas declared in KDL and change live databases without downtime.
@@ -25,12 +27,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Plan(plan::Args),
     Validate(validate::Args),
     Fmt(fmt::Args),
     Dump(dump::Args),
     Import(import::Args),
     Lint(lint::Args),
     Explain(explain::Args),
+    Show(show::Args),
 }
 
 /// Parse the command line, run the command, render any error with miette, and map the outcome
@@ -38,12 +42,14 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Plan(args) => plan::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Dump(args) => dump::run(args),
         Command::Import(args) => import::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Show(args) => show::run(args),
     };
     match result {
         Ok(code) => code,
@@ -52,6 +58,24 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Where scratch databases are made, for commands that need one.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ScratchArgs {
+    /// A server to create scratch databases on, instead of a local throwaway cluster. formwork
+    /// only creates and drops its own uniquely named databases there.
+    #[arg(
+        long,
+        env = "FORMWORK_DEV_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub dev_url: Option<String>,
+    /// Directory with the PostgreSQL server binaries for throwaway clusters (default: PG_BIN,
+    /// `pg_config --bindir`, or the newest /usr/lib/postgresql/*/bin).
+    #[arg(long, value_name = "DIR")]
+    pub pg_bin: Option<std::path::PathBuf>,
 }
 
 /// A tokio runtime for commands that talk to PostgreSQL. Built per command, not at start-up,

@@ -160,6 +160,8 @@ pub(crate) struct Ctx<'a> {
     pub reshaped_tables: HashSet<QualifiedName>,
     pub drafts: Vec<Draft>,
     pub unsupported: Vec<String>,
+    /// The target server's major version: some changes have a better form on newer servers.
+    pub pg_major: u32,
 }
 
 impl Ctx<'_> {
@@ -169,8 +171,9 @@ impl Ctx<'_> {
 }
 
 /// Compare `current` to `desired` and return the statements that turn one into the other, in
-/// the order they must run. Renames follow `renamed_from` in `desired`.
-pub fn diff(current: &Model, desired: &Model) -> Result<Diff, Unsupported> {
+/// the order they must run, for a server of major version `pg_major`. Renames follow
+/// `renamed_from` in `desired`.
+pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Unsupported> {
     let mut ctx = Ctx {
         current,
         desired,
@@ -178,6 +181,7 @@ pub fn diff(current: &Model, desired: &Model) -> Result<Diff, Unsupported> {
         reshaped_tables: HashSet::new(),
         drafts: Vec::new(),
         unsupported: Vec::new(),
+        pg_major,
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);

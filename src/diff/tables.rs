@@ -256,17 +256,32 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
             alter("DROP EXPRESSION".into()),
         )),
         (Some(cg), Some(dg)) if cg != dg => {
-            if cg.kind == dg.kind && dg.kind == GeneratedKind::Stored {
+            if cg.kind != dg.kind || dg.kind != GeneratedKind::Stored {
+                ctx.unsupported.push(format!(
+                    "column {shown}: changing between stored and virtual generation is not \
+                     planned yet"
+                ));
+            } else if ctx.pg_major >= 17 {
                 ctx.push(Draft::new(
                     Stage::Columns,
                     format!("change the expression of generated column {shown}"),
                     alter(format!("SET EXPRESSION AS ({})", dg.expression)),
                 ));
             } else {
-                ctx.unsupported.push(format!(
-                    "column {shown}: changing between stored and virtual generation is not \
-                     planned yet"
+                // Before PostgreSQL 17 the expression cannot change in place; the column holds
+                // nothing but computed values, so it is dropped and added again.
+                ctx.reshaped_tables.insert(tq.clone());
+                ctx.push(Draft::new(
+                    Stage::Columns,
+                    format!("drop generated column {shown} to add it with its new expression"),
+                    format!("ALTER TABLE {t} DROP COLUMN {col}"),
                 ));
+                ctx.push(Draft::new(
+                    Stage::Columns,
+                    format!("add generated column {shown} with its new expression"),
+                    format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, d)),
+                ));
+                return;
             }
         }
         (None, Some(_)) => ctx.unsupported.push(format!(

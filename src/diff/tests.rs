@@ -73,14 +73,14 @@ fn a_rename_is_only_taken_from_renamed_from_and_never_guessed() {
     let current = model(vec![table("users", &[("id", "bigint")])]);
     // Same shape, new name, no renamed_from: a drop and a create.
     let desired = model(vec![table("customers", &[("id", "bigint")])]);
-    let d = diff(&current, &desired).unwrap();
+    let d = diff(&current, &desired, 15).unwrap();
     assert!(d.drafts.iter().any(|x| x.sql.starts_with("CREATE TABLE")));
     assert!(d.drafts.iter().any(|x| x.sql.starts_with("DROP TABLE")));
     assert_eq!(d.losses().count(), 1);
 
     let mut renamed = desired.clone();
     renamed.schemas["public"].tables["customers"].renamed_from = Some("users".into());
-    let d = diff(&current, &renamed).unwrap();
+    let d = diff(&current, &renamed, 15).unwrap();
     assert_eq!(d.drafts.len(), 1, "{:?}", d.drafts);
     assert_eq!(
         d.drafts[0].sql,
@@ -99,7 +99,7 @@ fn drafts_come_out_in_stage_order_with_every_drop_of_data_in_contract() {
         table("kept", &[("id", "bigint"), ("added", "text")]),
         table("new", &[("id", "bigint")]),
     ]);
-    let d = diff(&current, &desired).unwrap();
+    let d = diff(&current, &desired, 15).unwrap();
     let stages: Vec<Stage> = d.drafts.iter().map(|x| x.stage).collect();
     let mut sorted = stages.clone();
     sorted.sort();

@@ -254,6 +254,7 @@ enum Key {
     Constraint(String, String, String),
     EnumValue(String, String, String),
     ViewOption(String, String, String),
+    DataLoss(DataLoss),
 }
 
 /// A check that needs every file loaded first.
@@ -695,6 +696,7 @@ impl Loader {
             match c.spec.name {
                 "extension" => self.extension(f, &c),
                 "schema" => self.schema(f, &c),
+                "allow-data-loss" => self.data_loss(f, None, &c),
                 _ => {}
             }
         }
@@ -763,8 +765,107 @@ impl Loader {
                 "sequence" => self.sequence(f, &name, &child),
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
+                "allow-data-loss" => self.data_loss(f, Some(&name), &child),
                 _ => {}
             }
+        }
+    }
+
+    /// `allow-data-loss`: `schema` is the enclosing schema block, `None` at the top of a file.
+    /// The objects it names are usually gone from the declaration (that is the point), so they
+    /// are not looked up; only the kind's level and number of names are checked.
+    fn data_loss(&mut self, f: &FileCtx, schema: Option<&str>, c: &Checked<'_>) {
+        let Some((word, kind_span)) = c.arg_str(0) else {
+            return;
+        };
+        // Not a kind at all: already reported with a did-you-mean by the shape check.
+        let Some(kind) = data_loss_kind(word) else {
+            return;
+        };
+        if !(2..=3).contains(&c.args.len()) {
+            return; // reported by the shape check
+        }
+        let usage = data_loss_usage(kind, word);
+        match (kind, schema) {
+            (DataLossKind::Extension, Some(_)) => {
+                self.push(
+                    Problem::new(
+                        ProblemKind::BadValue,
+                        f,
+                        kind_span,
+                        "extensions are database-wide: allow losing one at the top of a file, \
+                         not in a schema block",
+                    )
+                    .label("not in a schema")
+                    .help(format!("move it out of the schema block: {usage}")),
+                );
+                return;
+            }
+            (DataLossKind::Extension, None) | (_, Some(_)) => {}
+            (_, None) => {
+                self.push(
+                    Problem::new(
+                        ProblemKind::BadValue,
+                        f,
+                        kind_span,
+                        format!("a {word} belongs to a schema: allow losing it in a schema block"),
+                    )
+                    .label("needs a schema")
+                    .help(format!(
+                        "write it inside `schema \"<name>\" {{ }}`: {usage}"
+                    )),
+                );
+                return;
+            }
+        }
+        let wants_member = matches!(kind, DataLossKind::Column | DataLossKind::EnumValue);
+        let names = c.args.len() - 1;
+        if names != 1 + usize::from(wants_member) {
+            // Two or three arguments here, so the last one is either the name a member
+            // should follow or the member that should not be there.
+            let span = c.args[names].span();
+            let label = if wants_member {
+                "a second name goes after this"
+            } else {
+                "unexpected argument"
+            };
+            self.push(
+                Problem::new(
+                    ProblemKind::WrongArity,
+                    f,
+                    span,
+                    format!(
+                        "allowing the loss of a{} {word} takes {} name{}, found {names}",
+                        if word.starts_with('e') { "n" } else { "" },
+                        1 + usize::from(wants_member),
+                        if wants_member { "s" } else { "" },
+                    ),
+                )
+                .label(label)
+                .help(format!("write it as: {usage}")),
+            );
+            return;
+        }
+        let Some((name, span)) = self.name_arg(f, c, 1) else {
+            return;
+        };
+        let member = if wants_member {
+            let Some((m, _)) = self.name_arg(f, c, 2) else {
+                return;
+            };
+            Some(m)
+        } else {
+            None
+        };
+        let loss = DataLoss {
+            kind,
+            schema: schema.map(str::to_string),
+            name,
+            member,
+        };
+        let what = format!("the loss of {}", describe_loss(&loss, word));
+        if self.declare(Key::DataLoss(loss.clone()), f, span, what) {
+            self.model.allow_data_loss.push(loss);
         }
     }
 
@@ -1784,6 +1885,37 @@ impl Loader {
             );
         }
     }
+}
+
+fn data_loss_kind(s: &str) -> Option<DataLossKind> {
+    Some(match s {
+        "table" => DataLossKind::Table,
+        "column" => DataLossKind::Column,
+        "enum" => DataLossKind::Enum,
+        "enum-value" => DataLossKind::EnumValue,
+        "sequence" => DataLossKind::Sequence,
+        "extension" => DataLossKind::Extension,
+        _ => return None,
+    })
+}
+
+/// How to write an `allow-data-loss` of this kind, for help lines.
+fn data_loss_usage(kind: DataLossKind, word: &str) -> String {
+    let names = match kind {
+        DataLossKind::Column => "<table> <column>",
+        DataLossKind::EnumValue => "<enum> <value>",
+        _ => "<name>",
+    };
+    format!("allow-data-loss \"{word}\" {names}")
+}
+
+/// `column `public.users.nickname`` and the like, for "declared twice" messages.
+fn describe_loss(loss: &DataLoss, word: &str) -> String {
+    let mut path: Vec<&str> = Vec::new();
+    path.extend(loss.schema.as_deref());
+    path.push(&loss.name);
+    path.extend(loss.member.as_deref());
+    format!("{word} `{}`", path.join("."))
 }
 
 fn identity_kind(k: &str) -> IdentityKind {

@@ -126,8 +126,12 @@ impl NodeSpec {
     /// `column <name> <type>` style signature for messages and docs.
     pub fn signature(&self) -> String {
         let mut s = self.name.to_string();
-        for a in self.args {
-            s.push_str(&format!(" <{}>", a.name));
+        for (i, a) in self.args.iter().enumerate() {
+            if i < self.min_args {
+                s.push_str(&format!(" <{}>", a.name));
+            } else {
+                s.push_str(&format!(" [<{}>]", a.name));
+            }
         }
         if let Some(r) = self.rest {
             if self.min_args > self.args.len() {
@@ -216,6 +220,40 @@ const WITH: Prop = req(
     "the operator compared with (`=`, `&&`, ...)",
 );
 
+/// What `allow-data-loss` may name, in the language's spelling.
+pub const DATA_LOSS_KINDS: &[&str] = &[
+    "table",
+    "column",
+    "enum",
+    "enum-value",
+    "sequence",
+    "extension",
+];
+
+/// `allow-data-loss <kind> <name> [<member>]`, the same shape at both levels; which kinds go
+/// where and how many names each takes is checked by `load`, which can say so precisely.
+const DATA_LOSS_ARGS: &[Arg] = &[
+    Arg {
+        name: "kind",
+        ty: Ty::Choice(DATA_LOSS_KINDS),
+    },
+    s("name"),
+    s("member"),
+];
+
+const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
+    NodeSpec {
+        parent,
+        name: "allow-data-loss",
+        ctx: Ctx::Leaf,
+        args: DATA_LOSS_ARGS,
+        rest: None,
+        min_args: 2,
+        props: &[],
+        summary,
+    }
+}
+
 /// Every node of the language.
 pub static NODES: &[NodeSpec] = &[
     NodeSpec {
@@ -250,6 +288,11 @@ pub static NODES: &[NodeSpec] = &[
         props: &[COMMENT],
         summary: "a schema and the objects in it; may be repeated across files",
     },
+    data_loss_node(
+        Ctx::Root,
+        "accept that the plan drops an extension and what it owns: \
+                  `allow-data-loss \"extension\" <name>`; see Destructive changes",
+    ),
     NodeSpec {
         parent: Ctx::Schema,
         name: "enum",
@@ -315,6 +358,13 @@ pub static NODES: &[NodeSpec] = &[
         props: &[RENAMED, COMMENT],
         summary: "a view; the query is SQL text",
     },
+    data_loss_node(
+        Ctx::Schema,
+        "accept that the plan loses data in this schema: kind \"table\", \"enum\" or \
+                  \"sequence\" and its name (dropped), \"column\" with the table and column \
+                  (dropped or its type narrowed), \"enum-value\" with the enum and value \
+                  (removed); see Destructive changes",
+    ),
     NodeSpec {
         parent: Ctx::View,
         name: "option",

@@ -42,18 +42,21 @@ pub enum DumpError {
 
 /// Connect to `conn`, read its catalog and render it as KDL.
 pub async fn dump(conn: &ConnInfo) -> Result<Dump, DumpError> {
-    use crate::catalog::{CatalogError, MAX_CONNECTIONS, introspect_parallel};
-    let catalog = match introspect_parallel(conn, MAX_CONNECTIONS).await {
-        Ok(c) => c,
-        Err(CatalogError::Connect(e)) => return Err(DumpError::Connect(e)),
-        Err(e) => {
-            return Err(DumpError::Catalog {
-                target: conn.to_string(),
-                message: e.to_string(),
-            });
-        }
-    };
+    let catalog = read_catalog(conn).await?;
     Ok(Dump::from_model(catalog.model, catalog.unmanaged))
+}
+
+/// Connect to `conn` and read its catalog, with the server's identity (what a snapshot keeps).
+pub async fn read_catalog(conn: &ConnInfo) -> Result<crate::catalog::Catalog, DumpError> {
+    use crate::catalog::{CatalogError, MAX_CONNECTIONS, introspect_parallel};
+    match introspect_parallel(conn, MAX_CONNECTIONS).await {
+        Ok(c) => Ok(c),
+        Err(CatalogError::Connect(e)) => Err(DumpError::Connect(e)),
+        Err(e) => Err(DumpError::Catalog {
+            target: conn.to_string(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 impl Dump {

@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(blake3::hash(hashed).as_bytes(), tail);
         assert_eq!(&plan.id().0, tail);
         assert_eq!(&bytes[..14], PLAN_MAGIC);
-        assert_eq!(&bytes[14..16], &[1, 0]);
+        assert_eq!(&bytes[14..16], &FORMAT_VERSION.to_le_bytes());
         let body_len = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
         assert_eq!(body_len as usize, bytes.len() - HEADER_LEN - TRAILER_LEN);
     }

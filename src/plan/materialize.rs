@@ -102,7 +102,13 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
 /// The part of `model` to build for `core`: core units as they are, context units trimmed so
 /// they pull in nothing more.
 pub fn restricted(model: &Model, core: &HashSet<UnitKey>) -> Model {
-    let keep = context(model, core);
+    restricted_with(model, core, &HashSet::new())
+}
+
+/// [`restricted`], with `extra` units built as context too.
+pub fn restricted_with(model: &Model, core: &HashSet<UnitKey>, extra: &HashSet<UnitKey>) -> Model {
+    let mut keep = context(model, core);
+    keep.extend(context(model, extra));
     let mut out = model.restrict(&keep);
     let in_out: HashSet<QualifiedName> = out
         .schemas

@@ -115,7 +115,7 @@ pub async fn make_plan(
     let desired_fp = desired_hashes.fingerprint();
     let pg_major = u32::try_from(current.server.major()).unwrap_or(0);
 
-    let diff = diff::diff(&current.model, &desired)?;
+    let diff = diff::diff(&current.model, &desired, pg_major)?;
     let refused: Vec<String> = diff
         .losses()
         .filter(|(_, loss)| !options.allow_destructive && !allowed(&desired.allow_data_loss, loss))
@@ -165,6 +165,7 @@ pub async fn make_plan(
     let proof = prove(
         &current.model,
         &current_hashes,
+        &desired,
         &desired_hashes,
         &drafted,
         scratch,
@@ -176,7 +177,7 @@ pub async fn make_plan(
         .map_or(source_fp, |o| o.fingerprint_after);
     if end_fp != desired_fp {
         return Err(PlannerError::NotConverged {
-            residual: residual(&proof.end, &desired),
+            residual: residual(&proof.end, &desired, pg_major),
         });
     }
 
@@ -286,10 +287,10 @@ fn qualified(name: &lint::classify::Name) -> QualifiedName {
 }
 
 /// What would still differ between the end of a plan and the declaration, in words.
-fn residual(end: &Model, desired: &Model) -> Vec<String> {
+fn residual(end: &Model, desired: &Model, pg_major: u32) -> Vec<String> {
     let end_h = UnitHashes::of(end);
     let desired_h = UnitHashes::of(desired);
-    let mut out: Vec<String> = match diff::diff(end, desired) {
+    let mut out: Vec<String> = match diff::diff(end, desired, pg_major) {
         Ok(d) => d.drafts.iter().map(|d| d.description.clone()).collect(),
         Err(e) => vec![e.message],
     };

@@ -12,15 +12,15 @@
 //! Steps that run outside a transaction (`CONCURRENTLY`) cannot be observed from their own
 //! session; their locks are the classifier's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::catalog::fingerprint::{Fingerprint, UnitHashes};
-use crate::catalog::{CatalogError, introspect};
+use crate::catalog::{CatalogError, introspect, observe};
 use crate::model::{Model, QualifiedName, UnitKey, UnitKind};
 use crate::pg::scratch::LazyScratch;
 
 use super::materialize::{self, MaterializeError};
-use super::{LockMode, LockTaken, Step};
+use super::{LockTaken, Step};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
@@ -61,22 +61,12 @@ pub struct Proof {
     pub end: Model,
 }
 
-const LOCKS_QUERY: &str = "SELECT l.mode, c.oid::bigint \
-     FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted";
-
-const FILENODES_QUERY: &str = "SELECT c.oid::bigint, n.nspname, c.relname, c.relkind::text, \
-     c.relfilenode::bigint \
-     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') \
-       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')";
-
 /// Run `steps` on a copy of the units of `current` they touch, and record what happens.
-/// `desired` names the units the plan ends with; `touched` are units the steps may change
-/// beyond those that differ (views recreated because of a table they read).
+/// `desired` is the state the plan ends with.
 pub async fn prove(
     current: &Model,
     current_hashes: &UnitHashes,
+    desired: &Model,
     desired_hashes: &UnitHashes,
     steps: &[Step],
     scratch: &LazyScratch,
@@ -114,7 +104,18 @@ pub async fn prove(
         .filter(|k| current.has_unit(k))
         .cloned()
         .collect();
-    let built = materialize::restricted(current, &on_current);
+    // What the plan's new and changed units need on the desired side (a foreign key's target,
+    // a sequence's owner, what a view reads) must exist in the copy too, as context.
+    let on_desired: HashSet<UnitKey> = core
+        .iter()
+        .filter(|k| desired.has_unit(k))
+        .cloned()
+        .collect();
+    let needed: HashSet<UnitKey> = materialize::context(desired, &on_desired)
+        .into_iter()
+        .filter(|k| current.has_unit(k) && !core.contains(k))
+        .collect();
+    let built = materialize::restricted_with(current, &on_current, &needed);
     let (db, client) = materialize::build(scratch, &built).await?;
     let result = run(&client, current, current_hashes, &core, steps).await;
     drop(client);
@@ -145,11 +146,12 @@ async fn run(
         });
     }
 
-    let relations = relations(client).await?;
+    let before = observe::relations(client).await?;
+    let mut previous = before.clone();
     let mut observed = Vec::with_capacity(steps.len());
     let mut last = read;
     for (i, step) in steps.iter().enumerate() {
-        let rows = crate::apply::run_step(client, step, Some(LOCKS_QUERY))
+        let rows = crate::apply::run_step(client, step, Some(observe::HELD_LOCKS))
             .await
             .map_err(|e| ProofError::StepFailed {
                 step: i + 1,
@@ -157,41 +159,33 @@ async fn run(
                 sql: step.sql.clone(),
                 message: crate::apply::error_message(&e),
             })?;
-        let after = relations_now(client).await?;
+        let after = observe::relations(client).await?;
+        // Only relations that existed before the plan count: locks on what the plan itself
+        // creates block nobody. They are named as they are called after the step.
         let locks = step.transactional.then(|| {
-            let mut strongest: HashMap<i64, LockMode> = HashMap::new();
-            for row in &rows {
-                let mode: String = row.get(0);
-                let oid: i64 = row.get(1);
-                if !relations.contains_key(&oid) {
-                    continue;
-                }
-                if let Ok(m) = mode.parse::<LockMode>() {
-                    let e = strongest.entry(oid).or_insert(m);
-                    *e = (*e).max(m);
-                }
-            }
-            let mut out: Vec<LockTaken> = strongest
+            let mut out: Vec<LockTaken> = observe::held_locks(&rows)
                 .into_iter()
+                .filter(|(oid, _)| before.contains_key(oid))
                 .filter_map(|(oid, mode)| {
-                    // Named as the relation is called after the step (it may have been renamed).
-                    let name = after.get(&oid).or_else(|| relations.get(&oid))?;
+                    let rel = after.get(&oid).or_else(|| before.get(&oid))?;
                     Some(LockTaken {
                         mode,
-                        object: name.0.clone(),
+                        object: rel.name.clone(),
                     })
                 })
                 .collect();
             out.sort_by(|a, b| a.object.cmp(&b.object).then(a.mode.cmp(&b.mode)));
             out
         });
-        let rewrites: Vec<QualifiedName> = relations
+        let rewrites: Vec<QualifiedName> = previous
             .iter()
-            .filter_map(|(oid, (_, kind, node))| {
-                let (name, _, node_after) = after.get(oid)?;
-                (kind == "r" && node != node_after).then(|| name.clone())
+            .filter(|(oid, _)| before.contains_key(oid))
+            .filter_map(|(oid, rel)| {
+                let now = after.get(oid)?;
+                (rel.kind == 'r' && rel.filenode != now.filenode).then(|| now.name.clone())
             })
             .collect();
+        previous = after;
         last = introspect(client).await?.model;
         let mut h = current_hashes.clone();
         h.replace(core, &last);
@@ -207,28 +201,4 @@ async fn run(
         steps: observed,
         end,
     })
-}
-
-type Relations = HashMap<i64, (QualifiedName, String, i64)>;
-
-async fn relations(client: &tokio_postgres::Client) -> Result<Relations, ProofError> {
-    relations_now(client).await
-}
-
-async fn relations_now(client: &tokio_postgres::Client) -> Result<Relations, ProofError> {
-    let rows = client
-        .query(FILENODES_QUERY, &[])
-        .await
-        .map_err(|e| ProofError::Scratch(crate::apply::error_message(&e)))?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let oid: i64 = r.get(0);
-            let schema: String = r.get(1);
-            let name: String = r.get(2);
-            let kind: String = r.get(3);
-            let node: i64 = r.get(4);
-            (oid, (QualifiedName::new(schema, name), kind, node))
-        })
-        .collect())
 }

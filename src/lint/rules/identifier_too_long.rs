@@ -31,8 +31,13 @@ All versions (default NAMEDATALEN).
 fn check(cx: &Cx<'_>, out: &mut Vec<Hit>) {
     for (n, t) in cx.tokens.iter().enumerate() {
         if let Token::Word(w) = &t.token {
-            if w.value.len() > 63 {
-                out.push(Hit::at((n, n + 1), format!("`{}...` is {} bytes; PostgreSQL truncates identifiers to 63 bytes (no lock involved, but names can collide)", w.value.chars().take(20).collect::<String>(), w.value.len())));
+            // The tokenizer keeps a quoted identifier's doubled quotes; the name has one.
+            let len = match w.quote_style {
+                Some('"') => w.value.replace("\"\"", "\"").len(),
+                _ => w.value.len(),
+            };
+            if len > 63 {
+                out.push(Hit::at((n, n + 1), format!("`{}...` is {len} bytes; PostgreSQL truncates identifiers to 63 bytes (no lock involved, but names can collide)", w.value.chars().take(20).collect::<String>())));
             }
         }
     }

@@ -1,0 +1,478 @@
+//! Every kind of change to every object kind the model has, planned and applied on real
+//! PostgreSQL. Each case is a pair of schemas in SQL: the "before" one is loaded into the
+//! target with some rows, the "after" one into another database whose `dump` (KDL files, loaded
+//! back as a user's declaration would be) is the declaration. The plan must take the target to
+//! the declared fingerprint, a second plan must be empty, and the rows must still be there.
+//!
+//! The rich fixture (every construct at once) is also planned from nothing, back to nothing,
+//! and against its own dump, which must plan nothing at all.
+
+mod common;
+
+use common::TestDb;
+use formwork::catalog::fingerprint::fingerprint;
+use formwork::catalog::introspect;
+use formwork::kdl::diag::SourceFile;
+use formwork::kdl::load::load_sources;
+use formwork::kdl::write::model_to_files;
+use formwork::model::Model;
+use formwork::pg::scratch::{LazyScratch, Scratch};
+use formwork::plan::planner::{PlanOptions, make_plan};
+
+const RICH: &str = include_str!("fixtures/rich.sql");
+
+fn scratch() -> LazyScratch {
+    LazyScratch::ready(Scratch::Dev(common::cluster().conn_info("postgres")))
+}
+
+/// The declaration a user would have after `formwork dump` of a database holding `sql`.
+async fn declaration_of(sql: &str) -> Model {
+    let db = TestDb::new().await;
+    if !sql.trim().is_empty() {
+        db.execute(sql).await;
+    }
+    let model = introspect(&db.client().await).await.unwrap().model;
+    let files: Vec<SourceFile> = model_to_files(&model)
+        .into_iter()
+        .map(|(path, text)| SourceFile {
+            name: path.display().to_string(),
+            text,
+        })
+        .collect();
+    load_sources(&files).unwrap_or_else(|e| panic!("dumped KDL does not load: {e:?}"))
+}
+
+/// Tables of `sql`'s database with their row counts.
+async fn counts(db: &TestDb) -> Vec<(String, i64)> {
+    let client = db.client().await;
+    let tables: Vec<String> = client
+        .query(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = Vec::new();
+    for t in tables {
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        out.push((t, n));
+    }
+    out
+}
+
+/// Plan the database holding `before` (and `rows`) toward the dump of `after`, apply, check.
+async fn case(before: &str, rows: &str, after: &str, options: PlanOptions) -> Vec<String> {
+    let desired = declaration_of(after).await;
+    let db = TestDb::new().await;
+    db.execute(before).await;
+    if !rows.is_empty() {
+        db.execute(rows).await;
+    }
+    let rows_before = counts(&db).await;
+    let scratch = scratch();
+    let current = introspect(&db.client().await).await.unwrap();
+    let planned = make_plan(&current, &desired, &scratch, &options)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("planning failed: {e}\n--- before:\n{before}\n--- after:\n{after}")
+        });
+    let sqls: Vec<String> = planned.plan.steps().iter().map(|s| s.sql.clone()).collect();
+    formwork::apply::execute_steps(&db.client().await, &planned.plan)
+        .await
+        .unwrap_or_else(|e| panic!("applying failed: {e}"));
+    let now = introspect(&db.client().await).await.unwrap();
+    assert_eq!(
+        fingerprint(&now.model),
+        planned.plan.desired_fingerprint(),
+        "not converged after:\n{}",
+        sqls.join(";\n")
+    );
+    let again = make_plan(&now, &desired, &scratch, &options).await.unwrap();
+    assert!(
+        again.plan.steps().is_empty(),
+        "second plan not empty after:\n{}\nsecond:\n{:?}",
+        sqls.join(";\n"),
+        again
+            .plan
+            .steps()
+            .iter()
+            .map(|s| &s.sql)
+            .collect::<Vec<_>>()
+    );
+    // Rows survive in every table that still exists.
+    let rows_after = counts(&db).await;
+    for (table, n) in rows_before {
+        if let Some((_, m)) = rows_after.iter().find(|(t, _)| *t == table) {
+            assert_eq!(*m, n, "rows of {table} changed");
+        }
+    }
+    sqls
+}
+
+fn online() -> PlanOptions {
+    PlanOptions::default()
+}
+
+fn anything() -> PlanOptions {
+    PlanOptions {
+        allow_destructive: true,
+        allow_blocking: true,
+        ..PlanOptions::default()
+    }
+}
+
+const T: &str = "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b text, c varchar(10));";
+const ROWS: &str = "INSERT INTO t SELECT g, g, 'x' || g, 'c' FROM generate_series(1, 50) g;";
+
+#[tokio::test]
+async fn the_dump_of_the_rich_fixture_plans_nothing() {
+    let db = TestDb::new().await;
+    db.execute(RICH).await;
+    let current = introspect(&db.client().await).await.unwrap();
+    let desired = declaration_of(RICH).await;
+    let planned = make_plan(&current, &desired, &scratch(), &online())
+        .await
+        .unwrap();
+    assert!(
+        planned.plan.steps().is_empty(),
+        "{:?}",
+        planned
+            .plan
+            .steps()
+            .iter()
+            .map(|s| &s.sql)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn the_rich_fixture_is_built_from_nothing() {
+    case("", "", RICH, online()).await;
+}
+
+#[tokio::test]
+async fn the_rich_fixture_is_taken_back_to_nothing() {
+    case(RICH, "", "", anything()).await;
+}
+
+#[tokio::test]
+async fn columns_added_with_and_without_defaults() {
+    let s = case(
+        T,
+        ROWS,
+        "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b text, c varchar(10),
+           d integer NOT NULL DEFAULT 7, e timestamptz DEFAULT now(), f text);",
+        online(),
+    )
+    .await;
+    assert_eq!(s.len(), 3, "{s:?}");
+}
+
+#[tokio::test]
+async fn column_types_widened_in_place_and_changed_with_a_rewrite() {
+    let s = case(
+        T,
+        ROWS,
+        "CREATE TABLE t (id bigint PRIMARY KEY, a bigint, b text, c varchar(20));",
+        anything(),
+    )
+    .await;
+    assert!(
+        s.iter()
+            .any(|x| x.contains("TYPE character varying(20)") && !x.contains("USING"))
+    );
+    assert!(s.iter().any(|x| x.contains("TYPE bigint USING")));
+}
+
+#[tokio::test]
+async fn defaults_set_changed_and_dropped() {
+    case(
+        "CREATE TABLE t (id bigint PRIMARY KEY, a integer DEFAULT 1, b text DEFAULT 'x', c text);",
+        "INSERT INTO t (id) VALUES (1), (2);",
+        "CREATE TABLE t (id bigint PRIMARY KEY, a integer DEFAULT 2, b text, c text DEFAULT 'y');",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn not_null_set_and_dropped() {
+    case(
+        "CREATE TABLE t (id bigint PRIMARY KEY, a integer NOT NULL, b text);",
+        "INSERT INTO t VALUES (1, 1, 'x'), (2, 2, 'y');",
+        "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b text NOT NULL);",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn identity_added_changed_and_removed() {
+    case(
+        "CREATE TABLE a (id bigint NOT NULL, n int);
+         CREATE TABLE b (id bigint GENERATED ALWAYS AS IDENTITY, n int);
+         CREATE TABLE c (id bigint GENERATED BY DEFAULT AS IDENTITY, n int);",
+        "INSERT INTO a VALUES (1, 1); INSERT INTO b (n) VALUES (1); INSERT INTO c (n) VALUES (1);",
+        "CREATE TABLE a (id bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 10), n int);
+         CREATE TABLE b (id bigint GENERATED BY DEFAULT AS IDENTITY (INCREMENT BY 5 CACHE 10), n int);
+         CREATE TABLE c (id bigint NOT NULL, n int);",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn generated_column_expression_changed_and_generation_dropped() {
+    case(
+        "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED, c int GENERATED ALWAYS AS (a + 1) STORED);",
+        "INSERT INTO t (a) VALUES (1), (2);",
+        "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 3) STORED, c int);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn columns_and_tables_dropped_with_permission() {
+    case(
+        "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text); CREATE TABLE gone (id int);",
+        "INSERT INTO t VALUES (1, 1, 'x');",
+        "CREATE TABLE t (id bigint PRIMARY KEY, a int);",
+        PlanOptions {
+            allow_destructive: true,
+            ..PlanOptions::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn primary_keys_added_changed_and_dropped() {
+    case(
+        "CREATE TABLE a (id bigint NOT NULL, n int);
+         CREATE TABLE b (id bigint PRIMARY KEY, n int NOT NULL);
+         CREATE TABLE c (id bigint PRIMARY KEY);",
+        "INSERT INTO a VALUES (1, 1); INSERT INTO b VALUES (1, 1); INSERT INTO c VALUES (1);",
+        "CREATE TABLE a (id bigint PRIMARY KEY, n int);
+         CREATE TABLE b (id bigint NOT NULL, n int NOT NULL, PRIMARY KEY (id, n));
+         CREATE TABLE c (id bigint NOT NULL);",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unique_constraints_added_changed_renamed_and_dropped() {
+    case(
+        "CREATE TABLE t (a int, b int, c int,
+            CONSTRAINT t_a_key UNIQUE (a), CONSTRAINT t_b_key UNIQUE (b), CONSTRAINT t_c_key UNIQUE (c));",
+        "INSERT INTO t VALUES (1, 1, 1), (2, 2, 2);",
+        "CREATE TABLE t (a int, b int, c int,
+            CONSTRAINT t_a_key UNIQUE (a, b), CONSTRAINT t_ab_key UNIQUE NULLS NOT DISTINCT (b) INCLUDE (c));",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn check_constraints_added_changed_and_dropped() {
+    case(
+        "CREATE TABLE t (a int CONSTRAINT t_a_check CHECK (a > 0), b int CONSTRAINT t_b_check CHECK (b > 0));",
+        "INSERT INTO t VALUES (1, 1);",
+        "CREATE TABLE t (a int CONSTRAINT t_a_check CHECK (a > -1), b int,
+            CONSTRAINT t_sum CHECK (a + b > 0));",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn foreign_keys_added_changed_and_dropped() {
+    case(
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE q (id int PRIMARY KEY);
+         CREATE TABLE c (p int REFERENCES p, q int CONSTRAINT c_q_fkey REFERENCES q, r int);",
+        "INSERT INTO p VALUES (1); INSERT INTO q VALUES (1); INSERT INTO c VALUES (1, 1, 1);",
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE q (id int PRIMARY KEY);
+         CREATE TABLE c (p int, q int CONSTRAINT c_q_fkey REFERENCES q ON DELETE CASCADE,
+            r int CONSTRAINT c_r_fkey REFERENCES p DEFERRABLE INITIALLY DEFERRED);",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn foreign_key_cycles_are_created_and_dropped() {
+    case(
+        "",
+        "",
+        "CREATE TABLE a (id int PRIMARY KEY, b_id int);
+         CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);
+         ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;",
+        online(),
+    )
+    .await;
+    case(
+        "CREATE TABLE a (id int PRIMARY KEY, b_id int);
+         CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);
+         ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;",
+        "",
+        "",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn exclusion_constraints_need_blocking_permission() {
+    case(
+        "CREATE EXTENSION btree_gist; CREATE TABLE r (room int, during tstzrange);",
+        "",
+        "CREATE EXTENSION btree_gist; CREATE TABLE r (room int, during tstzrange,
+            CONSTRAINT r_no_overlap EXCLUDE USING gist (room WITH =, during WITH &&));",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn indexes_added_changed_renamed_invalid_and_dropped() {
+    let s = case(
+        "CREATE TABLE t (a int, b text, c int);
+         CREATE INDEX t_a_idx ON t (a);
+         CREATE INDEX t_b_idx ON t (b);
+         CREATE INDEX t_c_idx ON t (c);",
+        "INSERT INTO t SELECT g, 'x', g FROM generate_series(1, 100) g;",
+        "CREATE TABLE t (a int, b text, c int);
+         CREATE INDEX t_a_idx ON t (a DESC NULLS LAST) WHERE a > 10;
+         CREATE UNIQUE INDEX t_c_key ON t (c) INCLUDE (b);
+         CREATE INDEX t_lower_b ON t (lower(b));",
+        online(),
+    )
+    .await;
+    assert!(
+        s.iter()
+            .all(|x| !x.contains("INDEX") || x.contains("CONCURRENTLY")),
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn views_created_changed_and_dropped_in_dependency_order() {
+    case(
+        "CREATE TABLE t (a int, b int);
+         CREATE VIEW v1 AS SELECT a FROM t;
+         CREATE VIEW v2 AS SELECT a FROM v1;
+         CREATE VIEW gone AS SELECT b FROM t;",
+        "INSERT INTO t VALUES (1, 2);",
+        "CREATE TABLE t (a int, b int);
+         CREATE VIEW v1 AS SELECT a, b FROM t;
+         CREATE VIEW v2 AS SELECT a FROM v1;
+         CREATE VIEW v3 WITH (security_barrier = true) AS SELECT b FROM v1;",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn enums_created_extended_and_dropped() {
+    case(
+        "CREATE TYPE a AS ENUM ('x', 'y'); CREATE TYPE gone AS ENUM ('z');
+         CREATE TABLE t (v a);",
+        "INSERT INTO t VALUES ('x'), ('y');",
+        "CREATE TYPE a AS ENUM ('w', 'x', 'xy', 'y', 'z'); CREATE TYPE b AS ENUM ('q');
+         CREATE TABLE t (v a, w b);",
+        PlanOptions {
+            allow_destructive: true,
+            ..PlanOptions::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sequences_created_changed_owned_and_dropped() {
+    case(
+        "CREATE SEQUENCE s1; CREATE SEQUENCE s2 INCREMENT BY 2; CREATE SEQUENCE gone;
+         CREATE TABLE t (id int DEFAULT nextval('s1'));",
+        "INSERT INTO t DEFAULT VALUES;",
+        "CREATE SEQUENCE s1 AS integer MAXVALUE 1000 CYCLE; CREATE SEQUENCE s2;
+         CREATE SEQUENCE s3 START 5 CACHE 20;
+         CREATE TABLE t (id int DEFAULT nextval('s1'));
+         ALTER SEQUENCE s3 OWNED BY t.id;",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn serial_columns_and_their_sequences() {
+    case(
+        "CREATE TABLE t (n int);",
+        "INSERT INTO t VALUES (1);",
+        "CREATE TABLE t (n int, id serial, big bigserial);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn schemas_and_extensions_created_and_dropped() {
+    case(
+        "CREATE SCHEMA old; CREATE TABLE old.t (a int); CREATE EXTENSION citext;",
+        "",
+        "CREATE SCHEMA app; COMMENT ON SCHEMA app IS 'the app';
+         CREATE EXTENSION hstore; CREATE TABLE app.t (a int, h hstore);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn comments_on_everything_set_changed_and_removed() {
+    case(
+        "CREATE TABLE t (a int CONSTRAINT t_a CHECK (a > 0)); CREATE INDEX t_i ON t (a);
+         CREATE VIEW v AS SELECT a FROM t; CREATE TYPE e AS ENUM ('x'); CREATE SEQUENCE s;
+         COMMENT ON TABLE t IS 'table'; COMMENT ON COLUMN t.a IS 'column';",
+        "",
+        "CREATE TABLE t (a int CONSTRAINT t_a CHECK (a > 0)); CREATE INDEX t_i ON t (a);
+         CREATE VIEW v AS SELECT a FROM t; CREATE TYPE e AS ENUM ('x'); CREATE SEQUENCE s;
+         COMMENT ON TABLE t IS 'the table'; COMMENT ON CONSTRAINT t_a ON t IS 'positive';
+         COMMENT ON INDEX t_i IS 'by a'; COMMENT ON VIEW v IS 'view';
+         COMMENT ON TYPE e IS 'enum'; COMMENT ON SEQUENCE s IS 'seq';
+         COMMENT ON SCHEMA public IS 'mine';",
+        online(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unlogged_tables_and_collations() {
+    case(
+        "CREATE TABLE t (a text, b text COLLATE \"C\");",
+        "INSERT INTO t VALUES ('x', 'y');",
+        "CREATE UNLOGGED TABLE t (a text COLLATE \"C\", b text);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_view_reading_a_dropped_column_is_recreated_first() {
+    case(
+        "CREATE TABLE t (a int, b int); CREATE VIEW v AS SELECT a, b FROM t;",
+        "INSERT INTO t VALUES (1, 2);",
+        "CREATE TABLE t (a int); CREATE VIEW v AS SELECT a FROM t;",
+        anything(),
+    )
+    .await;
+}
