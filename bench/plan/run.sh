@@ -86,7 +86,7 @@ for n in $SIZES; do
   psql -d "$db" -f "$work/schema_$n.sql"
   psql -d "$db" -c "VACUUM ANALYZE" 2>/dev/null
   kdl="$work/kdl_$n"
-  "$FORMWORK" dump --db "$conn" --out "$kdl" >/dev/null
+  "$FORMWORK" dump --db "$conn" --out "$kdl" >/dev/null 2>&1
   cp -r "$kdl" "$kdl.changed"
   changed=$(python3 bench/plan/gen_schema.py change "$kdl.changed" "$CHANGE_PERCENT")
   split_files=$(python3 bench/plan/gen_schema.py split "$kdl/app.kdl" "$kdl.split")
