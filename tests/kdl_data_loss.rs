@@ -1,7 +1,10 @@
 //! `allow-data-loss` in KDL: every form loads into the `DataLoss` the planner reads, mistakes
 //! are reported at their place with a suggestion, `fmt` keeps the nodes and their comments, and
-//! the declaration stays out of equality, the fingerprint and what `dump` writes. No database
-//! involved.
+//! the declaration stays out of equality, the fingerprint and what `dump` writes. The last test
+//! runs `formwork plan` against a real database to show the planner lets through exactly the
+//! declared losses.
+
+mod common;
 
 use formwork::catalog::fingerprint::fingerprint;
 use formwork::kdl::format::format_source;
@@ -312,4 +315,65 @@ fn fmt_keeps_the_nodes_their_order_and_comments_and_is_idempotent() {
         format_source("a.kdl", ALL_FORMS).ok().as_deref(),
         Some(ALL_FORMS)
     );
+}
+
+#[test]
+fn plan_lets_through_exactly_the_declared_losses() {
+    let db = common::test_db();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(db.execute(
+        "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, legacy text); \
+         CREATE TABLE old_stuff (id int);",
+    ));
+    let dir = common::TempDir::new("data-loss");
+    let items = "    table \"items\" {\n        column \"id\" \"bigint\"\n        column \"name\" \"text\"\n        primary-key \"id\"\n    }\n";
+    let plan = |allow: &str| {
+        let schemas = dir.0.join("schemas");
+        std::fs::create_dir_all(&schemas).expect("schemas dir");
+        let text = format!("schema \"public\" {{\n{items}{allow}}}\n");
+        std::fs::write(schemas.join("public.kdl"), text).expect("write declaration");
+        let out = dir.0.join("plan.bin");
+        let _ = std::fs::remove_file(&out);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+            .args(["plan", "--db", &db.url(), "--dir"])
+            .arg(&schemas)
+            .arg("--out")
+            .arg(&out)
+            .env_remove("DATABASE_URL")
+            .env(
+                "FORMWORK_DEV_URL",
+                common::cluster().conn_info("postgres").to_url_string(),
+            )
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run formwork plan");
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let sql: Vec<String> = match formwork::plan::file::read(&out) {
+            Ok(p) => p.steps().iter().map(|s| s.sql.clone()).collect(),
+            Err(_) => Vec::new(),
+        };
+        (o.status.code(), stderr, sql)
+    };
+
+    // Both losses declared: the plan is made and drops both.
+    let (code, stderr, sql) = plan(
+        "    allow-data-loss \"column\" \"items\" \"legacy\"\n    allow-data-loss \"table\" \"old_stuff\"\n",
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(sql.iter().any(|s| s.contains("DROP TABLE")), "{sql:#?}");
+    assert!(sql.iter().any(|s| s.contains("DROP COLUMN")), "{sql:#?}");
+
+    // Only the column declared: the table's loss is refused, and only it is named.
+    let (code, stderr, sql) = plan("    allow-data-loss \"column\" \"items\" \"legacy\"\n");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("public.old_stuff"), "{stderr}");
+    assert!(!stderr.contains("legacy"), "{stderr}");
+    assert!(sql.is_empty(), "no plan file is written");
+
+    // A declaration for another schema's table of that name allows nothing here.
+    let (code, stderr, _) = plan(
+        "    allow-data-loss \"column\" \"items\" \"legacy\"\n}\nschema \"other\" {\n    allow-data-loss \"table\" \"old_stuff\"\n",
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("public.old_stuff"), "{stderr}");
 }

@@ -8,41 +8,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::TestDb;
+use common::{TempDir, TestDb};
 use formwork::catalog::Catalog;
 use formwork::catalog::fingerprint::fingerprint;
 use formwork::catalog::snapshot::{self, SnapshotError};
 
 const RICH: &str = include_str!("fixtures/rich.sql");
 const UNMANAGED: &str = include_str!("fixtures/unmanaged.sql");
-
-/// A directory of its own under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "formwork-snapshot-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn formwork(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_formwork"))
@@ -83,7 +55,7 @@ async fn introspect(db: &TestDb) -> Catalog {
 /// Dump `db` to a snapshot file in `dir` with the CLI (plus `extra` arguments); returns the
 /// file and the CLI's output.
 fn dump_snapshot(db: &TestDb, dir: &TempDir, name: &str, extra: &[&str]) -> (PathBuf, Output) {
-    let path = dir.join(name);
+    let path = dir.0.join(name);
     let (url, file) = (db.url(), path.to_string_lossy().into_owned());
     let mut args = vec!["dump", "--db", &url, "--snapshot", &file];
     args.extend_from_slice(extra);
@@ -116,7 +88,7 @@ async fn snapshot_of_a_rich_database_reads_back_as_a_fresh_introspection() {
 
     // Without --out, a snapshot dump writes no KDL files.
     assert!(
-        !dir.join("schemas").exists(),
+        !dir.0.join("schemas").exists(),
         "no schemas directory expected"
     );
 }
@@ -162,7 +134,7 @@ fn snapshot_and_kdl_cannot_both_go_to_standard_output() {
 async fn snapshot_and_kdl_come_from_one_dump_when_out_is_given() {
     let db = rich_db().await;
     let dir = TempDir::new("both");
-    let kdl = dir.join("kdl");
+    let kdl = dir.0.join("kdl");
     let (snap, _) = dump_snapshot(&db, &dir, "s.json", &["--out", &kdl.to_string_lossy()]);
     let read = snapshot::read(&snap).expect("snapshot");
     let loaded = formwork::kdl::load::load_dir(&kdl).expect("the KDL loads");
@@ -241,7 +213,7 @@ async fn truncated_and_garbage_files_are_refused_without_panic() {
     ));
     // A missing file.
     assert!(matches!(
-        snapshot::read(&dir.join("missing.json")),
+        snapshot::read(&dir.0.join("missing.json")),
         Err(SnapshotError::Read { .. })
     ));
 }

@@ -6,13 +6,12 @@
 //! managed attribute changes it. Plans bind the fingerprints of the states they expect.
 //!
 //! Each unit of the model (an extension, a schema's attributes, an enum, sequence, table or
-//! view; see `model::units`) is encoded as JSON with every object's keys sorted (struct fields
-//! and map entries alike) and `renamed_from` removed, and hashed; the fingerprint hashes the
-//! sorted list of unit keys and unit hashes. JSON is unambiguous (strings are escaped and
-//! delimited), which is all a hash input needs; serde keeps the encoding in step with the model
-//! as fields are added. Hashing per unit lets the planner fingerprint a state that differs from
-//! a known one in a few units without re-encoding the rest. A version prefix lets the encoding
-//! change later without silent collisions.
+//! view; see `model::units`) is hashed from its canonical byte encoding (`catalog::canon`:
+//! fields in a fixed order, maps sorted by key, `renamed_from` left out); the fingerprint hashes
+//! the sorted list of unit keys and unit hashes. Hashing per unit lets the planner fingerprint a
+//! state that differs from a known one in a few units without re-encoding the rest. A version
+//! prefix lets the encoding change later without silent collisions. [`canonical_encoding`]
+//! gives the same content as sorted JSON, for people comparing two states.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -23,7 +22,7 @@ use crate::model::{Model, UnitKey, UnitKind};
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint(pub [u8; 32]);
 
-const ENCODING_VERSION: &[u8] = b"formwork-model-v2\n";
+const ENCODING_VERSION: &[u8] = b"formwork-model-v3\n";
 
 /// The fingerprint of a model.
 pub fn fingerprint(model: &Model) -> Fingerprint {
@@ -99,29 +98,30 @@ impl UnitHashes {
     }
 }
 
-/// The blake3 hash of one unit's canonical JSON, or `None` if the model lacks it.
+/// The blake3 hash of one unit's canonical encoding (`catalog::canon`), or `None` if the model
+/// lacks it.
 fn unit_hash(model: &Model, key: &UnitKey) -> Option<[u8; 32]> {
-    let value = match key.kind {
-        UnitKind::Extension => serde_json::to_value(model.extensions.get(&key.name)?),
+    use super::canon::Canon;
+    let mut h = Vec::with_capacity(1024);
+    match key.kind {
+        UnitKind::Extension => model.extensions.get(&key.name)?.canon(&mut h),
         UnitKind::Schema => {
             let s = model.schemas.get(&key.name)?;
-            Ok(serde_json::json!({ "name": s.name, "comment": s.comment }))
+            s.name.canon(&mut h);
+            s.comment.canon(&mut h);
         }
         kind => {
             let s = model.schemas.get(&key.schema)?;
             match kind {
-                UnitKind::Enum => serde_json::to_value(s.enums.get(&key.name)?),
-                UnitKind::Sequence => serde_json::to_value(s.sequences.get(&key.name)?),
-                UnitKind::Table => serde_json::to_value(s.tables.get(&key.name)?),
-                UnitKind::View => serde_json::to_value(s.views.get(&key.name)?),
+                UnitKind::Enum => s.enums.get(&key.name)?.canon(&mut h),
+                UnitKind::Sequence => s.sequences.get(&key.name)?.canon(&mut h),
+                UnitKind::Table => s.tables.get(&key.name)?.canon(&mut h),
+                UnitKind::View => s.views.get(&key.name)?.canon(&mut h),
                 UnitKind::Extension | UnitKind::Schema => return None,
             }
         }
     }
-    .unwrap_or(serde_json::Value::Null);
-    let mut text = String::new();
-    write_canonical(&value, &mut text);
-    Some(*blake3::hash(text.as_bytes()).as_bytes())
+    Some(*blake3::hash(&h).as_bytes())
 }
 
 /// JSON with object keys sorted explicitly (not trusting serde_json's map type, whose order

@@ -12,6 +12,7 @@
 //!
 //! This module never changes a database.
 
+mod canon;
 pub mod estimates;
 pub mod fingerprint;
 pub mod introspect;

@@ -151,11 +151,18 @@ pub struct SyntaxError {
 
 /// The snapshot text of a catalog: pretty-printed JSON ending with a line break.
 pub fn to_string(catalog: &Catalog) -> Result<String, SnapshotError> {
+    encode(catalog).map(|(text, _)| text)
+}
+
+/// The snapshot text and the fingerprint recorded in it (computing a fingerprint walks the
+/// whole model, so callers that report it take it from here).
+pub fn encode(catalog: &Catalog) -> Result<(String, Fingerprint), SnapshotError> {
+    let fingerprint = fingerprint(&catalog.model);
     let doc = SnapshotRef {
         format: FORMAT,
         version: VERSION,
         formwork_version: env!("CARGO_PKG_VERSION"),
-        fingerprint: fingerprint(&catalog.model),
+        fingerprint,
         server: &catalog.server,
         unmanaged: &catalog.unmanaged,
         model: &catalog.model,
@@ -163,7 +170,7 @@ pub fn to_string(catalog: &Catalog) -> Result<String, SnapshotError> {
     let mut text =
         serde_json::to_string_pretty(&doc).map_err(|e| SnapshotError::Encode(e.to_string()))?;
     text.push('\n');
-    Ok(text)
+    Ok((text, fingerprint))
 }
 
 /// Read a snapshot's text; messages call it "the snapshot".
@@ -171,10 +178,11 @@ pub fn from_str(text: &str) -> Result<Catalog, SnapshotError> {
     parse(text, "the snapshot")
 }
 
-/// Write a snapshot file (its directory is created if missing). The text goes to a temporary file next to `path` that is then renamed
-/// over it, so an interrupted write never leaves a truncated snapshot behind.
-pub fn write(path: &Path, catalog: &Catalog) -> Result<(), SnapshotError> {
-    let text = to_string(catalog)?;
+/// Write a snapshot file (its directory is created if missing) and return the fingerprint it
+/// records. The text goes to a temporary file next to `path` that is then renamed over it, so
+/// an interrupted write never leaves a truncated snapshot behind.
+pub fn write(path: &Path, catalog: &Catalog) -> Result<Fingerprint, SnapshotError> {
+    let (text, fingerprint) = encode(catalog)?;
     let err = |source| SnapshotError::Write {
         path: path.to_path_buf(),
         source,
@@ -196,7 +204,8 @@ pub fn write(path: &Path, catalog: &Catalog) -> Result<(), SnapshotError> {
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         err(e)
-    })
+    })?;
+    Ok(fingerprint)
 }
 
 /// Read a snapshot file; refused if it is not a snapshot, is of a newer version, or its model
@@ -222,21 +231,35 @@ pub fn read(path: &Path) -> Result<Catalog, SnapshotError> {
     parse(&text, &origin)
 }
 
+/// The fields that say what a document is, read before the rest so that JSON which is not a
+/// snapshot, or is a newer one, is named as such instead of failing on a missing field. The
+/// other fields are skipped without being built.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
+    formwork_version: Option<serde_json::Value>,
+}
+
 fn parse(text: &str, origin: &str) -> Result<Catalog, SnapshotError> {
-    // First the untyped document: a syntax error gets its position, and something that is
-    // JSON but not a snapshot (or a newer one) is named as such instead of as a missing field.
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| syntax(e, text, origin))?;
     let not_a_snapshot = |reason: String| SnapshotError::NotASnapshot {
         origin: origin.to_string(),
         reason,
     };
-    let Some(obj) = doc.as_object() else {
+    // A struct would also deserialize from an array; only an object is a snapshot.
+    if !text.trim_start().starts_with('{') {
+        let doc: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| syntax(e, text, origin))?;
         return Err(not_a_snapshot(format!(
             "it is a JSON {}, not an object",
             json_kind(&doc)
         )));
-    };
-    match obj.get("format") {
+    }
+    let header: Header = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => not_a_snapshot(strip_position(&e)),
+        _ => syntax(e, text, origin),
+    })?;
+    match header.format {
         Some(serde_json::Value::String(f)) if f == FORMAT => {}
         Some(other) => {
             return Err(not_a_snapshot(format!(
@@ -249,7 +272,7 @@ fn parse(text: &str, origin: &str) -> Result<Catalog, SnapshotError> {
             )));
         }
     }
-    let version = match obj.get("version").and_then(serde_json::Value::as_u64) {
+    let version = match header.version.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v >= 1 => v,
         _ => {
             return Err(not_a_snapshot(
@@ -261,13 +284,13 @@ fn parse(text: &str, origin: &str) -> Result<Catalog, SnapshotError> {
         return Err(SnapshotError::UnsupportedVersion {
             origin: origin.to_string(),
             found: version,
-            written_by: obj
-                .get("formwork_version")
+            written_by: header
+                .formwork_version
+                .as_ref()
                 .and_then(|v| v.as_str())
                 .map(str::to_string),
         });
     }
-    drop(doc);
     let snap: SnapshotOwned = serde_json::from_str(text).map_err(|e| SnapshotError::Content {
         origin: origin.to_string(),
         message: strip_position(&e),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use miette::IntoDiagnostic;
 
-use crate::catalog::{fingerprint::fingerprint, snapshot};
+use crate::catalog::snapshot;
 use crate::ops::dump::{self, Dump};
 use crate::pg::connect::ConnInfo;
 
@@ -61,20 +61,14 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     let conn = ConnInfo::parse(&args.db).map_err(|e| miette::miette!("{e}"))?;
     let catalog = super::runtime()?.block_on(dump::read_catalog(&conn))?;
     if let Some(path) = &args.snapshot {
-        if is_stdout(path) {
-            write_stdout(&snapshot::to_string(&catalog)?)?;
+        let (written_to, fingerprint) = if is_stdout(path) {
+            let (text, fingerprint) = snapshot::encode(&catalog)?;
+            write_stdout(&text)?;
+            ("standard output".to_string(), fingerprint)
         } else {
-            snapshot::write(path, &catalog)?;
-        }
-        eprintln!(
-            "wrote snapshot of {conn} to {}: fingerprint {}",
-            if is_stdout(path) {
-                "standard output".to_string()
-            } else {
-                path.display().to_string()
-            },
-            fingerprint(&catalog.model)
-        );
+            (path.display().to_string(), snapshot::write(path, &catalog)?)
+        };
+        eprintln!("wrote snapshot of {conn} to {written_to}: fingerprint {fingerprint}");
     }
     let out = match (args.out, &args.snapshot) {
         (Some(out), _) => Some(out),

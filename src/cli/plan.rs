@@ -84,10 +84,11 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             (catalog, Vec::new(), format!("snapshot {}", path.display()))
         } else if let Some(url) = &args.db {
             let conn = ConnInfo::parse(url).map_err(|e| miette::miette!("{e}"))?;
+            let catalog =
+                crate::catalog::introspect_parallel(&conn, crate::catalog::MAX_CONNECTIONS)
+                    .await
+                    .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
             let client = conn.connect().await.map_err(|e| miette::miette!("{e}"))?;
-            let catalog = crate::catalog::introspect(&client)
-                .await
-                .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
             let tables: Vec<_> = catalog
                 .model
                 .tables()

@@ -1,0 +1,459 @@
+//! The canonical byte encoding of a unit, which blake3 then hashes.
+//!
+//! Every model type writes its fields in a fixed order: strings and lists length-prefixed,
+//! options and enums tagged, maps sorted by key (a map's order carries no meaning), and
+//! `renamed_from` left out (declaration-only intent). Each `impl` destructures its type
+//! completely, so adding a field to the model does not compile until the encoding says what
+//! to do with it: a fingerprint cannot silently ignore a new attribute.
+//!
+//! Written by hand rather than through serde: hashing a 5,000-table model this way takes a few
+//! milliseconds, against most of a second through a JSON value.
+
+use indexmap::IndexMap;
+
+use crate::model::*;
+
+/// Something with a canonical encoding.
+pub trait Canon {
+    fn canon(&self, h: &mut Vec<u8>);
+}
+
+fn bytes(h: &mut Vec<u8>, b: &[u8]) {
+    h.extend_from_slice(&(b.len() as u64).to_le_bytes());
+    h.extend_from_slice(b);
+}
+
+fn tag(h: &mut Vec<u8>, t: u8) {
+    h.extend_from_slice(&[t]);
+}
+
+impl Canon for str {
+    fn canon(&self, h: &mut Vec<u8>) {
+        bytes(h, self.as_bytes());
+    }
+}
+
+impl Canon for String {
+    fn canon(&self, h: &mut Vec<u8>) {
+        self.as_str().canon(h);
+    }
+}
+
+impl Canon for bool {
+    fn canon(&self, h: &mut Vec<u8>) {
+        tag(h, *self as u8);
+    }
+}
+
+impl Canon for i64 {
+    fn canon(&self, h: &mut Vec<u8>) {
+        h.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl<T: Canon> Canon for Option<T> {
+    fn canon(&self, h: &mut Vec<u8>) {
+        match self {
+            None => tag(h, 0),
+            Some(v) => {
+                tag(h, 1);
+                v.canon(h);
+            }
+        }
+    }
+}
+
+impl<T: Canon> Canon for Vec<T> {
+    fn canon(&self, h: &mut Vec<u8>) {
+        h.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        for v in self {
+            v.canon(h);
+        }
+    }
+}
+
+impl<T: Canon> Canon for IndexMap<String, T> {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let mut keys: Vec<&String> = self.keys().collect();
+        keys.sort();
+        h.extend_from_slice(&(keys.len() as u64).to_le_bytes());
+        for k in keys {
+            k.canon(h);
+            self[k].canon(h);
+        }
+    }
+}
+
+/// Enums without data: their variant's number, by an exhaustive match so that a new variant
+/// must be given one.
+macro_rules! unit_enum {
+    ($($t:ty { $($v:path => $n:literal),+ $(,)? })+) => {$(
+        impl Canon for $t {
+            fn canon(&self, h: &mut Vec<u8>) {
+                tag(h, match self { $($v => $n),+ });
+            }
+        }
+    )+};
+}
+
+unit_enum! {
+    Persistence { Persistence::Permanent => 0, Persistence::Unlogged => 1 }
+    IdentityKind { IdentityKind::Always => 0, IdentityKind::ByDefault => 1 }
+    GeneratedKind { GeneratedKind::Stored => 0, GeneratedKind::Virtual => 1 }
+    Deferrable {
+        Deferrable::NotDeferrable => 0,
+        Deferrable::InitiallyImmediate => 1,
+        Deferrable::InitiallyDeferred => 2,
+    }
+    FkAction {
+        FkAction::NoAction => 0,
+        FkAction::Restrict => 1,
+        FkAction::Cascade => 2,
+        FkAction::SetNull => 3,
+        FkAction::SetDefault => 4,
+    }
+    FkMatch { FkMatch::Simple => 0, FkMatch::Full => 1 }
+}
+
+impl Canon for Extension {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Extension {
+            name,
+            schema,
+            version,
+            comment,
+        } = self;
+        name.canon(h);
+        schema.canon(h);
+        version.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for QualifiedName {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let QualifiedName { schema, name } = self;
+        schema.canon(h);
+        name.canon(h);
+    }
+}
+
+impl Canon for Enum {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Enum {
+            name,
+            values,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        h.extend_from_slice(&(values.len() as u64).to_le_bytes());
+        for EnumValue {
+            name,
+            renamed_from: _,
+        } in values
+        {
+            name.canon(h);
+        }
+        comment.canon(h);
+    }
+}
+
+impl Canon for SequenceOptions {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let SequenceOptions {
+            data_type,
+            start,
+            increment,
+            min_value,
+            max_value,
+            cache,
+            cycle,
+        } = self;
+        data_type.canon(h);
+        start.canon(h);
+        increment.canon(h);
+        min_value.canon(h);
+        max_value.canon(h);
+        cache.canon(h);
+        cycle.canon(h);
+    }
+}
+
+impl Canon for ColumnRef {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let ColumnRef { table, column } = self;
+        table.canon(h);
+        column.canon(h);
+    }
+}
+
+impl Canon for Sequence {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Sequence {
+            name,
+            options,
+            owned_by,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        options.canon(h);
+        owned_by.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for Identity {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Identity { kind, options } = self;
+        kind.canon(h);
+        options.canon(h);
+    }
+}
+
+impl Canon for Generated {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Generated { expression, kind } = self;
+        expression.canon(h);
+        kind.canon(h);
+    }
+}
+
+impl Canon for Column {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Column {
+            name,
+            data_type,
+            not_null,
+            default,
+            identity,
+            generated,
+            collation,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        data_type.canon(h);
+        not_null.canon(h);
+        default.canon(h);
+        identity.canon(h);
+        generated.canon(h);
+        collation.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for PrimaryKey {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let PrimaryKey {
+            name,
+            columns,
+            include,
+            deferrable,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        columns.canon(h);
+        include.canon(h);
+        deferrable.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for Unique {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Unique {
+            name,
+            columns,
+            include,
+            nulls_not_distinct,
+            deferrable,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        columns.canon(h);
+        include.canon(h);
+        nulls_not_distinct.canon(h);
+        deferrable.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for ForeignKey {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let ForeignKey {
+            name,
+            columns,
+            references,
+            referenced_columns,
+            on_delete,
+            on_update,
+            match_type,
+            deferrable,
+            valid,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        columns.canon(h);
+        references.canon(h);
+        referenced_columns.canon(h);
+        on_delete.canon(h);
+        on_update.canon(h);
+        match_type.canon(h);
+        deferrable.canon(h);
+        valid.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for Check {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Check {
+            name,
+            expression,
+            no_inherit,
+            valid,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        expression.canon(h);
+        no_inherit.canon(h);
+        valid.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for IndexKey {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let IndexKey {
+            target,
+            collation,
+            opclass,
+            descending,
+            nulls_first,
+        } = self;
+        match target {
+            IndexKeyTarget::Column(c) => {
+                tag(h, 0);
+                c.canon(h);
+            }
+            IndexKeyTarget::Expression(e) => {
+                tag(h, 1);
+                e.canon(h);
+            }
+        }
+        collation.canon(h);
+        opclass.canon(h);
+        descending.canon(h);
+        match nulls_first {
+            None => tag(h, 0),
+            Some(false) => tag(h, 1),
+            Some(true) => tag(h, 2),
+        }
+    }
+}
+
+impl Canon for ExclusionElement {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let ExclusionElement { key, operator } = self;
+        key.canon(h);
+        operator.canon(h);
+    }
+}
+
+impl Canon for Exclusion {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Exclusion {
+            name,
+            method,
+            elements,
+            include,
+            predicate,
+            deferrable,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        method.canon(h);
+        elements.canon(h);
+        include.canon(h);
+        predicate.canon(h);
+        deferrable.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for Index {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Index {
+            name,
+            unique,
+            method,
+            keys,
+            include,
+            predicate,
+            nulls_not_distinct,
+            valid,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        unique.canon(h);
+        method.canon(h);
+        keys.canon(h);
+        include.canon(h);
+        predicate.canon(h);
+        nulls_not_distinct.canon(h);
+        valid.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for Table {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Table {
+            name,
+            persistence,
+            columns,
+            primary_key,
+            uniques,
+            foreign_keys,
+            checks,
+            exclusions,
+            indexes,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        persistence.canon(h);
+        columns.canon(h);
+        primary_key.canon(h);
+        uniques.canon(h);
+        foreign_keys.canon(h);
+        checks.canon(h);
+        exclusions.canon(h);
+        indexes.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for View {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let View {
+            name,
+            query,
+            options,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        query.canon(h);
+        options.canon(h);
+        comment.canon(h);
+    }
+}
