@@ -516,9 +516,10 @@ async fn a_key_changes_while_a_table_referencing_it_goes_away() {
 #[tokio::test]
 async fn a_table_replaced_by_a_view_of_the_same_name_and_back() {
     case(
-        "CREATE TABLE data (id int);",
+        "CREATE TABLE data (id int); CREATE VIEW q AS SELECT id FROM data;",
         "",
-        "CREATE TABLE t_data (id int); CREATE VIEW data AS SELECT id FROM t_data;",
+        "CREATE TABLE t_data (id int); CREATE VIEW data AS SELECT id FROM t_data;
+         CREATE VIEW q AS SELECT id FROM data;",
         anything(),
     )
     .await;

@@ -99,6 +99,9 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
     }
     for (schema, t) in dropped {
         let tq = QualifiedName::new(*schema, &t.name);
+        // A view that survives while reading this table reads its successor of the same name:
+        // it is recreated around the replacement.
+        ctx.reshaped_tables.insert(tq.clone());
         // A foreign key into a table whose keys change must go before the key does, which
         // happens in the expand phase.
         for fk in t.foreign_keys.values() {
