@@ -5,8 +5,8 @@
 //! how each set is read), on one throwaway cluster (or `--dev-url`): load the from-state into
 //! database A and the to-state into B, introspect both, and set aside pairs that do not load
 //! or hold objects formwork does not manage. For the rest, do what a user does — `dump` B to
-//! KDL, load those files, plan A toward them with destructive changes allowed, apply — then
-//! require A's fingerprint to equal B's and a second plan to be empty.
+//! KDL, load those files, plan A toward them with destructive and blocking changes allowed,
+//! apply — then require A's fingerprint to equal B's and a second plan to be empty.
 //!
 //! ```sh
 //! cargo run --release --example conformance -- --corpus ../shared/corpus --report conformance.md
