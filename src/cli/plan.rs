@@ -67,14 +67,26 @@ pub struct Args {
     /// tables). They are still listed with their locks.
     #[arg(long)]
     allow_blocking: bool,
+    /// Report each phase with its timing on standard error even when it is not a terminal.
+    #[arg(long, short)]
+    verbose: bool,
     #[command(flatten)]
     scratch: super::ScratchArgs,
 }
 
 pub fn run(args: Args) -> miette::Result<ExitCode> {
     let started = Instant::now();
-    let progress = std::io::stderr().is_terminal();
+    let progress = args.verbose || std::io::stderr().is_terminal();
     let declared = crate::kdl::load::load_dir(&args.dir)?;
+    if progress {
+        eprintln!(
+            "loaded {}: {} tables ({:.2}s)",
+            args.dir.display(),
+            declared.tables().count(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let read_started = Instant::now();
     let rt = super::runtime()?;
     rt.block_on(async {
         let mut scratch =
@@ -109,15 +121,20 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         };
         if progress {
             eprintln!(
-                "read {described}: {} tables ({:.1}s)",
+                "read {described}: {} tables ({:.2}s)",
                 current.model.tables().count(),
-                started.elapsed().as_secs_f64()
+                read_started.elapsed().as_secs_f64()
             );
         }
         let options = PlanOptions {
             allow_destructive: args.allow_destructive,
             allow_blocking: args.allow_blocking,
             estimates,
+            progress: if progress {
+                crate::plan::planner::Progress::new(|line| eprintln!("{line}"))
+            } else {
+                crate::plan::planner::Progress::default()
+            },
         };
         let planned = make_plan(&current, &declared, &scratch, &options).await?;
         let plan = &planned.plan;

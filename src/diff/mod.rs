@@ -279,6 +279,28 @@ pub(crate) fn temp_name(purpose: &str, parts: &[&str]) -> String {
     format!("formwork_{purpose}_{}", &hex[..16])
 }
 
+/// The tables and views of `model` by (schema, name), for [`view_reads`].
+pub fn relation_names(model: &Model) -> HashSet<(&str, &str)> {
+    model
+        .schemas
+        .values()
+        .flat_map(|s| {
+            s.tables
+                .keys()
+                .chain(s.views.keys())
+                .map(move |n| (s.name.as_str(), n.as_str()))
+        })
+        .collect()
+}
+
+/// The relations of `known` that a view of `schema` with this query reads.
+pub fn view_reads(known: &HashSet<(&str, &str)>, schema: &str, query: &str) -> Vec<QualifiedName> {
+    crate::ddl::views::referenced_views(schema, query, known)
+        .into_iter()
+        .map(|(s, n)| QualifiedName::new(s, n))
+        .collect()
+}
+
 /// For each view of `model`, the tables and views its query reads (found by parsing the query;
 /// see `ddl::views`).
 pub fn view_dependencies(

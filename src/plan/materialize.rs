@@ -35,19 +35,20 @@ pub enum MaterializeError {
     Statement(#[from] StatementFailed),
 }
 
-/// `core` plus the units they need to exist: enums and sequences, the tables foreign keys of
-/// core tables point to, the owners of core sequences, and whatever core views read.
+/// `core` plus the units they need to exist: enums (all: cheap, and any column may use one),
+/// the tables foreign keys of core tables point to, the owners of core sequences, whatever core
+/// views read, and the sequences the `nextval` defaults of all those tables name.
 pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     let mut all: HashSet<UnitKey> = core.clone();
     for key in model.unit_keys() {
         if matches!(
             key.kind,
-            UnitKind::Enum | UnitKind::Sequence | UnitKind::Extension | UnitKind::Schema
+            UnitKind::Enum | UnitKind::Extension | UnitKind::Schema
         ) {
             all.insert(key);
         }
     }
-    let view_deps = crate::diff::view_dependencies(model);
+    let known = crate::diff::relation_names(model);
     let mut pending: Vec<UnitKey> = core.iter().cloned().collect();
     while let Some(key) = pending.pop() {
         let mut needs: Vec<UnitKey> = Vec::new();
@@ -72,8 +73,12 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                 }
             }
             UnitKind::View => {
-                if let Some(reads) = view_deps.get(&key.qualified()) {
-                    for r in reads {
+                let view = model
+                    .schemas
+                    .get(&key.schema)
+                    .and_then(|s| s.views.get(&key.name));
+                if let Some(v) = view {
+                    for r in crate::diff::view_reads(&known, &key.schema, &v.query) {
                         let is_view = model
                             .schemas
                             .get(&r.schema)
@@ -96,7 +101,69 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
             }
         }
     }
+    let tables: Vec<UnitKey> = all
+        .iter()
+        .filter(|k| k.kind == UnitKind::Table)
+        .cloned()
+        .collect();
+    for key in tables {
+        let Some(t) = model.table(&key.qualified()) else {
+            continue;
+        };
+        for c in t.columns.values() {
+            if let Some(seq) = c.default.as_deref().and_then(nextval_sequence) {
+                for (s, _) in model.schemas.iter().filter(|(s, schema)| {
+                    seq.0.as_ref().is_none_or(|want| want == *s)
+                        && schema.sequences.contains_key(&seq.1)
+                }) {
+                    all.insert(UnitKey::new(UnitKind::Sequence, s, &seq.1));
+                }
+            }
+        }
+    }
     all
+}
+
+/// The sequence a `nextval('...')` default names: (schema if written, name), unquoted.
+fn nextval_sequence(default: &str) -> Option<(Option<String>, String)> {
+    let start = default.find("nextval('")? + "nextval('".len();
+    let rest = &default[start..];
+    // The literal ends at the first single quote (names with quotes in them are doubled).
+    let mut text = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+                text.push('\'');
+                continue;
+            }
+            break;
+        }
+        text.push(c);
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut it = text.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '"' if quoted && it.peek() == Some(&'"') => {
+                it.next();
+                cur.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c if quoted => cur.push(c),
+            c => cur.extend(c.to_lowercase()),
+        }
+    }
+    parts.push(cur);
+    match parts.as_slice() {
+        [name] => Some((None, name.clone())),
+        [schema, name] => Some((Some(schema.clone()), name.clone())),
+        _ => None,
+    }
 }
 
 /// The part of `model` to build for `core`: core units as they are, context units trimmed so
@@ -177,4 +244,26 @@ pub async fn run_script(client: &Client, statements: &[String]) -> Result<(), St
         // restriction): nothing more to do, the statements are all applied now.
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nextval_sequence;
+
+    #[test]
+    fn nextval_defaults_name_their_sequence() {
+        assert_eq!(
+            nextval_sequence("nextval('app.t_id_seq'::regclass)"),
+            Some((Some("app".into()), "t_id_seq".into()))
+        );
+        assert_eq!(
+            nextval_sequence("nextval('\"My Schema\".\"Seq.\"\"x\"'::regclass)"),
+            Some((Some("My Schema".into()), "Seq.\"x".into()))
+        );
+        assert_eq!(
+            nextval_sequence("nextval('Seq')"),
+            Some((None, "seq".into()))
+        );
+        assert_eq!(nextval_sequence("now()"), None);
+    }
 }

@@ -37,6 +37,38 @@ pub struct PlanOptions {
     pub allow_blocking: bool,
     /// Size estimates of the target's tables; those the plan touches are recorded in it.
     pub estimates: Vec<TableEstimate>,
+    /// Told what the planner is doing, with timings, as it goes.
+    pub progress: Progress,
+}
+
+/// A sink for progress lines (`formwork plan` prints them on a terminal).
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+
+impl Progress {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Progress {
+        Progress(Some(std::sync::Arc::new(f)))
+    }
+
+    pub(crate) fn say(&self, started: std::time::Instant, what: impl FnOnce() -> String) {
+        if let Some(f) = &self.0 {
+            f(&format!(
+                "{} ({:.2}s)",
+                what(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(on)"
+        } else {
+            "Progress(off)"
+        })
+    }
 }
 
 /// A plan and what was learnt making it.
@@ -108,14 +140,23 @@ pub async fn make_plan(
     scratch: &LazyScratch,
     options: &PlanOptions,
 ) -> Result<Planned, PlannerError> {
+    let progress = &options.progress;
+    let t = std::time::Instant::now();
     let current_hashes = UnitHashes::of(&current.model);
-    let (desired, _) = normalize(declared, &current_hashes, scratch).await?;
+    let (desired, materialized) = normalize(declared, &current_hashes, scratch).await?;
     let desired_hashes = UnitHashes::of(&desired);
+    progress.say(t, || {
+        format!(
+            "normalized the declaration ({materialized} changed units read back through PostgreSQL)"
+        )
+    });
     let source_fp = current_hashes.fingerprint();
     let desired_fp = desired_hashes.fingerprint();
     let pg_major = u32::try_from(current.server.major()).unwrap_or(0);
 
+    let t = std::time::Instant::now();
     let diff = diff::diff(&current.model, &desired, pg_major)?;
+    progress.say(t, || format!("diffed: {} statements", diff.drafts.len()));
     let refused: Vec<String> = diff
         .losses()
         .filter(|(_, loss)| !options.allow_destructive && !allowed(&desired.allow_data_loss, loss))
@@ -162,6 +203,7 @@ pub async fn make_plan(
         });
     }
 
+    let t = std::time::Instant::now();
     let proof = prove(
         &current.model,
         &current_hashes,
@@ -169,8 +211,12 @@ pub async fn make_plan(
         &desired_hashes,
         &drafted,
         scratch,
+        progress,
     )
     .await?;
+    progress.say(t, || {
+        format!("proved {} steps on a scratch copy", drafted.len())
+    });
     let end_fp = proof
         .steps
         .last()
@@ -205,7 +251,9 @@ pub async fn make_plan(
         .collect();
     let plan = builder.estimates(estimates).build()?;
 
+    let t = std::time::Instant::now();
     let findings = gate(&plan, &current.model, pg_major, options)?;
+    progress.say(t, || "linted the plan".to_string());
     Ok(Planned {
         plan,
         desired,

@@ -70,6 +70,7 @@ pub async fn prove(
     desired_hashes: &UnitHashes,
     steps: &[Step],
     scratch: &LazyScratch,
+    progress: &super::planner::Progress,
 ) -> Result<Proof, ProofError> {
     let mut core: HashSet<UnitKey> = current_hashes
         .differing(desired_hashes)
@@ -111,13 +112,24 @@ pub async fn prove(
         .filter(|k| desired.has_unit(k))
         .cloned()
         .collect();
+    // Only tables and views: sequences and enums come with any build (or with the tables whose
+    // defaults name them), and pulling a sequence in as context would pull its owner too.
     let needed: HashSet<UnitKey> = materialize::context(desired, &on_desired)
         .into_iter()
+        .filter(|k| matches!(k.kind, UnitKind::Table | UnitKind::View))
         .filter(|k| current.has_unit(k) && !core.contains(k))
         .collect();
     let built = materialize::restricted_with(current, &on_current, &needed);
+    let t = std::time::Instant::now();
     let (db, client) = materialize::build(scratch, &built).await?;
-    let result = run(&client, current, current_hashes, &core, steps).await;
+    progress.say(t, || {
+        format!(
+            "rebuilt {} touched units of the target ({} tables with context) in a scratch database",
+            on_current.len(),
+            built.tables().count()
+        )
+    });
+    let result = run(&client, current, current_hashes, &core, steps, progress).await;
     drop(client);
     let _ = db.drop_now().await;
     result
@@ -129,6 +141,7 @@ async fn run(
     current_hashes: &UnitHashes,
     core: &HashSet<UnitKey>,
     steps: &[Step],
+    progress: &super::planner::Progress,
 ) -> Result<Proof, ProofError> {
     // The rebuild must read back as the target: otherwise fingerprints proven here would never
     // match the target's.
@@ -151,6 +164,7 @@ async fn run(
     let mut observed = Vec::with_capacity(steps.len());
     let mut last = read;
     for (i, step) in steps.iter().enumerate() {
+        let t = std::time::Instant::now();
         let rows = crate::apply::run_step(client, step, Some(observe::HELD_LOCKS))
             .await
             .map_err(|e| ProofError::StepFailed {
@@ -189,6 +203,14 @@ async fn run(
         last = introspect(client).await?.model;
         let mut h = current_hashes.clone();
         h.replace(core, &last);
+        progress.say(t, || {
+            format!(
+                "  step {} of {} proven: {}",
+                i + 1,
+                steps.len(),
+                step.description
+            )
+        });
         observed.push(Observed {
             fingerprint_after: h.fingerprint(),
             locks,
