@@ -1,0 +1,851 @@
+//! `formwork approve`, `apply` and `status` against real PostgreSQL: every refusal runs
+//! nothing (the catalog fingerprint is unchanged), lock conflicts are retried or given up
+//! within the budget, two applies never interleave, and a killed apply resumes and converges.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TempDir, TestDb};
+use formwork::catalog::fingerprint::{Fingerprint, fingerprint};
+use formwork::plan::{Phase, Plan, PlanBuilder, Step, TargetIdentity};
+
+const SECRET: &str = "correct-horse-battery-staple-42";
+const OTHER_SECRET: &str = "another-long-secret-key-9999";
+
+fn formwork(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_formwork"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env(
+            "FORMWORK_DEV_URL",
+            common::cluster().conn_info("postgres").to_url_string(),
+        )
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn live_fp(db: &TestDb) -> Fingerprint {
+    let c = db.client().await;
+    fingerprint(&formwork::catalog::introspect(&c).await.unwrap().model)
+}
+
+async fn scalar_i64(db: &TestDb, sql: &str) -> i64 {
+    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+async fn has_formwork_schema(db: &TestDb) -> bool {
+    scalar_i64(
+        db,
+        "SELECT count(*) FROM pg_namespace WHERE nspname = 'formwork'",
+    )
+    .await
+        == 1
+}
+
+const START: &str = "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL); \
+     INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;";
+
+const DECLARED: &str = r#"
+schema "public" {
+    table "items" {
+        column "id" "bigint"
+        column "name" "text"
+        column "note" "text" nullable=#true
+        primary-key "id"
+        index "items_name_idx" "name"
+    }
+    table "tags" {
+        column "id" "bigint"
+        column "label" "text"
+        primary-key "id"
+    }
+}
+"#;
+
+/// A database at START and a plan (made by `formwork plan`) that takes it to DECLARED.
+fn planned(dir: &TempDir, rt: &tokio::runtime::Runtime) -> (TestDb, PathBuf, Plan) {
+    let db = rt.block_on(async {
+        let db = TestDb::new().await;
+        db.execute(START).await;
+        db
+    });
+    dir.write("schemas/public.kdl", DECLARED);
+    let file = dir.0.join("plan.bin");
+    let o = formwork(
+        &[
+            "plan",
+            "--db",
+            &db.url(),
+            "--dir",
+            p(&dir.0.join("schemas")),
+            "--out",
+            p(&file),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let plan = formwork::plan::file::read(&file).unwrap();
+    (db, file, plan)
+}
+
+#[test]
+fn approvals_are_required_and_every_bad_one_is_refused_before_anything_runs() {
+    let rt = rt();
+    let dir = TempDir::new("approve");
+    let (db, file, plan) = planned(&dir, &rt);
+    assert!(
+        !plan.hazard_kinds().is_empty(),
+        "the sample plan carries hazards"
+    );
+    let before = rt.block_on(live_fp(&db));
+    let url = db.url();
+    let key_file = dir.write("key", &format!("{SECRET}\n"));
+    let envs = [("APPROVAL_KEY", SECRET), ("OTHER_KEY", OTHER_SECRET)];
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", p(&file), "--db", &url, "--phase", "all"];
+        args.extend_from_slice(extra);
+        formwork(&args, &envs)
+    };
+    let refused = |o: &Output, needle: &str| {
+        let text = out(o);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+        assert!(
+            !text.contains(SECRET) && !text.contains(OTHER_SECRET),
+            "{text}"
+        );
+        assert_eq!(rt.block_on(live_fp(&db)), before, "nothing ran");
+        assert!(
+            !rt.block_on(has_formwork_schema(&db)),
+            "not even the journal"
+        );
+    };
+
+    refused(&apply(&[]), "not approved");
+    refused(&apply(&["--approve", &"0".repeat(64)]), "names plan");
+    refused(&apply(&["--approve", "000000000000"]), "names plan");
+    refused(&apply(&["--approve", "xyz"]), "not a plan id");
+
+    // Approving without accepting every hazard writes nothing and names what is missing.
+    let sidecar = formwork::plan::file::approval_path(&file);
+    let o = formwork(
+        &[
+            "approve",
+            p(&file),
+            "--key-env",
+            "APPROVAL_KEY",
+            "--approver",
+            "alice",
+            "--accept",
+            "deletes-data",
+        ],
+        &envs,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    for kind in plan.hazard_kinds() {
+        assert!(out(&o).contains(kind.as_str()), "{}", out(&o));
+    }
+    assert!(!sidecar.exists());
+    refused(&apply(&["--key-env", "APPROVAL_KEY"]), "no approval beside");
+
+    // A properly signed approval, checked with the wrong key.
+    let o = formwork(
+        &[
+            "approve",
+            p(&file),
+            "--key-file",
+            p(&key_file),
+            "--approver",
+            "alice",
+            "--accept-all",
+        ],
+        &envs,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(!out(&o).contains(SECRET));
+    refused(
+        &apply(&["--key-env", "OTHER_KEY"]),
+        "does not verify with this key",
+    );
+
+    // An edited approval file: its envelope hash no longer matches.
+    let good = std::fs::read(&sidecar).unwrap();
+    let mut edited = good.clone();
+    let at = good.windows(5).position(|w| w == b"alice").unwrap();
+    edited[at] = b'm';
+    std::fs::write(&sidecar, &edited).unwrap();
+    refused(&apply(&["--key-env", "APPROVAL_KEY"]), "altered or damaged");
+
+    // A forged approval (signed with another key) and one that leaves a hazard out.
+    use formwork::plan::approval::{Approval, ApprovalKey};
+    let other = ApprovalKey::from_secret(OTHER_SECRET.as_bytes()).unwrap();
+    let forged = Approval::sign(&other, &plan, "mallory", plan.hazard_kinds()).unwrap();
+    formwork::plan::file::write_approval(&forged, &sidecar).unwrap();
+    refused(
+        &apply(&["--key-env", "APPROVAL_KEY"]),
+        "does not verify with this key",
+    );
+    let key = ApprovalKey::from_secret(SECRET.as_bytes()).unwrap();
+    let kinds = plan.hazard_kinds();
+    let partial = Approval::sign(&key, &plan, "alice", kinds[1..].to_vec()).unwrap();
+    formwork::plan::file::write_approval(&partial, &sidecar).unwrap();
+    refused(&apply(&["--key-env", "APPROVAL_KEY"]), kinds[0].as_str());
+
+    // The genuine approval runs the plan to its end.
+    std::fs::write(&sidecar, &good).unwrap();
+    let o = apply(&["--key-file", p(&key_file)]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(!out(&o).contains(SECRET), "{}", out(&o));
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+}
+
+#[test]
+fn applying_twice_runs_once_and_the_second_run_does_nothing() {
+    let rt = rt();
+    let dir = TempDir::new("twice");
+    let (db, file, plan) = planned(&dir, &rt);
+    let url = db.url();
+    let short = plan.id().short();
+    let args = [
+        "apply",
+        p(&file),
+        "--db",
+        &url,
+        "--approve",
+        &short,
+        "--phase",
+        "all",
+    ];
+    let o = formwork(&args, &[]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("[1/{}]", plan.steps().len())),
+        "{text}"
+    );
+    assert!(text.contains("applied plan"), "{text}");
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT count(*) FROM formwork.steps WHERE status = 'done'"
+        )),
+        plan.steps().len() as i64
+    );
+
+    let o = formwork(&args, &[]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("already applied"), "{text}");
+    assert!(!text.contains("[1/"), "no step ran: {text}");
+    // Each step was attempted exactly once, in the first run.
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT sum(attempts)::bigint FROM formwork.steps"
+        )),
+        plan.steps().len() as i64
+    );
+    assert_eq!(
+        rt.block_on(scalar_i64(&db, "SELECT sum(id)::bigint FROM items")),
+        500_500
+    );
+
+    // status reads the journal and compares with the declaration.
+    let o = formwork(
+        &["status", "--db", &url, "--dir", p(&dir.0.join("schemas"))],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains(&short) && text.contains("applied"), "{text}");
+    assert!(text.contains("the database matches"), "{text}");
+}
+
+#[test]
+fn expand_runs_by_default_and_contract_waits_until_asked() {
+    let rt = rt();
+    let db = rt.block_on(async {
+        let db = TestDb::new().await;
+        db.execute(START).await;
+        db.execute("ALTER TABLE items ADD COLUMN legacy text").await;
+        db
+    });
+    let dir = TempDir::new("phases");
+    dir.write("schemas/public.kdl", DECLARED);
+    let file = dir.0.join("plan.bin");
+    let url = db.url();
+    let o = formwork(
+        &[
+            "plan",
+            "--db",
+            &url,
+            "--dir",
+            p(&dir.0.join("schemas")),
+            "--out",
+            p(&file),
+            "--allow-destructive",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let plan = formwork::plan::file::read(&file).unwrap();
+    let contract = plan
+        .steps()
+        .iter()
+        .filter(|s| s.phase == Phase::Contract)
+        .count();
+    assert!(contract > 0, "dropping a column is a contract step");
+    let id = plan.id().to_hex();
+
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--phase",
+            "contract",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("have not all run"), "{}", out(&o));
+
+    let o = formwork(&["apply", p(&file), "--db", &url, "--approve", &id], &[]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("contract step(s) pending"), "{text}");
+    let legacy = "SELECT count(*) FROM information_schema.columns WHERE column_name = 'legacy'";
+    assert_eq!(rt.block_on(scalar_i64(&db, legacy)), 1, "not dropped yet");
+    let o = formwork(
+        &["status", "--db", &url, "--dir", p(&dir.0.join("schemas"))],
+        &[],
+    );
+    assert!(out(&o).contains("expand-done"), "{}", out(&o));
+    assert!(out(&o).contains("contract step(s) pending"), "{}", out(&o));
+
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--phase",
+            "contract",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(rt.block_on(scalar_i64(&db, legacy)), 0);
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+}
+
+#[test]
+fn drift_between_plan_and_apply_is_refused_and_nothing_runs() {
+    let rt = rt();
+    let dir = TempDir::new("drift");
+    let (db, file, plan) = planned(&dir, &rt);
+    rt.block_on(db.execute("ALTER TABLE items ADD COLUMN sneaky int"));
+    let before = rt.block_on(live_fp(&db));
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &db.url(),
+            "--approve",
+            &plan.id().to_hex(),
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("drifted"), "{text}");
+    assert!(text.contains(&plan.source_fingerprint().to_hex()), "{text}");
+    assert_eq!(rt.block_on(live_fp(&db)), before);
+    assert!(!rt.block_on(has_formwork_schema(&db)));
+}
+
+#[test]
+fn a_plan_for_another_database_is_refused() {
+    let rt = rt();
+    let dir = TempDir::new("identity");
+    let (_a, file, plan) = planned(&dir, &rt);
+    let b = rt.block_on(async {
+        let b = TestDb::new().await;
+        b.execute(START).await;
+        b
+    });
+    let before = rt.block_on(live_fp(&b));
+    assert_eq!(
+        before,
+        plan.source_fingerprint(),
+        "same schema, other database"
+    );
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &b.url(),
+            "--approve",
+            &plan.id().to_hex(),
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("was made for") && text.contains(b.name()),
+        "{text}"
+    );
+    assert_eq!(rt.block_on(live_fp(&b)), before);
+}
+
+#[test]
+fn a_second_apply_fails_fast_while_another_holds_the_lock_or_waits_for_it() {
+    let rt = rt();
+    let dir = TempDir::new("lock");
+    let (db, file, plan) = planned(&dir, &rt);
+    let holder = rt.block_on(db.client());
+    rt.block_on(holder.execute(
+        "SELECT pg_advisory_lock($1)",
+        &[&formwork::apply::executor::ADVISORY_LOCK_KEY],
+    ))
+    .unwrap();
+    let url = db.url();
+    let id = plan.id().to_hex();
+    let args = ["apply", p(&file), "--db", &url, "--approve", &id];
+    let started = Instant::now();
+    let o = formwork(&args, &[]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("another apply holds"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10), "fails fast");
+    assert_eq!(rt.block_on(live_fp(&db)), plan.source_fingerprint());
+
+    // With --wait-lock it waits for the holder to finish, then runs.
+    let release = rt.spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        holder
+            .execute(
+                "SELECT pg_advisory_unlock($1)",
+                &[&formwork::apply::executor::ADVISORY_LOCK_KEY],
+            )
+            .await
+            .unwrap();
+        holder
+    });
+    let mut waiting = args.to_vec();
+    waiting.extend(["--wait-lock", "20", "--phase", "all"]);
+    let o = formwork(&waiting, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    rt.block_on(release).unwrap();
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+}
+
+/// A plan written by hand with short lock timeouts, its fingerprints taken by running the same
+/// statements in a twin database.
+fn manual_plan(
+    rt: &tokio::runtime::Runtime,
+    db: &TestDb,
+    setup: &str,
+    steps: &[(&str, bool, u64)],
+) -> Plan {
+    rt.block_on(async {
+        let twin = TestDb::new().await;
+        twin.execute(setup).await;
+        let target = {
+            let c = db.client().await;
+            formwork::catalog::introspect(&c).await.unwrap().server
+        };
+        let source = live_fp(&twin).await;
+        let mut fps = Vec::new();
+        for (sql, _, _) in steps {
+            twin.execute(sql).await;
+            fps.push(live_fp(&twin).await);
+        }
+        let mut b = PlanBuilder::new(
+            TargetIdentity::of_server(&target),
+            target.major() as u32,
+            source,
+            *fps.last().unwrap_or(&source),
+        );
+        for ((sql, transactional, lock_ms), fp) in steps.iter().zip(fps) {
+            let mut s = Step::new(*sql, Phase::Expand, fp)
+                .description(format!("run {sql}"))
+                .lock_timeout_ms(*lock_ms);
+            if !transactional {
+                s = s.non_transactional();
+            }
+            b = b.step(s);
+        }
+        b.build().unwrap()
+    })
+}
+
+#[test]
+fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() {
+    let rt = rt();
+    let db = rt.block_on(async {
+        let db = TestDb::new().await;
+        db.execute(START).await;
+        db
+    });
+    let plan = manual_plan(
+        &rt,
+        &db,
+        START,
+        &[("ALTER TABLE items ADD COLUMN note text", true, 200)],
+    );
+    let dir = TempDir::new("retry");
+    let file = dir.0.join("plan.bin");
+    formwork::plan::file::write(&plan, &file).unwrap();
+    let url = db.url();
+    let id = plan.id().to_hex();
+
+    // Held past the budget: the apply gives up cleanly, records why, and changes nothing.
+    let holder = rt.block_on(db.client());
+    rt.block_on(holder.batch_execute("BEGIN; LOCK TABLE items IN ACCESS SHARE MODE"))
+        .unwrap();
+    let started = Instant::now();
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--retry-budget",
+            "1",
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("lock timeout") && text.contains("gave up"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{text}");
+    assert_eq!(rt.block_on(live_fp(&db)), plan.source_fingerprint());
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT count(*) FROM formwork.steps WHERE status = 'failed' AND attempts > 1"
+        )),
+        1
+    );
+
+    // Released after a second: the apply retries and succeeds.
+    let release = rt.spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        holder.batch_execute("COMMIT").await.unwrap();
+    });
+    let o = formwork(&["apply", p(&file), "--db", &url, "--approve", &id], &[]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("retrying"), "{text}");
+    rt.block_on(release).unwrap();
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+    let waited = rt.block_on(scalar_i64(
+        &db,
+        "SELECT lock_wait_ms FROM formwork.steps WHERE step = 1",
+    ));
+    assert!(waited >= 500, "lock wait recorded: {waited} ms");
+}
+
+#[test]
+fn a_failed_concurrent_index_build_leaves_no_invalid_index_and_is_retried() {
+    let rt = rt();
+    let db = rt.block_on(async {
+        let db = TestDb::new().await;
+        db.execute(START).await;
+        db
+    });
+    let plan = manual_plan(
+        &rt,
+        &db,
+        START,
+        &[(
+            "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
+            false,
+            300,
+        )],
+    );
+    let dir = TempDir::new("cic");
+    let file = dir.0.join("plan.bin");
+    formwork::plan::file::write(&plan, &file).unwrap();
+    // An open writing transaction: the build waits for it, times out and leaves its INVALID
+    // index behind; the retry must drop it first.
+    let writer = rt.block_on(db.client());
+    rt.block_on(writer.batch_execute("BEGIN; INSERT INTO items VALUES (1001, 'late')"))
+        .unwrap();
+    let release = rt.spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        writer.batch_execute("COMMIT").await.unwrap();
+    });
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &db.url(),
+            "--approve",
+            &plan.id().to_hex(),
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("dropped the INVALID index"), "{text}");
+    rt.block_on(release).unwrap();
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
+        )),
+        0
+    );
+    assert_eq!(
+        rt.block_on(scalar_i64(&db, "SELECT count(*) FROM items")),
+        1001
+    );
+}
+
+#[test]
+fn a_killed_apply_resumes_where_it_stopped_and_converges() {
+    let rt = rt();
+    let dir = TempDir::new("kill");
+    let (db, file, plan) = planned(&dir, &rt);
+    assert!(plan.steps().len() >= 3, "{:?}", plan.steps());
+    let url = db.url();
+    let id = plan.id().to_hex();
+    let checksum = "SELECT sum(hashtext(id::text || name))::bigint FROM items";
+    let rows_before = rt.block_on(scalar_i64(&db, checksum));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args([
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--phase",
+            "all",
+        ])
+        .env_remove("DATABASE_URL")
+        .env(formwork::apply::executor::TEST_PAUSE_ENV, "2")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("paused after step 2") {
+            break;
+        }
+    }
+    assert!(seen.contains("paused after step 2"), "{seen}");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(
+        rt.block_on(live_fp(&db)),
+        plan.steps()[1].expected_fingerprint_after
+    );
+
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--phase",
+            "all",
+            "--wait-lock",
+            "20",
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("resuming"), "{text}");
+    assert!(!text.contains("[1/") && !text.contains("[2/"), "{text}");
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+    assert_eq!(rt.block_on(scalar_i64(&db, checksum)), rows_before);
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
+        )),
+        0
+    );
+}
+
+#[test]
+fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() {
+    let rt = rt();
+    let db = rt.block_on(async {
+        let db = TestDb::new().await;
+        db.execute(START).await;
+        db
+    });
+    let plan = manual_plan(
+        &rt,
+        &db,
+        START,
+        &[
+            ("CREATE TABLE tags (id bigint PRIMARY KEY)", true, 5_000),
+            (
+                "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
+                false,
+                30_000,
+            ),
+        ],
+    );
+    let dir = TempDir::new("killcic");
+    let file = dir.0.join("plan.bin");
+    formwork::plan::file::write(&plan, &file).unwrap();
+    let url = db.url();
+    let id = plan.id().to_hex();
+    // A writer keeps the build waiting in its middle, its INVALID index already created.
+    let writer = rt.block_on(db.client());
+    rt.block_on(writer.batch_execute("BEGIN; INSERT INTO items VALUES (1001, 'late')"))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args(["apply", p(&file), "--db", &url, "--approve", &id])
+        .env_remove("DATABASE_URL")
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let building =
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%'";
+    while rt.block_on(scalar_i64(&db, building)) == 0 {
+        assert!(Instant::now() < deadline, "the build never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server side of the killed session ends too (as a crashed host's would).
+    rt.block_on(db.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE 'CREATE INDEX CONCURRENTLY%'",
+    ));
+    rt.block_on(writer.batch_execute("COMMIT")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rt.block_on(scalar_i64(&db, building)) > 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
+        )),
+        1,
+        "the killed build left its INVALID index"
+    );
+
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--wait-lock",
+            "20",
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("dropped the INVALID index"), "{text}");
+    assert!(!text.contains("[1/"), "step 1 is not run again: {text}");
+    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
+    assert_eq!(
+        rt.block_on(scalar_i64(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
+        )),
+        0
+    );
+    assert_eq!(
+        rt.block_on(scalar_i64(&db, "SELECT count(*) FROM items")),
+        1001
+    );
+}
+
+#[test]
+fn passwords_in_the_connection_string_never_reach_the_output() {
+    let dir = TempDir::new("secret");
+    let rt = rt();
+    let (_db, file, plan) = planned(&dir, &rt);
+    let o = formwork(
+        &[
+            "apply",
+            p(&file),
+            "--db",
+            "postgres://app:hunter2-very-secret@127.0.0.1:1/app",
+            "--approve",
+            &plan.id().to_hex(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(!out(&o).contains("hunter2-very-secret"), "{}", out(&o));
+    let o = formwork(
+        &[
+            "status",
+            "--db",
+            "postgres://app:hunter2-very-secret@127.0.0.1:1/app",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(!out(&o).contains("hunter2-very-secret"), "{}", out(&o));
+}
