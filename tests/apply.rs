@@ -31,6 +31,12 @@ fn formwork(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
+fn apply(file: &Path, url: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", p(file), "--db", url];
+    args.extend_from_slice(extra);
+    formwork(&args, &[])
+}
+
 fn out(o: &Output) -> String {
     format!(
         "{}{}",
@@ -58,6 +64,30 @@ async fn live_fp(db: &TestDb) -> Fingerprint {
 
 async fn scalar_i64(db: &TestDb, sql: &str) -> i64 {
     db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// A fresh database at START.
+fn start_db(rt: &tokio::runtime::Runtime) -> TestDb {
+    rt.block_on(async {
+        let db = TestDb::new().await;
+        db.execute(START).await;
+        db
+    })
+}
+
+fn invalid_indexes(rt: &tokio::runtime::Runtime, db: &TestDb) -> i64 {
+    rt.block_on(scalar_i64(
+        db,
+        "SELECT count(*) FROM pg_index WHERE NOT indisvalid",
+    ))
+}
+
+/// The database is at the plan's end, with no INVALID index left and `rows` rows in items.
+fn assert_converged(rt: &tokio::runtime::Runtime, db: &TestDb, plan: &Plan, rows: i64) {
+    assert_eq!(rt.block_on(live_fp(db)), plan.desired_fingerprint());
+    assert_eq!(invalid_indexes(rt, db), 0, "no INVALID index left");
+    let count = rt.block_on(scalar_i64(db, "SELECT count(*) FROM items"));
+    assert_eq!(count, rows);
 }
 
 async fn has_formwork_schema(db: &TestDb) -> bool {
@@ -91,11 +121,7 @@ schema "public" {
 
 /// A database at START and a plan (made by `formwork plan`) that takes it to DECLARED.
 fn planned(dir: &TempDir, rt: &tokio::runtime::Runtime) -> (TestDb, PathBuf, Plan) {
-    let db = rt.block_on(async {
-        let db = TestDb::new().await;
-        db.execute(START).await;
-        db
-    });
+    let db = start_db(&rt);
     dir.write("schemas/public.kdl", DECLARED);
     let file = dir.0.join("plan.bin");
     let o = formwork(
@@ -325,23 +351,11 @@ fn expand_runs_by_default_and_contract_waits_until_asked() {
     assert!(contract > 0, "dropping a column is a contract step");
     let id = plan.id().to_hex();
 
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &url,
-            "--approve",
-            &id,
-            "--phase",
-            "contract",
-        ],
-        &[],
-    );
+    let o = apply(&file, &url, &["--approve", &id, "--phase", "contract"]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(out(&o).contains("have not all run"), "{}", out(&o));
 
-    let o = formwork(&["apply", p(&file), "--db", &url, "--approve", &id], &[]);
+    let o = apply(&file, &url, &["--approve", &id]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("contract step(s) pending"), "{text}");
@@ -354,20 +368,38 @@ fn expand_runs_by_default_and_contract_waits_until_asked() {
     assert!(out(&o).contains("expand-done"), "{}", out(&o));
     assert!(out(&o).contains("contract step(s) pending"), "{}", out(&o));
 
-    let o = formwork(
+    // Pipelines read one JSON event per line on stdout.
+    let o = apply(
+        &file,
+        &url,
         &[
-            "apply",
-            p(&file),
-            "--db",
-            &url,
             "--approve",
             &id,
             "--phase",
             "contract",
+            "--log-format",
+            "json",
         ],
-        &[],
     );
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let done_steps: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event"] == "step-done")
+        .map(|e| e["step"].as_u64().unwrap())
+        .collect();
+    let expand = (plan.steps().len() - contract) as u64;
+    assert_eq!(
+        done_steps,
+        (expand + 1..=plan.steps().len() as u64).collect::<Vec<_>>()
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "done");
+    assert_eq!(last["outcome"], "applied");
+    assert_eq!(last["plan_id"], id);
     assert_eq!(rt.block_on(scalar_i64(&db, legacy)), 0);
     assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
 }
@@ -379,17 +411,7 @@ fn drift_between_plan_and_apply_is_refused_and_nothing_runs() {
     let (db, file, plan) = planned(&dir, &rt);
     rt.block_on(db.execute("ALTER TABLE items ADD COLUMN sneaky int"));
     let before = rt.block_on(live_fp(&db));
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &db.url(),
-            "--approve",
-            &plan.id().to_hex(),
-        ],
-        &[],
-    );
+    let o = apply(&file, &db.url(), &["--approve", &plan.id().to_hex()]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(text.contains("drifted"), "{text}");
@@ -403,28 +425,14 @@ fn a_plan_for_another_database_is_refused() {
     let rt = rt();
     let dir = TempDir::new("identity");
     let (_a, file, plan) = planned(&dir, &rt);
-    let b = rt.block_on(async {
-        let b = TestDb::new().await;
-        b.execute(START).await;
-        b
-    });
+    let b = start_db(&rt);
     let before = rt.block_on(live_fp(&b));
     assert_eq!(
         before,
         plan.source_fingerprint(),
         "same schema, other database"
     );
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &b.url(),
-            "--approve",
-            &plan.id().to_hex(),
-        ],
-        &[],
-    );
+    let o = apply(&file, &b.url(), &["--approve", &plan.id().to_hex()]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(
@@ -477,14 +485,14 @@ fn a_second_apply_fails_fast_while_another_holds_the_lock_or_waits_for_it() {
 }
 
 /// A plan written by hand with short lock timeouts, its fingerprints taken by running the same
-/// statements in a twin database.
+/// statements in a twin database, saved as `plan.bin` in a directory of its own.
 fn manual_plan(
     rt: &tokio::runtime::Runtime,
     db: &TestDb,
     setup: &str,
     steps: &[(&str, bool, u64)],
-) -> Plan {
-    rt.block_on(async {
+) -> (TempDir, PathBuf, Plan) {
+    let plan = rt.block_on(async {
         let twin = TestDb::new().await;
         twin.execute(setup).await;
         let target = {
@@ -513,47 +521,37 @@ fn manual_plan(
             b = b.step(s);
         }
         b.build().unwrap()
-    })
+    });
+    let dir = TempDir::new("manual");
+    let file = dir.0.join("plan.bin");
+    formwork::plan::file::write(&plan, &file).unwrap();
+    (dir, file, plan)
+}
+
+/// A session of its own that has run `sql` (typically an open transaction holding locks).
+fn hold(rt: &tokio::runtime::Runtime, db: &TestDb, sql: &str) -> tokio_postgres::Client {
+    let client = rt.block_on(db.client());
+    rt.block_on(client.batch_execute(sql)).unwrap();
+    client
 }
 
 #[test]
 fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() {
     let rt = rt();
-    let db = rt.block_on(async {
-        let db = TestDb::new().await;
-        db.execute(START).await;
-        db
-    });
-    let plan = manual_plan(
+    let db = start_db(&rt);
+    let (_dir, file, plan) = manual_plan(
         &rt,
         &db,
         START,
         &[("ALTER TABLE items ADD COLUMN note text", true, 200)],
     );
-    let dir = TempDir::new("retry");
-    let file = dir.0.join("plan.bin");
-    formwork::plan::file::write(&plan, &file).unwrap();
     let url = db.url();
     let id = plan.id().to_hex();
 
     // Held past the budget: the apply gives up cleanly, records why, and changes nothing.
-    let holder = rt.block_on(db.client());
-    rt.block_on(holder.batch_execute("BEGIN; LOCK TABLE items IN ACCESS SHARE MODE"))
-        .unwrap();
+    let holder = hold(&rt, &db, "BEGIN; LOCK TABLE items IN ACCESS SHARE MODE");
     let started = Instant::now();
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &url,
-            "--approve",
-            &id,
-            "--retry-budget",
-            "1",
-        ],
-        &[],
-    );
+    let o = apply(&file, &url, &["--approve", &id, "--retry-budget", "1"]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(
@@ -575,7 +573,7 @@ fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() 
         tokio::time::sleep(Duration::from_secs(1)).await;
         holder.batch_execute("COMMIT").await.unwrap();
     });
-    let o = formwork(&["apply", p(&file), "--db", &url, "--approve", &id], &[]);
+    let o = apply(&file, &url, &["--approve", &id]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("retrying"), "{text}");
@@ -591,12 +589,8 @@ fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() 
 #[test]
 fn a_failed_concurrent_index_build_leaves_no_invalid_index_and_is_retried() {
     let rt = rt();
-    let db = rt.block_on(async {
-        let db = TestDb::new().await;
-        db.execute(START).await;
-        db
-    });
-    let plan = manual_plan(
+    let db = start_db(&rt);
+    let (_dir, file, plan) = manual_plan(
         &rt,
         &db,
         START,
@@ -606,45 +600,19 @@ fn a_failed_concurrent_index_build_leaves_no_invalid_index_and_is_retried() {
             300,
         )],
     );
-    let dir = TempDir::new("cic");
-    let file = dir.0.join("plan.bin");
-    formwork::plan::file::write(&plan, &file).unwrap();
     // An open writing transaction: the build waits for it, times out and leaves its INVALID
     // index behind; the retry must drop it first.
-    let writer = rt.block_on(db.client());
-    rt.block_on(writer.batch_execute("BEGIN; INSERT INTO items VALUES (1001, 'late')"))
-        .unwrap();
+    let writer = hold(&rt, &db, "BEGIN; INSERT INTO items VALUES (1001, 'late')");
     let release = rt.spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         writer.batch_execute("COMMIT").await.unwrap();
     });
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &db.url(),
-            "--approve",
-            &plan.id().to_hex(),
-        ],
-        &[],
-    );
+    let o = apply(&file, &db.url(), &["--approve", &plan.id().to_hex()]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("dropped the INVALID index"), "{text}");
     rt.block_on(release).unwrap();
-    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
-    assert_eq!(
-        rt.block_on(scalar_i64(
-            &db,
-            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
-        )),
-        0
-    );
-    assert_eq!(
-        rt.block_on(scalar_i64(&db, "SELECT count(*) FROM items")),
-        1001
-    );
+    assert_converged(&rt, &db, &plan, 1001);
 }
 
 #[test]
@@ -693,20 +661,10 @@ fn a_killed_apply_resumes_where_it_stopped_and_converges() {
         plan.steps()[1].expected_fingerprint_after
     );
 
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &url,
-            "--approve",
-            &id,
-            "--phase",
-            "all",
-            "--wait-lock",
-            "20",
-        ],
-        &[],
+    let o = apply(
+        &file,
+        &url,
+        &["--approve", &id, "--phase", "all", "--wait-lock", "20"],
     );
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
@@ -714,24 +672,14 @@ fn a_killed_apply_resumes_where_it_stopped_and_converges() {
     assert!(!text.contains("[1/") && !text.contains("[2/"), "{text}");
     assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
     assert_eq!(rt.block_on(scalar_i64(&db, checksum)), rows_before);
-    assert_eq!(
-        rt.block_on(scalar_i64(
-            &db,
-            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
-        )),
-        0
-    );
+    assert_eq!(invalid_indexes(&rt, &db), 0);
 }
 
 #[test]
 fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() {
     let rt = rt();
-    let db = rt.block_on(async {
-        let db = TestDb::new().await;
-        db.execute(START).await;
-        db
-    });
-    let plan = manual_plan(
+    let db = start_db(&rt);
+    let (_dir, file, plan) = manual_plan(
         &rt,
         &db,
         START,
@@ -744,15 +692,10 @@ fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() 
             ),
         ],
     );
-    let dir = TempDir::new("killcic");
-    let file = dir.0.join("plan.bin");
-    formwork::plan::file::write(&plan, &file).unwrap();
     let url = db.url();
     let id = plan.id().to_hex();
     // A writer keeps the build waiting in its middle, its INVALID index already created.
-    let writer = rt.block_on(db.client());
-    rt.block_on(writer.batch_execute("BEGIN; INSERT INTO items VALUES (1001, 'late')"))
-        .unwrap();
+    let writer = hold(&rt, &db, "BEGIN; INSERT INTO items VALUES (1001, 'late')");
     let mut child = Command::new(env!("CARGO_BIN_EXE_formwork"))
         .args(["apply", p(&file), "--db", &url, "--approve", &id])
         .env_remove("DATABASE_URL")
@@ -781,43 +724,17 @@ fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() 
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(
-        rt.block_on(scalar_i64(
-            &db,
-            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
-        )),
+        invalid_indexes(&rt, &db),
         1,
         "the killed build left its INVALID index"
     );
 
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            &url,
-            "--approve",
-            &id,
-            "--wait-lock",
-            "20",
-        ],
-        &[],
-    );
+    let o = apply(&file, &url, &["--approve", &id, "--wait-lock", "20"]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("dropped the INVALID index"), "{text}");
     assert!(!text.contains("[1/"), "step 1 is not run again: {text}");
-    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
-    assert_eq!(
-        rt.block_on(scalar_i64(
-            &db,
-            "SELECT count(*) FROM pg_index WHERE NOT indisvalid"
-        )),
-        0
-    );
-    assert_eq!(
-        rt.block_on(scalar_i64(&db, "SELECT count(*) FROM items")),
-        1001
-    );
+    assert_converged(&rt, &db, &plan, 1001);
 }
 
 #[test]
@@ -825,16 +742,10 @@ fn passwords_in_the_connection_string_never_reach_the_output() {
     let dir = TempDir::new("secret");
     let rt = rt();
     let (_db, file, plan) = planned(&dir, &rt);
-    let o = formwork(
-        &[
-            "apply",
-            p(&file),
-            "--db",
-            "postgres://app:hunter2-very-secret@127.0.0.1:1/app",
-            "--approve",
-            &plan.id().to_hex(),
-        ],
-        &[],
+    let o = apply(
+        &file,
+        "postgres://app:hunter2-very-secret@127.0.0.1:1/app",
+        &["--approve", &plan.id().to_hex()],
     );
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(!out(&o).contains("hunter2-very-secret"), "{}", out(&o));

@@ -416,7 +416,7 @@ async fn run_one(
     let started = Instant::now();
     let mut attempts = 0u32;
     let mut lock_wait = Duration::ZERO;
-    loop {
+    let failure = loop {
         attempts += 1;
         on_event(&Event::StepStart {
             step: n,
@@ -435,7 +435,7 @@ async fn run_one(
             .batch_execute("RESET lock_timeout; RESET statement_timeout")
             .await;
         let e = match result {
-            Ok(()) => break,
+            Ok(()) => break None,
             Err(e) => e,
         };
         let message = super::error_message(&e);
@@ -462,6 +462,30 @@ async fn run_one(
         } else {
             message
         };
+        break Some(ApplyError::StepFailed {
+            step: n,
+            total,
+            description: step.description.clone(),
+            sql: step.sql.clone(),
+            attempts,
+            message,
+        });
+    };
+    let failure = match failure {
+        Some(e) => Some(e),
+        None => {
+            let found = live_fingerprint(client).await?;
+            (found != step.expected_fingerprint_after).then(|| ApplyError::UnexpectedFingerprint {
+                step: n,
+                total,
+                description: step.description.clone(),
+                expected: step.expected_fingerprint_after,
+                found,
+            })
+        }
+    };
+    if let Some(e) = failure {
+        let message = e.to_string();
         journal::finish_step(
             client,
             plan,
@@ -470,34 +494,6 @@ async fn run_one(
             attempts,
             ms(lock_wait),
             Some(&message),
-        )
-        .await?;
-        return Err(ApplyError::StepFailed {
-            step: n,
-            total,
-            description: step.description.clone(),
-            sql: step.sql.clone(),
-            attempts,
-            message,
-        });
-    }
-    let found = live_fingerprint(client).await?;
-    if found != step.expected_fingerprint_after {
-        let e = ApplyError::UnexpectedFingerprint {
-            step: n,
-            total,
-            description: step.description.clone(),
-            expected: step.expected_fingerprint_after,
-            found,
-        };
-        journal::finish_step(
-            client,
-            plan,
-            n,
-            "failed",
-            attempts,
-            ms(lock_wait),
-            Some(&e.to_string()),
         )
         .await?;
         return Err(e);
