@@ -121,7 +121,7 @@ schema "public" {
 
 /// A database at START and a plan (made by `formwork plan`) that takes it to DECLARED.
 fn planned(dir: &TempDir, rt: &tokio::runtime::Runtime) -> (TestDb, PathBuf, Plan) {
-    let db = start_db(&rt);
+    let db = start_db(rt);
     dir.write("schemas/public.kdl", DECLARED);
     let file = dir.0.join("plan.bin");
     let o = formwork(
