@@ -549,9 +549,32 @@ fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() 
     let id = plan.id().to_hex();
 
     // Held past the budget: the apply gives up cleanly, records why, and changes nothing.
+    // Meanwhile another session keeps reading the table: queued behind the apply's ACCESS
+    // EXCLUSIVE request, a read waits at most about the step's lock_timeout (200 ms).
     let holder = hold(&rt, &db, "BEGIN; LOCK TABLE items IN ACCESS SHARE MODE");
+    let reader = rt.block_on(db.client());
+    let reads = rt.spawn(async move {
+        let mut slowest = Duration::ZERO;
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            let t = Instant::now();
+            reader
+                .query_one("SELECT count(*) FROM items", &[])
+                .await
+                .unwrap();
+            slowest = slowest.max(t.elapsed());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        slowest
+    });
     let started = Instant::now();
     let o = apply(&file, &url, &["--approve", &id, "--retry-budget", "1"]);
+    let slowest = rt.block_on(reads).unwrap();
+    eprintln!("slowest read while apply retried: {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(200 + 700),
+        "a reader waited {slowest:?}"
+    );
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(
@@ -618,61 +641,79 @@ fn a_failed_concurrent_index_build_leaves_no_invalid_index_and_is_retried() {
 #[test]
 fn a_killed_apply_resumes_where_it_stopped_and_converges() {
     let rt = rt();
-    let dir = TempDir::new("kill");
-    let (db, file, plan) = planned(&dir, &rt);
-    assert!(plan.steps().len() >= 3, "{:?}", plan.steps());
-    let url = db.url();
-    let id = plan.id().to_hex();
-    let checksum = "SELECT sum(hashtext(id::text || name))::bigint FROM items";
-    let rows_before = rt.block_on(scalar_i64(&db, checksum));
+    let steps = {
+        let dir = TempDir::new("kill");
+        planned(&dir, &rt).2.steps().len()
+    };
+    assert!(steps >= 3, "the sample plan has several steps");
+    // Killed at every step boundary, including after the last step but before the journal
+    // says the plan is applied.
+    for k in 1..=steps {
+        let dir = TempDir::new("kill");
+        let (db, file, plan) = planned(&dir, &rt);
+        let url = db.url();
+        let id = plan.id().to_hex();
+        let checksum = "SELECT sum(hashtext(id::text || name))::bigint FROM items";
+        let rows_before = rt.block_on(scalar_i64(&db, checksum));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_formwork"))
-        .args([
-            "apply",
-            p(&file),
-            "--db",
-            &url,
-            "--approve",
-            &id,
-            "--phase",
-            "all",
-        ])
-        .env_remove("DATABASE_URL")
-        .env(formwork::apply::executor::TEST_PAUSE_ENV, "2")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("paused after step 2") {
-            break;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_formwork"))
+            .args(["apply", p(&file), "--db", &url, "--approve", &id])
+            .args(["--phase", "all"])
+            .env_remove("DATABASE_URL")
+            .env(formwork::apply::executor::TEST_PAUSE_ENV, k.to_string())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let pause = format!("paused after step {k}");
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(&pause) {
+                break;
+            }
         }
-    }
-    assert!(seen.contains("paused after step 2"), "{seen}");
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    assert_eq!(
-        rt.block_on(live_fp(&db)),
-        plan.steps()[1].expected_fingerprint_after
-    );
+        assert!(seen.contains(&pause), "{seen}");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_eq!(
+            rt.block_on(live_fp(&db)),
+            plan.steps()[k - 1].expected_fingerprint_after
+        );
 
-    let o = apply(
-        &file,
-        &url,
-        &["--approve", &id, "--phase", "all", "--wait-lock", "20"],
-    );
-    let text = out(&o);
-    assert_eq!(o.status.code(), Some(0), "{text}");
-    assert!(text.contains("resuming"), "{text}");
-    assert!(!text.contains("[1/") && !text.contains("[2/"), "{text}");
-    assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
-    assert_eq!(rt.block_on(scalar_i64(&db, checksum)), rows_before);
-    assert_eq!(invalid_indexes(&rt, &db), 0);
+        let o = apply(
+            &file,
+            &url,
+            &["--approve", &id, "--phase", "all", "--wait-lock", "20"],
+        );
+        let text = out(&o);
+        assert_eq!(o.status.code(), Some(0), "after step {k}: {text}");
+        if k < steps {
+            assert!(text.contains("resuming"), "{text}");
+        } else {
+            assert!(text.contains("already applied"), "{text}");
+        }
+        for done in 1..=k {
+            assert!(
+                !text.contains(&format!("[{done}/")),
+                "step {done} ran again: {text}"
+            );
+        }
+        assert_eq!(rt.block_on(scalar_i64(&db, checksum)), rows_before);
+        assert_converged(&rt, &db, &plan, 1000);
+        let status = rt.block_on(async {
+            let c = db.client().await;
+            let row = c
+                .query_one("SELECT status FROM formwork.plans", &[])
+                .await
+                .unwrap();
+            row.get::<_, String>(0)
+        });
+        assert_eq!(status, "applied");
+    }
 }
 
 #[test]
