@@ -476,3 +476,68 @@ async fn a_view_reading_a_dropped_column_is_recreated_first() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_column_moves_from_one_enum_to_another_through_text() {
+    case(
+        "CREATE TYPE e1 AS ENUM ('a', 'b'); CREATE TYPE e2 AS ENUM ('a', 'b', 'c');
+         CREATE TABLE t (c e1 DEFAULT 'a');",
+        "INSERT INTO t VALUES ('a'), ('b');",
+        "CREATE TYPE e1 AS ENUM ('a', 'b'); CREATE TYPE e2 AS ENUM ('a', 'b', 'c');
+         CREATE TABLE t (c e2 DEFAULT 'c');",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_primary_key_goes_before_its_columns_lose_not_null() {
+    case(
+        "CREATE TABLE t (a int PRIMARY KEY, b int);",
+        "INSERT INTO t VALUES (1, 1);",
+        "CREATE TABLE t (a int, b int);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_changes_while_a_table_referencing_it_goes_away() {
+    case(
+        "CREATE TABLE users (id int PRIMARY KEY, user_id int NOT NULL);
+         CREATE TABLE taggings (user_id int REFERENCES users (id));",
+        "INSERT INTO users VALUES (1, 1); INSERT INTO taggings VALUES (1);",
+        "CREATE TABLE users (id int NOT NULL, user_id int PRIMARY KEY);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_table_replaced_by_a_view_of_the_same_name_and_back() {
+    case(
+        "CREATE TABLE data (id int);",
+        "",
+        "CREATE TABLE t_data (id int); CREATE VIEW data AS SELECT id FROM t_data;",
+        anything(),
+    )
+    .await;
+    case(
+        "CREATE TABLE t_data (id int); CREATE VIEW data AS SELECT id FROM t_data;",
+        "",
+        "CREATE TABLE data (id int);",
+        anything(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_existing_column_becomes_generated_with_permission() {
+    case(
+        "CREATE TABLE t (a int, b int);",
+        "INSERT INTO t VALUES (1, 5);",
+        "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED);",
+        anything(),
+    )
+    .await;
+}

@@ -191,8 +191,13 @@ fn rename(ctx: &mut Ctx, tq: &QualifiedName, old: &str, new: &str) {
 }
 
 fn drop_constraint(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
+    let stage = if what == "foreign key" {
+        Stage::RelaxForeignKeys
+    } else {
+        Stage::Relax
+    };
     ctx.push(Draft::new(
-        Stage::Relax,
+        stage,
         format!("drop {what} {name} of {tq}"),
         format!(
             "ALTER TABLE {} DROP CONSTRAINT {}",

@@ -48,9 +48,15 @@ pub enum Stage {
     /// they read is changing type or going away).
     DropViewForRecreate,
     Rename,
+    /// Foreign keys that no longer apply or are replaced: before any key they reference is
+    /// dropped or replaced.
+    RelaxForeignKeys,
     /// Constraints and defaults that no longer apply, and replaced constraints and indexes:
     /// relaxing happens before the new application version needs it.
     Relax,
+    /// A table or view dropped because an object of another kind takes its name: it must go
+    /// before its successor is created, so in the expand phase.
+    DropForReplace,
     CreateTable,
     Columns,
     NotNull,

@@ -146,6 +146,16 @@ fn option_changes(c: &SequenceOptions, d: &SequenceOptions) -> String {
         .collect()
 }
 
+/// START as PostgreSQL applies it: when not set, MINVALUE for an ascending sequence and
+/// MAXVALUE for a descending one (1 and -1 when those are not set either).
+fn effective_start(o: &SequenceOptions) -> i64 {
+    o.start.unwrap_or(if o.increment.unwrap_or(1) > 0 {
+        o.min_value.unwrap_or(1)
+    } else {
+        o.max_value.unwrap_or(-1)
+    })
+}
+
 /// The option clauses that turn `c` into `d`. `None` means PostgreSQL's default, which each
 /// clause restores explicitly.
 pub(crate) fn option_clauses(c: &SequenceOptions, d: &SequenceOptions) -> Vec<String> {
@@ -168,14 +178,10 @@ pub(crate) fn option_clauses(c: &SequenceOptions, d: &SequenceOptions) -> Vec<St
             None => "NO MAXVALUE".to_string(),
         });
     }
-    if c.start != d.start {
-        let ascending = d.increment.unwrap_or(1) > 0;
-        let default = if ascending {
-            d.min_value.unwrap_or(1)
-        } else {
-            d.max_value.unwrap_or(-1)
-        };
-        out.push(format!("START WITH {}", d.start.unwrap_or(default)));
+    // An unset START follows MINVALUE (MAXVALUE when descending), so a new minimum moves it
+    // too, and PostgreSQL refuses a START outside the new bounds.
+    if effective_start(c) != effective_start(d) {
+        out.push(format!("START WITH {}", effective_start(d)));
     }
     if c.cache != d.cache {
         out.push(format!("CACHE {}", d.cache.unwrap_or(1)));

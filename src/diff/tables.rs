@@ -98,15 +98,44 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
         }
     }
     for (schema, t) in dropped {
+        let tq = QualifiedName::new(*schema, &t.name);
+        // A foreign key into a table whose keys change must go before the key does, which
+        // happens in the expand phase.
+        for fk in t.foreign_keys.values() {
+            if gone.contains(&fk.references) || !keys_change(ctx, &fk.references) {
+                continue;
+            }
+            ctx.push(Draft::new(
+                Stage::RelaxForeignKeys,
+                format!(
+                    "drop foreign key {} of {} (the key it references changes; the table goes away later)",
+                    fk.name,
+                    display(schema, &t.name)
+                ),
+                format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {}",
+                    qualified(&tq),
+                    quote_ident(&fk.name)
+                ),
+            ));
+        }
+        // A view taking the table's name must be created in the expand phase, after the table
+        // is gone.
+        let replaced = ctx
+            .desired
+            .schemas
+            .get(*schema)
+            .is_some_and(|s| s.views.contains_key(&t.name));
         let q = display(schema, &t.name);
         ctx.push(
             Draft::new(
-                Stage::DropTable,
+                if replaced {
+                    Stage::DropForReplace
+                } else {
+                    Stage::DropTable
+                },
                 format!("drop table {q}"),
-                format!(
-                    "DROP TABLE {}",
-                    qualified(&QualifiedName::new(*schema, &t.name))
-                ),
+                format!("DROP TABLE {}", qualified(&tq)),
             )
             .loses(
                 loss(DataLossKind::Table, schema, &t.name, None),
@@ -117,6 +146,14 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
                 format!("clients still using {q} break"),
             ),
         );
+    }
+}
+
+/// Whether the primary key or unique constraints of a table change between the two models.
+fn keys_change(ctx: &Ctx, table: &QualifiedName) -> bool {
+    match (ctx.current.table(table), ctx.desired.table(table)) {
+        (Some(c), Some(d)) => c.primary_key != d.primary_key || c.uniques != d.uniques,
+        _ => false,
     }
 }
 
@@ -187,6 +224,8 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
             ctx.push(column_comment(&t, &shown, dc));
         }
     }
+    // Constraints first: a primary key must go before its columns may lose NOT NULL.
+    super::constraints::diff_table(ctx, names, schema, c, d);
     for (cc, dc, _) in &p.matched {
         alter_column(ctx, names, &tq, cc, dc);
     }
@@ -211,7 +250,6 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
         );
     }
 
-    super::constraints::diff_table(ctx, names, schema, c, d);
     super::indexes::diff_table(ctx, names, schema, c, d);
 
     if c.comment != d.comment {
@@ -284,10 +322,28 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
                 return;
             }
         }
-        (None, Some(_)) => ctx.unsupported.push(format!(
-            "column {shown}: an existing column cannot become generated; declare a new column \
-             (and drop the old one) instead"
-        )),
+        (None, Some(_)) => {
+            // PostgreSQL cannot make an existing column generated: the column is replaced, and
+            // its stored values with it.
+            ctx.reshaped_tables.insert(tq.clone());
+            ctx.push(
+                Draft::new(
+                    Stage::Columns,
+                    format!("drop column {shown} to add it back as a generated column"),
+                    format!("ALTER TABLE {t} DROP COLUMN {col}"),
+                )
+                .loses(
+                    loss(DataLossKind::Column, &tq.schema, &tq.name, Some(&d.name)),
+                    format!("the values of {shown} are replaced by computed ones"),
+                ),
+            );
+            ctx.push(Draft::new(
+                Stage::Columns,
+                format!("add {shown} as a generated column"),
+                format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, d)),
+            ));
+            return;
+        }
         _ => {}
     }
 
@@ -316,8 +372,13 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
             &type_name(&c.data_type),
             &type_name(&d.data_type),
         ) && c.collation == d.collation;
+        // Between a user type (an enum) and anything else there may be no direct cast, but
+        // every type has text input and output.
+        let user_type = |t: &str| t.contains('.');
         let using = if d.generated.is_some() || coercible {
             String::new()
+        } else if user_type(&c.data_type) || user_type(&d.data_type) {
+            format!(" USING {col}::text::{}", d.data_type)
         } else {
             format!(" USING {col}::{}", d.data_type)
         };

@@ -116,9 +116,18 @@ pub(super) fn diff(ctx: &mut Ctx) {
                 format!("DROP VIEW {}", qn(&s.name, &v.name)),
             ));
         } else if dropped.contains(&k) {
+            // A table taking the view's name is created in the expand phase, after the view.
+            let replaced = desired
+                .schemas
+                .get(&s.name)
+                .is_some_and(|ds| ds.tables.contains_key(&v.name));
             ctx.push(
                 Draft::new(
-                    Stage::DropView,
+                    if replaced {
+                        Stage::DropForReplace
+                    } else {
+                        Stage::DropView
+                    },
                     format!("drop view {}", display(&s.name, &v.name)),
                     format!("DROP VIEW {}", qn(&s.name, &v.name)),
                 )
