@@ -801,3 +801,40 @@ fn passwords_in_the_connection_string_never_reach_the_output() {
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(!out(&o).contains("hunter2-very-secret"), "{}", out(&o));
 }
+
+#[test]
+fn a_development_database_can_be_planned_and_applied_in_one_go_only_with_auto_approve() {
+    let rt = rt();
+    let db = start_db(&rt);
+    let dir = TempDir::new("laptop");
+    dir.write("schemas/public.kdl", DECLARED);
+    let schemas = dir.0.join("schemas");
+    let url = db.url();
+    let before = rt.block_on(live_fp(&db));
+    let o = formwork(&["apply", "--dir", p(&schemas), "--db", &url], &[]);
+    assert_eq!(o.status.code(), Some(2), "usage error: {}", out(&o));
+    assert_eq!(rt.block_on(live_fp(&db)), before);
+
+    let o = formwork(
+        &[
+            "apply",
+            "--dir",
+            p(&schemas),
+            "--db",
+            &url,
+            "--auto-approve",
+            "--phase",
+            "all",
+        ],
+        &[],
+    );
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("WITHOUT ANY APPROVAL"), "{text}");
+    assert!(
+        text.contains("CREATE TABLE \"public\".\"tags\""),
+        "the plan is shown: {text}"
+    );
+    let o = formwork(&["status", "--db", &url, "--dir", p(&schemas)], &[]);
+    assert!(out(&o).contains("the database matches"), "{}", out(&o));
+}

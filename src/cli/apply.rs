@@ -33,11 +33,22 @@ use crate::pg::connect::ConnInfo;
   formwork approve plans/plan.bin --key-env APPROVAL_KEY --accept-all   # in review
   formwork apply plans/plan.bin --key-env APPROVAL_KEY                  # in the pipeline
   formwork apply plans/plan.bin --phase contract --approve 3f1c0a9b22de  # after the deploy
-  formwork apply plans/plan.bin --db postgres://localhost/dev --auto-approve")]
+  formwork apply plans/plan.bin --db postgres://localhost/dev --auto-approve
+  formwork apply --dir schemas --db postgres://localhost/dev --auto-approve --phase all")]
 pub struct Args {
     /// The plan file written by `formwork plan --out`.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "dir",
+        conflicts_with = "dir"
+    )]
+    file: Option<PathBuf>,
+    /// Development shortcut: plan against the database from this declaration directory, show
+    /// the plan, and apply it at once. Needs --auto-approve (nobody reviewed it).
+    #[arg(long, value_name = "DIR", requires = "auto_approve")]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    scratch: super::ScratchArgs,
     /// Database to apply to: a libpq URL or keyword string. Default: DATABASE_URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     db: Option<String>,
@@ -80,7 +91,13 @@ enum LogFormat {
 }
 
 pub fn run(args: Args) -> miette::Result<ExitCode> {
-    let plan = crate::plan::file::read(&args.file).map_err(|e| miette::miette!("{e}"))?;
+    let conn = ConnInfo::from_db_arg(args.db.as_deref()).map_err(|e| miette::miette!("{e}"))?;
+    let rt = super::runtime()?;
+    let plan = match (&args.file, &args.dir) {
+        (Some(file), _) => crate::plan::file::read(file).map_err(|e| miette::miette!("{e}"))?,
+        (None, Some(dir)) => rt.block_on(plan_now(&args, dir, &conn))?,
+        (None, None) => return Err(miette::miette!("give a plan file or --dir")),
+    };
     let choice = if let Some(id) = &args.approve {
         ApprovalChoice::PlanId(id.clone())
     } else if let Some(path) = &args.key_file {
@@ -99,7 +116,6 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             plan.id().short()
         );
     }
-    let conn = ConnInfo::from_db_arg(args.db.as_deref()).map_err(|e| miette::miette!("{e}"))?;
     let json = args.log_format == LogFormat::Json;
     let options = ApplyOptions {
         phase: args.phase,
@@ -117,7 +133,6 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             plan.steps().len()
         );
     }
-    let rt = super::runtime()?;
     rt.block_on(async {
         let client = conn.connect().await.map_err(|e| miette::miette!("{e}"))?;
         let mut on_event = |e: &Event| report(e, json);
@@ -146,9 +161,41 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     })
 }
 
+/// `--dir`: plan against the live database now and show the plan (text on stderr, so stdout
+/// stays the JSON event stream with --log-format json).
+async fn plan_now(
+    args: &Args,
+    dir: &std::path::Path,
+    conn: &ConnInfo,
+) -> miette::Result<crate::plan::Plan> {
+    let declared = crate::kdl::load::load_dir(dir)?;
+    let client = conn.connect().await.map_err(|e| miette::miette!("{e}"))?;
+    let current = crate::catalog::introspect(&client)
+        .await
+        .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
+    drop(client);
+    let scratch = crate::pg::scratch::LazyScratch::from_args(
+        args.scratch.dev_url.clone(),
+        args.scratch.pg_bin.clone(),
+    );
+    let planned = crate::plan::planner::make_plan(
+        &current,
+        &declared,
+        &scratch,
+        &crate::plan::planner::PlanOptions::default(),
+    )
+    .await?;
+    let color = crate::render::color_for(&std::io::stderr());
+    eprint!(
+        "{}",
+        crate::render::render(&planned.plan, crate::render::Format::Text, color)
+    );
+    Ok(planned.plan)
+}
+
 fn signed(args: &Args, key: KeySource) -> ApprovalChoice {
     ApprovalChoice::Signed {
-        sidecar: crate::plan::file::approval_path(&args.file),
+        sidecar: crate::plan::file::approval_path(&args.file.clone().unwrap_or_default()),
         key,
     }
 }
