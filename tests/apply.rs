@@ -838,3 +838,33 @@ fn a_development_database_can_be_planned_and_applied_in_one_go_only_with_auto_ap
     let o = formwork(&["status", "--db", &url, "--dir", p(&schemas)], &[]);
     assert!(out(&o).contains("the database matches"), "{}", out(&o));
 }
+
+#[test]
+fn a_state_half_way_through_the_plan_is_refused_unless_the_journal_explains_it() {
+    let rt = rt();
+    let db = start_db(&rt);
+    let (_dir, file, plan) = manual_plan(
+        &rt,
+        &db,
+        START,
+        &[
+            ("CREATE TABLE tags (id bigint PRIMARY KEY)", true, 1_000),
+            ("ALTER TABLE items ADD COLUMN note text", true, 1_000),
+        ],
+    );
+    // Someone ran the first step by hand: the state is one the plan passes through, but
+    // nothing says this plan got there.
+    rt.block_on(db.execute("CREATE TABLE tags (id bigint PRIMARY KEY)"));
+    let o = apply(&file, &db.url(), &["--approve", &plan.id().to_hex()]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("after step 1") && text.contains("no record"),
+        "{text}"
+    );
+    assert_eq!(
+        rt.block_on(live_fp(&db)),
+        plan.steps()[0].expected_fingerprint_after
+    );
+    assert!(!rt.block_on(has_formwork_schema(&db)));
+}

@@ -149,7 +149,8 @@ pub enum ApplyError {
         desired: Fingerprint,
     },
     #[error(
-        "the database is in the state this plan reaches after step {step}, but the journal {journal}; refusing to guess where to resume"
+        "the database is in {}, but the journal {journal}; refusing to guess where to resume",
+        if *.step == 0 { "the plan's starting state".to_string() } else { format!("the state this plan reaches after step {}", .step) }
     )]
     JournalDisagrees { step: usize, journal: String },
     #[error(

@@ -47,8 +47,6 @@ pub struct Args {
     /// the plan, and apply it at once. Needs --auto-approve (nobody reviewed it).
     #[arg(long, value_name = "DIR", requires = "auto_approve")]
     dir: Option<PathBuf>,
-    #[command(flatten)]
-    scratch: super::ScratchArgs,
     /// Database to apply to: a libpq URL or keyword string. Default: DATABASE_URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     db: Option<String>,
@@ -82,6 +80,9 @@ pub struct Args {
     /// Progress as text lines on stderr, or as one JSON event per line on stdout.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Where `--dir` normalizes the declaration.
+    #[command(flatten)]
+    scratch: super::ScratchArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
