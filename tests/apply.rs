@@ -484,17 +484,17 @@ fn a_second_apply_fails_fast_while_another_holds_the_lock_or_waits_for_it() {
     assert_eq!(rt.block_on(live_fp(&db)), plan.desired_fingerprint());
 }
 
-/// A plan written by hand with short lock timeouts, its fingerprints taken by running the same
-/// statements in a twin database, saved as `plan.bin` in a directory of its own.
+/// A database at START and a plan for it written by hand (short lock timeouts), its
+/// fingerprints taken by running the same statements in a twin database, saved as `plan.bin`
+/// in a directory of its own.
 fn manual_plan(
     rt: &tokio::runtime::Runtime,
-    db: &TestDb,
-    setup: &str,
     steps: &[(&str, bool, u64)],
-) -> (TempDir, PathBuf, Plan) {
+) -> (TestDb, TempDir, PathBuf, Plan) {
+    let db = start_db(rt);
     let plan = rt.block_on(async {
         let twin = TestDb::new().await;
-        twin.execute(setup).await;
+        twin.execute(START).await;
         let target = {
             let c = db.client().await;
             formwork::catalog::introspect(&c).await.unwrap().server
@@ -525,7 +525,7 @@ fn manual_plan(
     let dir = TempDir::new("manual");
     let file = dir.0.join("plan.bin");
     formwork::plan::file::write(&plan, &file).unwrap();
-    (dir, file, plan)
+    (db, dir, file, plan)
 }
 
 /// A session of its own that has run `sql` (typically an open transaction holding locks).
@@ -538,11 +538,8 @@ fn hold(rt: &tokio::runtime::Runtime, db: &TestDb, sql: &str) -> tokio_postgres:
 #[test]
 fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() {
     let rt = rt();
-    let db = start_db(&rt);
-    let (_dir, file, plan) = manual_plan(
+    let (db, _dir, file, plan) = manual_plan(
         &rt,
-        &db,
-        START,
         &[("ALTER TABLE items ADD COLUMN note text", true, 200)],
     );
     let url = db.url();
@@ -612,11 +609,8 @@ fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() 
 #[test]
 fn a_failed_concurrent_index_build_leaves_no_invalid_index_and_is_retried() {
     let rt = rt();
-    let db = start_db(&rt);
-    let (_dir, file, plan) = manual_plan(
+    let (db, _dir, file, plan) = manual_plan(
         &rt,
-        &db,
-        START,
         &[(
             "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
             false,
@@ -719,11 +713,8 @@ fn a_killed_apply_resumes_where_it_stopped_and_converges() {
 #[test]
 fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() {
     let rt = rt();
-    let db = start_db(&rt);
-    let (_dir, file, plan) = manual_plan(
+    let (db, _dir, file, plan) = manual_plan(
         &rt,
-        &db,
-        START,
         &[
             ("CREATE TABLE tags (id bigint PRIMARY KEY)", true, 5_000),
             (
@@ -842,11 +833,8 @@ fn a_development_database_can_be_planned_and_applied_in_one_go_only_with_auto_ap
 #[test]
 fn a_state_half_way_through_the_plan_is_refused_unless_the_journal_explains_it() {
     let rt = rt();
-    let db = start_db(&rt);
-    let (_dir, file, plan) = manual_plan(
+    let (db, _dir, file, plan) = manual_plan(
         &rt,
-        &db,
-        START,
         &[
             ("CREATE TABLE tags (id bigint PRIMARY KEY)", true, 1_000),
             ("ALTER TABLE items ADD COLUMN note text", true, 1_000),
