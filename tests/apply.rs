@@ -713,7 +713,7 @@ fn a_killed_apply_resumes_where_it_stopped_and_converges() {
 #[test]
 fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() {
     let rt = rt();
-    let (db, _dir, file, plan) = manual_plan(
+    let (db, dir, file, plan) = manual_plan(
         &rt,
         &[
             ("CREATE TABLE tags (id bigint PRIMARY KEY)", true, 5_000),
@@ -728,10 +728,11 @@ fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() 
     let id = plan.id().to_hex();
     // A writer keeps the build waiting in its middle, its INVALID index already created.
     let writer = hold(&rt, &db, "BEGIN; INSERT INTO items VALUES (1001, 'late')");
+    let log = dir.0.join("apply.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_formwork"))
         .args(["apply", p(&file), "--db", &url, "--approve", &id])
         .env_remove("DATABASE_URL")
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -741,6 +742,17 @@ fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() 
     while rt.block_on(scalar_i64(&db, building)) == 0 {
         assert!(Instant::now() < deadline, "the build never started");
         std::thread::sleep(Duration::from_millis(50));
+    }
+    // Progress of the waiting build is reported from a second session.
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("index build: ")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no index build progress reported"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
     child.kill().unwrap();
     child.wait().unwrap();

@@ -13,6 +13,7 @@
 pub mod approval;
 pub mod executor;
 pub mod journal;
+pub mod progress;
 pub mod retry;
 
 pub use executor::{ApplyError, ApplyOptions, Event, Outcome, PhaseSelection, apply};

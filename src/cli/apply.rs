@@ -136,8 +136,12 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
     }
     rt.block_on(async {
         let client = conn.connect().await.map_err(|e| miette::miette!("{e}"))?;
+        let watcher = watch_index_builds(&client, &conn, json).await;
         let mut on_event = |e: &Event| report(e, json);
         let outcome = crate::apply::apply(&client, &plan, &options, &mut on_event).await;
+        if let Some(w) = watcher {
+            w.abort();
+        }
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
@@ -192,6 +196,37 @@ async fn plan_now(
         crate::render::render(&planned.plan, crate::render::Format::Text, color)
     );
     Ok(planned.plan)
+}
+
+/// Report index build progress of the apply's session every few seconds, from a second
+/// session. Progress is a courtesy: if the second session cannot be had, there is none.
+async fn watch_index_builds(
+    client: &tokio_postgres::Client,
+    conn: &ConnInfo,
+    json: bool,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .ok()?
+        .try_get(0)
+        .ok()?;
+    let watcher = conn.connect().await.ok()?;
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            match crate::apply::progress::index_progress(&watcher, pid).await {
+                Ok(Some(p)) if json => {
+                    let mut v = serde_json::to_value(&p).unwrap_or_default();
+                    v["event"] = "index-progress".into();
+                    println!("{v}");
+                }
+                Ok(Some(p)) => eprintln!("      {p}"),
+                Ok(None) => {}
+                Err(_) => return,
+            }
+        }
+    }))
 }
 
 fn signed(args: &Args, key: KeySource) -> ApprovalChoice {
