@@ -868,3 +868,41 @@ fn a_state_half_way_through_the_plan_is_refused_unless_the_journal_explains_it()
     );
     assert!(!rt.block_on(has_formwork_schema(&db)));
 }
+
+#[test]
+fn a_concurrent_build_that_gives_up_is_cleaned_up_by_the_next_apply() {
+    let rt = rt();
+    let (db, _dir, file, plan) = manual_plan(
+        &rt,
+        &[(
+            "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
+            false,
+            200,
+        )],
+    );
+    let id = plan.id().to_hex();
+    let writer = hold(&rt, &db, "BEGIN; INSERT INTO items VALUES (1001, 'late')");
+    let o = apply(&file, &db.url(), &["--approve", &id, "--retry-budget", "1"]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("gave up"), "{text}");
+    rt.block_on(writer.batch_execute("COMMIT")).unwrap();
+
+    let o = apply(&file, &db.url(), &["--approve", &id]);
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert_converged(&rt, &db, &plan, 1001);
+    let status = rt.block_on(async {
+        let c = db.client().await;
+        let row = c
+            .query_one("SELECT status, attempts FROM formwork.steps", &[])
+            .await
+            .unwrap();
+        (row.get::<_, String>(0), row.get::<_, i32>(1))
+    });
+    assert_eq!(status.0, "done");
+    assert!(
+        status.1 > 2,
+        "attempts of both runs are counted: {status:?}"
+    );
+}

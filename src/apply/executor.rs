@@ -463,6 +463,12 @@ async fn run_one(
         } else {
             message
         };
+        // Best effort: leave no INVALID index behind a step that gives up. If this drop fails
+        // too, the next apply drops it before it resumes (the journal names the step).
+        if !step.transactional {
+            let _ = drop_invalid_index(client, step, n, on_event).await;
+            let _ = client.batch_execute("RESET lock_timeout").await;
+        }
         break Some(ApplyError::StepFailed {
             step: n,
             total,
