@@ -102,6 +102,9 @@ async fn has_formwork_schema(db: &TestDb) -> bool {
 const START: &str = "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL); \
      INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;";
 
+/// A concurrent index build, as a hand-written plan step.
+const BUILD_INDEX: &str = "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)";
+
 const DECLARED: &str = r#"
 schema "public" {
     table "items" {
@@ -609,14 +612,7 @@ fn a_conflicting_lock_is_retried_until_released_or_given_up_within_the_budget() 
 #[test]
 fn a_failed_concurrent_index_build_leaves_no_invalid_index_and_is_retried() {
     let rt = rt();
-    let (db, _dir, file, plan) = manual_plan(
-        &rt,
-        &[(
-            "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
-            false,
-            300,
-        )],
-    );
+    let (db, _dir, file, plan) = manual_plan(&rt, &[(BUILD_INDEX, false, 300)]);
     // An open writing transaction: the build waits for it, times out and leaves its INVALID
     // index behind; the retry must drop it first.
     let writer = hold(&rt, &db, "BEGIN; INSERT INTO items VALUES (1001, 'late')");
@@ -717,11 +713,7 @@ fn an_apply_killed_inside_a_concurrent_build_resumes_without_an_invalid_index() 
         &rt,
         &[
             ("CREATE TABLE tags (id bigint PRIMARY KEY)", true, 5_000),
-            (
-                "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
-                false,
-                30_000,
-            ),
+            (BUILD_INDEX, false, 30_000),
         ],
     );
     let url = db.url();
@@ -872,14 +864,7 @@ fn a_state_half_way_through_the_plan_is_refused_unless_the_journal_explains_it()
 #[test]
 fn a_concurrent_build_that_gives_up_is_cleaned_up_by_the_next_apply() {
     let rt = rt();
-    let (db, _dir, file, plan) = manual_plan(
-        &rt,
-        &[(
-            "CREATE INDEX CONCURRENTLY items_name_idx ON public.items (name)",
-            false,
-            200,
-        )],
-    );
+    let (db, _dir, file, plan) = manual_plan(&rt, &[(BUILD_INDEX, false, 200)]);
     let id = plan.id().to_hex();
     let writer = hold(&rt, &db, "BEGIN; INSERT INTO items VALUES (1001, 'late')");
     let o = apply(&file, &db.url(), &["--approve", &id, "--retry-budget", "1"]);
