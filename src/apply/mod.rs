@@ -5,8 +5,18 @@
 //! the others (`CONCURRENTLY`) alone, outside any transaction. The proof runs steps the same
 //! way ([`run_step`]), so what is proven is what is applied.
 //!
-//! It does not check approvals, fingerprints or target identity, keep a journal or retry: that
-//! is the executor's job around it.
+//! [`execute_steps`] itself checks nothing and keeps no journal (the proof and tests use it);
+//! [`executor::apply`] is what `formwork apply` runs: the advisory lock, the target and
+//! fingerprint checks, retries, the [`journal`] and resume, around the same [`run_step`].
+//! [`approval`] decides whether a plan may run at all, before any connection.
+
+pub mod approval;
+pub mod executor;
+pub mod journal;
+pub mod progress;
+pub mod retry;
+
+pub use executor::{ApplyError, ApplyOptions, Event, Outcome, PhaseSelection, apply};
 
 use tokio_postgres::Client;
 

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod apply;
+mod approve;
 mod dump;
 mod explain;
 mod fmt;
@@ -15,6 +17,7 @@ mod import;
 mod lint;
 mod plan;
 mod show;
+mod status;
 mod validate;
 
 /// Keep PostgreSQL schemas declared in KDL and change live databases without downtime.
@@ -35,6 +38,9 @@ enum Command {
     Lint(lint::Args),
     Explain(explain::Args),
     Show(show::Args),
+    Approve(approve::Args),
+    Apply(apply::Args),
+    Status(status::Args),
 }
 
 /// Parse the command line, run the command, render any error with miette, and map the outcome
@@ -50,6 +56,9 @@ pub fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Show(args) => show::run(args),
+        Command::Approve(args) => approve::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Status(args) => status::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,30 @@
+-- formwork's journal of applies, created on the first apply. The `formwork` schema is left out
+-- of introspection, so the journal never shows up in a fingerprint, a dump or a diff.
+CREATE SCHEMA IF NOT EXISTS formwork;
+
+CREATE TABLE IF NOT EXISTS formwork.plans (
+    plan_id             text PRIMARY KEY,
+    source_fingerprint  text NOT NULL,
+    desired_fingerprint text NOT NULL,
+    steps_total         integer NOT NULL,
+    expand_steps        integer NOT NULL,
+    -- running | expand-done | applied | failed
+    status              text NOT NULL,
+    started_at          timestamptz NOT NULL DEFAULT now(),
+    finished_at         timestamptz,
+    error               text
+);
+
+CREATE TABLE IF NOT EXISTS formwork.steps (
+    plan_id      text NOT NULL REFERENCES formwork.plans (plan_id),
+    step         integer NOT NULL,
+    description  text NOT NULL,
+    -- running | done | failed
+    status       text NOT NULL,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz,
+    attempts     integer NOT NULL DEFAULT 0,
+    lock_wait_ms bigint NOT NULL DEFAULT 0,
+    error        text,
+    PRIMARY KEY (plan_id, step)
+);

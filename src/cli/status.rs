@@ -1,0 +1,104 @@
+//! `formwork status`: what the journal says was applied, and whether the database matches the
+//! declaration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::pg::connect::ConnInfo;
+use crate::pg::scratch::LazyScratch;
+
+/// Show the plans applied to a database, contract steps still pending, and whether the
+/// database matches the declaration.
+///
+/// Reads the journal in the `formwork` schema (written by `formwork apply`), then, when the
+/// declaration directory exists, plans against the live catalog (read-only; the declaration is
+/// normalized in a scratch database) and says whether it matches or how many steps a plan
+/// would have. Exit status: 0 (also when changes are pending), 1 on error.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  formwork status --db postgres://app@db/app
+  formwork status --db \"$DATABASE_URL\" --dir schemas")]
+pub struct Args {
+    /// Database to report on. Default: DATABASE_URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    db: Option<String>,
+    /// Directory with the declaration (`*.kdl`); skipped when it does not exist.
+    #[arg(long, default_value = "schemas", value_name = "DIR")]
+    dir: PathBuf,
+    #[command(flatten)]
+    scratch: super::ScratchArgs,
+}
+
+pub fn run(args: Args) -> miette::Result<ExitCode> {
+    let conn = ConnInfo::from_db_arg(args.db.as_deref()).map_err(|e| miette::miette!("{e}"))?;
+    let declared = if args.dir.is_dir() {
+        Some(crate::kdl::load::load_dir(&args.dir)?)
+    } else {
+        None
+    };
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let client = conn.connect().await.map_err(|e| miette::miette!("{e}"))?;
+        let plans = crate::apply::journal::plans(&client)
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+        if plans.is_empty() {
+            println!("no plans applied to {conn} (no formwork journal)");
+        }
+        for p in &plans {
+            let short: String = p.plan_id.chars().take(crate::plan::SHORT_ID_LEN).collect();
+            println!(
+                "plan {short}  {:<11}  {}/{} steps  started {}{}",
+                p.status,
+                p.steps_done,
+                p.steps_total,
+                p.started_at,
+                p.finished_at
+                    .as_ref()
+                    .map_or(String::new(), |f| format!("  finished {f}"))
+            );
+            if p.status == "expand-done" {
+                println!(
+                    "    {} contract step(s) pending: formwork apply <plan file> --phase contract",
+                    p.steps_total.saturating_sub(p.expand_steps)
+                );
+            }
+            if let Some(e) = &p.error {
+                println!("    error: {e}");
+            }
+        }
+        let Some(declared) = declared else {
+            println!(
+                "{} not found: not compared with a declaration",
+                args.dir.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        };
+        let catalog = crate::catalog::introspect(&client)
+            .await
+            .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
+        let scratch =
+            LazyScratch::from_args(args.scratch.dev_url.clone(), args.scratch.pg_bin.clone());
+        let planned = crate::plan::planner::make_plan(
+            &catalog,
+            &declared,
+            &scratch,
+            &crate::plan::planner::PlanOptions {
+                allow_destructive: true,
+                allow_blocking: true,
+                estimates: Vec::new(),
+            },
+        )
+        .await?;
+        let n = planned.plan.steps().len();
+        if n == 0 {
+            println!("the database matches {}", args.dir.display());
+        } else {
+            println!(
+                "the database does not match {}: {n} step(s) pending (`formwork plan` shows them)",
+                args.dir.display()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
