@@ -86,7 +86,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             &crate::plan::planner::PlanOptions {
                 allow_destructive: true,
                 allow_blocking: true,
-                estimates: Vec::new(),
+                ..Default::default()
             },
         )
         .await?;
