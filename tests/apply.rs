@@ -179,8 +179,10 @@ fn approvals_are_required_and_every_bad_one_is_refused_before_anything_runs() {
 
     refused(&apply(&[]), "not approved");
     refused(&apply(&["--approve", &"0".repeat(64)]), "names plan");
-    refused(&apply(&["--approve", "000000000000"]), "names plan");
-    refused(&apply(&["--approve", "xyz"]), "not a plan id");
+    // The short id names the plan for display only: not enough to approve it.
+    let short = plan.id().short();
+    refused(&apply(&["--approve", &short]), "not a full plan id");
+    refused(&apply(&["--approve", "xyz"]), "not a full plan id");
 
     // Approving without accepting every hazard writes nothing and names what is missing.
     let sidecar = formwork::plan::file::approval_path(&file);
@@ -262,13 +264,14 @@ fn applying_twice_runs_once_and_the_second_run_does_nothing() {
     let (db, file, plan) = planned(&dir, &rt);
     let url = db.url();
     let short = plan.id().short();
+    let full = plan.id().to_string();
     let args = [
         "apply",
         p(&file),
         "--db",
         &url,
         "--approve",
-        &short,
+        &full,
         "--phase",
         "all",
     ];

@@ -1,7 +1,7 @@
 //! Whether a plan may run: the approval check `apply` makes before it connects to anything.
 //!
 //! Three ways to approve, one of which must be chosen: the plan id the operator reviewed
-//! (`--approve`, full id or the 12-digit short id the renderings show), a signed approval
+//! (`--approve` with the full plan id the renderings show), a signed approval
 //! beside the plan checked with the secret key (`--key-file`/`--key-env`), or, for development
 //! databases only, `--auto-approve`. The keyed check itself is [`crate::plan::approval`]; this
 //! module reads keys and sidecars and turns the choice into a yes or a clear no. Key material
@@ -13,6 +13,9 @@ use crate::plan::approval::{ApprovalError, ApprovalKey};
 use crate::plan::file::{self, PlanFileError};
 use crate::plan::{Plan, SHORT_ID_LEN};
 
+/// The number of hex digits of a full plan id.
+const FULL_ID_LEN: usize = 64;
+
 /// Where the approval key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -23,7 +26,8 @@ pub enum KeySource {
 /// How the operator approves a plan.
 #[derive(Debug, Clone)]
 pub enum ApprovalChoice {
-    /// The plan id as reviewed: 64 hex digits, or the 12-digit short form.
+    /// The plan id as reviewed: all 64 hex digits. The 12-digit short form is for display:
+    /// 48 bits do not stop someone from crafting another plan with the same short id.
     PlanId(String),
     /// A signed approval sidecar (`<plan>.approval`) verified with a key.
     Signed { sidecar: PathBuf, key: KeySource },
@@ -38,7 +42,7 @@ pub enum ApprovalRefused {
     )]
     NoApproval,
     #[error(
-        "--approve {given:?} is not a plan id: give the full 64-digit id or the {SHORT_ID_LEN}-digit short id"
+        "--approve {given:?} is not a full plan id: give all 64 hex digits (the `id` line of every rendering); the {SHORT_ID_LEN}-digit short id only names a plan for display"
     )]
     MalformedId { given: String },
     #[error("--approve names plan {given}, but this file is plan {actual}; refusing it")]
@@ -86,10 +90,10 @@ pub fn check(plan: &Plan, choice: &ApprovalChoice) -> Result<String, ApprovalRef
             let given = given.trim().to_ascii_lowercase();
             let full = plan.id().to_hex();
             let is_hex = given.chars().all(|c| c.is_ascii_hexdigit());
-            if !is_hex || (given.len() != full.len() && given.len() != SHORT_ID_LEN) {
+            if !is_hex || given.len() != FULL_ID_LEN {
                 return Err(ApprovalRefused::MalformedId { given });
             }
-            if !full.starts_with(&given) {
+            if full != given {
                 return Err(ApprovalRefused::WrongId {
                     given,
                     actual: full,

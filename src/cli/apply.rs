@@ -50,8 +50,8 @@ pub struct Args {
     /// Database to apply to: a libpq URL or keyword string. Default: DATABASE_URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     db: Option<String>,
-    /// Approve the plan by its id: the full 64-digit id or the 12-digit short id shown by
-    /// `formwork plan` and `formwork show`. It must be this file's id.
+    /// Approve the plan by its full 64-digit id, as `formwork plan` and `formwork show` print
+    /// it. It must be this file's id (the 12-digit short id is refused: too short to trust).
     #[arg(long, value_name = "PLAN-ID", conflicts_with = "auto_approve")]
     approve: Option<String>,
     /// Verify the signed approval beside the plan (`FILE.approval`) with the secret in this
