@@ -415,12 +415,22 @@ fn drift_between_plan_and_apply_is_refused_and_nothing_runs() {
     let rt = rt();
     let dir = TempDir::new("drift");
     let (db, file, plan) = planned(&dir, &rt);
-    rt.block_on(db.execute("ALTER TABLE items ADD COLUMN sneaky int"));
+    rt.block_on(
+        db.execute("ALTER TABLE items ADD COLUMN sneaky int; CREATE TABLE intruder (id int)"),
+    );
     let before = rt.block_on(live_fp(&db));
     let o = apply(&file, &db.url(), &["--approve", &plan.id().to_hex()]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(text.contains("drifted"), "{text}");
+    // The objects that moved are named (the message is wrapped for the terminal).
+    let flat = text
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("table public.items (altered)"), "{text}");
+    assert!(flat.contains("table public.intruder (added)"), "{text}");
     assert!(text.contains(&plan.source_fingerprint().to_hex()), "{text}");
     assert_eq!(rt.block_on(live_fp(&db)), before);
     assert!(!rt.block_on(has_formwork_schema(&db)));

@@ -141,12 +141,15 @@ pub enum ApplyError {
     )]
     WrongServerVersion { planned: u32, live: i32 },
     #[error(
-        "the database has drifted from the plan: its catalog fingerprint is {live}, which is neither the plan's starting state ({source_fp}), nor the state after any of its steps, nor its end ({desired}). Something changed the schema after the plan was made; make a new plan"
+        "the database has drifted from the plan: its catalog fingerprint is {live}, which is neither the plan's starting state ({source_fp}), nor the state after any of its steps, nor its end ({desired}).{}Something changed the schema after the plan was made; make a new plan",
+        if .changed.is_empty() { " ".to_string() } else { format!(" Changed since the plan was made: {}. ", .changed.join(", ")) }
     )]
     Drift {
         live: Fingerprint,
         source_fp: Fingerprint,
         desired: Fingerprint,
+        /// The units that differ from the plan's source, in words ("table public.users").
+        changed: Vec<String>,
     },
     #[error(
         "the database is in {}, but the journal {journal}; refusing to guess where to resume",
@@ -252,6 +255,26 @@ fn fingerprint_at(plan: &Plan, k: usize) -> Fingerprint {
     }
 }
 
+/// The units of `live` that differ from the plan's source, in words.
+fn drifted_units(plan: &Plan, live: &crate::model::Model) -> Vec<String> {
+    use crate::catalog::fingerprint::UnitHashes;
+    if plan.source_units().is_empty() {
+        return Vec::new();
+    }
+    let source =
+        UnitHashes::from_entries(plan.source_units().iter().map(|u| (u.unit.clone(), u.hash)));
+    let live_units = UnitHashes::of(live);
+    live_units
+        .differing(&source)
+        .into_iter()
+        .map(|k| match (source.contains(&k), live_units.contains(&k)) {
+            (true, true) => format!("{k} (altered)"),
+            (false, _) => format!("{k} (added)"),
+            (true, false) => format!("{k} (removed)"),
+        })
+        .collect()
+}
+
 async fn live_fingerprint(client: &Client) -> Result<Fingerprint, ApplyError> {
     Ok(fingerprint(&introspect(client).await?.model))
 }
@@ -330,6 +353,7 @@ async fn locked(
             live,
             source_fp: plan.source_fingerprint(),
             desired: plan.desired_fingerprint(),
+            changed: drifted_units(plan, &catalog.model),
         });
     };
 

@@ -55,6 +55,21 @@ impl UnitHashes {
         UnitHashes(map)
     }
 
+    /// Every unit with its hash, sorted by unit.
+    pub fn entries(&self) -> impl Iterator<Item = (&UnitKey, &[u8; 32])> {
+        self.0.iter()
+    }
+
+    /// Whether the unit is there.
+    pub fn contains(&self, key: &UnitKey) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// Rebuild from [`UnitHashes::entries`] (as a plan records them).
+    pub fn from_entries(entries: impl IntoIterator<Item = (UnitKey, [u8; 32])>) -> UnitHashes {
+        UnitHashes(entries.into_iter().collect())
+    }
+
     /// Take the units `keys` from `from` (removing those it lacks).
     pub fn replace(&mut self, keys: &HashSet<UnitKey>, from: &Model) {
         for key in keys {

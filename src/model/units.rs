@@ -12,7 +12,10 @@ use std::collections::HashSet;
 use super::{Model, QualifiedName, Schema};
 
 /// The kind of a unit. The order is the fingerprint's encoding order: do not reorder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum UnitKind {
     Extension,
     Schema,
@@ -23,7 +26,9 @@ pub enum UnitKind {
 }
 
 /// Identifies a unit. `schema` is empty for extensions and equals `name` for schemas.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct UnitKey {
     pub kind: UnitKind,
     pub schema: String,

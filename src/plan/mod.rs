@@ -70,7 +70,18 @@ struct PlanContents {
     /// Objects in the target that formwork does not manage: the plan leaves them alone, and
     /// says so, so nobody mistakes the plan for the whole picture.
     unmanaged: Vec<crate::model::Unmanaged>,
+    /// The hash of every unit of the source catalog, sorted: they combine into
+    /// `source_fingerprint`, and let `apply` name what drifted instead of only saying that
+    /// something did. Empty in plans built without a catalog (tests).
+    source_units: Vec<UnitDigest>,
     steps: Vec<Step>,
+}
+
+/// One unit of the source catalog and its hash (`catalog::fingerprint::UnitHashes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitDigest {
+    pub unit: crate::model::UnitKey,
+    pub hash: [u8; 32],
 }
 
 /// The planner's knowledge of a table's size: `pg_class.reltuples` and `relpages` (estimates
@@ -150,6 +161,10 @@ impl Plan {
     /// Objects in the target that formwork does not manage and the plan leaves alone.
     pub fn unmanaged(&self) -> &[crate::model::Unmanaged] {
         &self.contents.unmanaged
+    }
+    /// The hash of every unit of the source catalog (empty for plans built without one).
+    pub fn source_units(&self) -> &[UnitDigest] {
+        &self.contents.source_units
     }
     /// The steps, in the order they run.
     pub fn steps(&self) -> &[Step] {
@@ -562,6 +577,8 @@ pub enum PlanError {
     },
     #[error("the plan could not be encoded: {0}")]
     Encode(String),
+    #[error("the plan's source units do not combine into its source fingerprint")]
+    SourceUnitsDisagree,
 }
 
 /// Builds a plan, checks it, and seals it. The only way to make a [`Plan`] besides reading a
@@ -587,6 +604,7 @@ impl PlanBuilder {
                 desired_fingerprint,
                 estimates: Vec::new(),
                 unmanaged: Vec::new(),
+                source_units: Vec::new(),
                 steps: Vec::new(),
             },
         }
@@ -611,6 +629,18 @@ impl PlanBuilder {
     pub fn unmanaged(mut self, mut unmanaged: Vec<crate::model::Unmanaged>) -> PlanBuilder {
         unmanaged.sort();
         self.contents.unmanaged = unmanaged;
+        self
+    }
+
+    /// Record the source catalog unit by unit; they must combine into the source fingerprint.
+    pub fn source_units(mut self, units: &crate::catalog::fingerprint::UnitHashes) -> PlanBuilder {
+        self.contents.source_units = units
+            .entries()
+            .map(|(unit, hash)| UnitDigest {
+                unit: unit.clone(),
+                hash: *hash,
+            })
+            .collect();
         self
     }
 
@@ -671,6 +701,15 @@ impl PlanContents {
                         },
                     });
                 }
+            }
+        }
+        if !self.source_units.is_empty() {
+            let combined = crate::catalog::fingerprint::UnitHashes::from_entries(
+                self.source_units.iter().map(|u| (u.unit.clone(), u.hash)),
+            )
+            .fingerprint();
+            if combined != self.source_fingerprint {
+                return Err(PlanError::SourceUnitsDisagree);
             }
         }
         let ends_at = self

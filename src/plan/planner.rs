@@ -186,7 +186,8 @@ pub async fn make_plan(
         source_fp,
         desired_fp,
     )
-    .unmanaged(current.unmanaged.clone());
+    .unmanaged(current.unmanaged.clone())
+    .source_units(&current_hashes);
 
     if drafted.is_empty() {
         if source_fp != desired_fp {
