@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use kdl::KdlDocument;
 use miette::SourceSpan;
 
 use super::diag::{FileCtx, LoadError, Problem, ProblemKind, Problems, SourceFile, did_you_mean};
 use super::names::{self, TableRef};
+use super::parse::{self, Document, Entry, Node, Value};
 use super::scan;
 use super::spec::{self, Ctx, NodeSpec, Ty};
 use super::types::{self, TypeEnv};
@@ -119,8 +120,42 @@ pub(crate) fn file_ctx(index: usize, name: &str, text: &str) -> FileCtx {
     }
 }
 
-/// Parse one file, with the nesting and size guards; problems go to `problems`.
+/// Parse one file with the `kdl` crate (for `fmt`, which needs comments and layout), with the
+/// nesting and size guards; problems go to `problems`.
 pub(crate) fn parse_file(file: &FileCtx, problems: &mut Problems) -> Option<KdlDocument> {
+    if !within_limits(file, problems) {
+        return None;
+    }
+    match KdlDocument::parse(&file.text) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            report_syntax(file, &e, problems);
+            None
+        }
+    }
+}
+
+/// Parse one file for loading: the fast parser first; whatever it refuses goes to the `kdl`
+/// crate, whose tree is converted when it accepts the file and whose diagnostics are reported
+/// when it does not, so results and messages are those of the `kdl` crate either way.
+fn parse_for_load<'t>(file: &'t FileCtx, problems: &mut Problems) -> Option<Document<'t>> {
+    if !within_limits(file, problems) {
+        return None;
+    }
+    if let Ok(doc) = parse::parse(&file.text) {
+        return Some(doc);
+    }
+    match KdlDocument::parse(&file.text) {
+        Ok(doc) => Some(Document::from_kdl(&doc)),
+        Err(e) => {
+            report_syntax(file, &e, problems);
+            None
+        }
+    }
+}
+
+/// The size and nesting guards every parse goes through.
+fn within_limits(file: &FileCtx, problems: &mut Problems) -> bool {
     if file.text.len() > MAX_FILE_BYTES {
         problems.push(Problem::whole_file(
             ProblemKind::Io,
@@ -131,7 +166,7 @@ pub(crate) fn parse_file(file: &FileCtx, problems: &mut Problems) -> Option<KdlD
                 file.text.len()
             ),
         ));
-        return None;
+        return false;
     }
     if let Some(offset) = scan::too_deep(&file.text) {
         problems.push(
@@ -147,49 +182,48 @@ pub(crate) fn parse_file(file: &FileCtx, problems: &mut Problems) -> Option<KdlD
             .label("too deep")
             .help("declarations need five levels at most; is a `}` missing?"),
         );
-        return None;
+        return false;
     }
-    match KdlDocument::parse(&file.text) {
-        Ok(doc) => Some(doc),
-        Err(e) => {
-            let total = e.diagnostics.len();
-            for d in e.diagnostics.iter().take(MAX_SYNTAX_ERRORS) {
-                let msg = d
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| "invalid KDL".to_string());
-                let mut p = Problem::new(
-                    ProblemKind::Syntax,
-                    file,
-                    d.span,
-                    format!("syntax error: {msg}"),
-                )
-                .label(d.label.clone().unwrap_or_else(|| "here".into()));
-                p = p.maybe_help(d.help.clone());
-                problems.push(p);
-            }
-            if total > MAX_SYNTAX_ERRORS {
-                if let Some(last) = problems.list.last_mut() {
-                    let more = format!(
-                        "{} more syntax errors in this file are not shown",
-                        total - MAX_SYNTAX_ERRORS
-                    );
-                    last.help = Some(match last.help.take() {
-                        Some(h) => format!("{h}\n{more}"),
-                        None => more,
-                    });
-                }
-            }
-            if total == 0 {
-                problems.push(Problem::new(
-                    ProblemKind::Syntax,
-                    file,
-                    SourceSpan::new(0.into(), 0),
-                    "syntax error: invalid KDL",
-                ));
-            }
-            None
+    true
+}
+
+/// Report the `kdl` crate's syntax errors (the first few of them).
+fn report_syntax(file: &FileCtx, e: &kdl::KdlError, problems: &mut Problems) {
+    let total = e.diagnostics.len();
+    for d in e.diagnostics.iter().take(MAX_SYNTAX_ERRORS) {
+        let msg = d
+            .message
+            .clone()
+            .unwrap_or_else(|| "invalid KDL".to_string());
+        let mut p = Problem::new(
+            ProblemKind::Syntax,
+            file,
+            d.span,
+            format!("syntax error: {msg}"),
+        )
+        .label(d.label.clone().unwrap_or_else(|| "here".into()));
+        p = p.maybe_help(d.help.clone());
+        problems.push(p);
+    }
+    if total > MAX_SYNTAX_ERRORS {
+        if let Some(last) = problems.list.last_mut() {
+            let more = format!(
+                "{} more syntax errors in this file are not shown",
+                total - MAX_SYNTAX_ERRORS
+            );
+            last.help = Some(match last.help.take() {
+                Some(h) => format!("{h}\n{more}"),
+                None => more,
+            });
         }
+    }
+    if total == 0 {
+        problems.push(Problem::new(
+            ProblemKind::Syntax,
+            file,
+            SourceSpan::new(0.into(), 0),
+            "syntax error: invalid KDL",
+        ));
     }
 }
 
@@ -210,7 +244,7 @@ pub fn load_sources(sources: &[SourceFile]) -> Result<Model, LoadError> {
     let mut all_parsed = true;
     let mut docs = Vec::new();
     for f in &files {
-        match parse_file(f, &mut loader.problems) {
+        match parse_for_load(f, &mut loader.problems) {
             Some(doc) => docs.push((f, doc)),
             None => all_parsed = false,
         }
@@ -303,10 +337,10 @@ struct Loader {
 
 /// A node that passed the shape check.
 struct Checked<'a> {
-    node: &'a KdlNode,
+    node: &'a Node<'a>,
     spec: &'static NodeSpec,
-    args: Vec<&'a KdlEntry>,
-    props: HashMap<&'static str, &'a KdlEntry>,
+    args: Vec<&'a Entry<'a>>,
+    props: HashMap<&'static str, &'a Entry<'a>>,
 }
 
 impl<'a> Checked<'a> {
@@ -327,7 +361,7 @@ impl<'a> Checked<'a> {
             .collect()
     }
 
-    fn prop(&self, name: &str) -> Option<&'a KdlEntry> {
+    fn prop(&self, name: &str) -> Option<&'a Entry<'a>> {
         self.props.get(name).copied()
     }
 
@@ -361,13 +395,13 @@ impl<'a> Checked<'a> {
     }
 }
 
-fn value_type_name(v: &KdlValue) -> &'static str {
+fn value_type_name(v: &Value<'_>) -> &'static str {
     match v {
-        KdlValue::String(_) => "a string",
-        KdlValue::Integer(_) => "an integer",
-        KdlValue::Float(_) => "a number with a fraction",
-        KdlValue::Bool(_) => "a boolean",
-        KdlValue::Null => "#null",
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number with a fraction",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "#null",
     }
 }
 
@@ -381,20 +415,20 @@ impl Loader {
     }
 
     /// Check a value against its type; returns whether it fits.
-    fn check_value(&mut self, f: &FileCtx, e: &KdlEntry, ty: Ty, what: &str) -> bool {
+    fn check_value(&mut self, f: &FileCtx, e: &Entry<'_>, ty: Ty, what: &str) -> bool {
         let v = e.value();
         let ok = match ty {
             Ty::Str => v.is_string(),
             Ty::Bool => v.is_bool(),
-            Ty::Int => matches!(v, KdlValue::Integer(i) if i64::try_from(*i).is_ok()),
+            Ty::Int => matches!(v, Value::Integer(i) if i64::try_from(*i).is_ok()),
             Ty::Choice(choices) => v.as_string().is_some_and(|s| choices.contains(&s)),
         };
         if ok {
             return true;
         }
         let found = match (ty, v) {
-            (Ty::Int, KdlValue::Integer(_)) => "an integer outside the 64-bit range".to_string(),
-            (Ty::Choice(_), KdlValue::String(s)) => format!("\"{s}\""),
+            (Ty::Int, Value::Integer(_)) => "an integer outside the 64-bit range".to_string(),
+            (Ty::Choice(_), Value::String(s)) => format!("\"{s}\""),
             _ => value_type_name(v).to_string(),
         };
         let mut p = Problem::new(
@@ -413,7 +447,7 @@ impl Loader {
             if matches!(s, "true" | "false") {
                 p = p.help(format!("booleans are written #{s} in KDL 2"));
             }
-        } else if let (Ty::Str, KdlValue::Integer(_) | KdlValue::Float(_)) = (ty, v) {
+        } else if let (Ty::Str, Value::Integer(_) | Value::Float(_)) = (ty, v) {
             p = p.help("quote it: SQL text and names are strings");
         }
         self.push(p);
@@ -422,7 +456,7 @@ impl Loader {
 
     /// The shape pass for one node: returns it with its entries sorted out, or `None` when it
     /// is not a node of this block (reported; its children are not looked at).
-    fn check<'a>(&mut self, f: &FileCtx, node: &'a KdlNode, parent: Ctx) -> Option<Checked<'a>> {
+    fn check<'a>(&mut self, f: &FileCtx, node: &'a Node<'a>, parent: Ctx) -> Option<Checked<'a>> {
         let name = node.name().value();
         let Some(spec) = spec::find(parent, name) else {
             let mut p = Problem::new(
@@ -458,7 +492,7 @@ impl Loader {
             );
         }
         let mut args = Vec::new();
-        let mut props: HashMap<&'static str, &KdlEntry> = HashMap::new();
+        let mut props: HashMap<&'static str, &Entry<'_>> = HashMap::new();
         let mut seen: HashMap<String, SourceSpan> = HashMap::new();
         for e in node.entries() {
             if let Some(ty) = e.ty() {
@@ -688,7 +722,7 @@ impl Loader {
         true
     }
 
-    fn root(&mut self, f: &FileCtx, doc: &KdlDocument) {
+    fn root(&mut self, f: &FileCtx, doc: &Document<'_>) {
         for node in doc.nodes() {
             let Some(c) = self.check(f, node, Ctx::Root) else {
                 continue;
