@@ -237,7 +237,9 @@ pub fn load_sources(sources: &[SourceFile]) -> Result<Model, LoadError> {
     let mut loader = Loader {
         model: Model::default(),
         problems: Problems::default(),
-        declared: HashMap::new(),
+        // About one declaration per 64 bytes of a dumped file; sizing the map up front saves
+        // rehashing it a dozen times on large declarations.
+        declared: HashMap::with_capacity(sources.iter().map(|s| s.text.len()).sum::<usize>() / 64),
         pending: Vec::new(),
         files: files.clone(),
     };
@@ -340,7 +342,37 @@ struct Checked<'a> {
     node: &'a Node<'a>,
     spec: &'static NodeSpec,
     args: Vec<&'a Entry<'a>>,
-    props: HashMap<&'static str, &'a Entry<'a>>,
+    /// Each property once (duplicates are refused), in file order.
+    props: Vec<(&'static str, &'a Entry<'a>)>,
+}
+
+/// The property names of one node seen so far: a short list searched in place, a map once a
+/// node has many (nodes have a handful; a generated one could have thousands).
+#[derive(Default)]
+struct Seen<'a> {
+    list: Vec<(&'a str, SourceSpan)>,
+    map: HashMap<&'a str, SourceSpan>,
+}
+
+impl<'a> Seen<'a> {
+    const LIST_MAX: usize = 16;
+
+    fn get(&self, k: &str) -> Option<&SourceSpan> {
+        if self.map.is_empty() {
+            self.list.iter().find(|(n, _)| *n == k).map(|(_, s)| s)
+        } else {
+            self.map.get(k)
+        }
+    }
+
+    fn insert(&mut self, k: &'a str, span: SourceSpan) {
+        if self.map.is_empty() && self.list.len() < Self::LIST_MAX {
+            self.list.push((k, span));
+        } else {
+            self.map.extend(self.list.drain(..));
+            self.map.insert(k, span);
+        }
+    }
 }
 
 impl<'a> Checked<'a> {
@@ -362,7 +394,7 @@ impl<'a> Checked<'a> {
     }
 
     fn prop(&self, name: &str) -> Option<&'a Entry<'a>> {
-        self.props.get(name).copied()
+        self.props.iter().find(|(n, _)| *n == name).map(|(_, e)| *e)
     }
 
     fn prop_str(&self, name: &str) -> Option<&'a str> {
@@ -415,7 +447,14 @@ impl Loader {
     }
 
     /// Check a value against its type; returns whether it fits.
-    fn check_value(&mut self, f: &FileCtx, e: &Entry<'_>, ty: Ty, what: &str) -> bool {
+    /// `what` names the value in the message; it is only built when there is one.
+    fn check_value(
+        &mut self,
+        f: &FileCtx,
+        e: &Entry<'_>,
+        ty: Ty,
+        what: impl FnOnce() -> String,
+    ) -> bool {
         let v = e.value();
         let ok = match ty {
             Ty::Str => v.is_string(),
@@ -435,7 +474,7 @@ impl Loader {
             ProblemKind::BadValue,
             f,
             e.span(),
-            format!("{what} must be {}, found {found}", ty.describe()),
+            format!("{} must be {}, found {found}", what(), ty.describe()),
         )
         .label(match ty {
             Ty::Choice(_) => "not one of the choices".to_string(),
@@ -492,8 +531,8 @@ impl Loader {
             );
         }
         let mut args = Vec::new();
-        let mut props: HashMap<&'static str, &Entry<'_>> = HashMap::new();
-        let mut seen: HashMap<String, SourceSpan> = HashMap::new();
+        let mut props: Vec<(&'static str, &Entry<'_>)> = Vec::new();
+        let mut seen = Seen::default();
         for e in node.entries() {
             if let Some(ty) = e.ty() {
                 self.push(
@@ -524,11 +563,11 @@ impl Loader {
                         );
                         continue;
                     }
-                    seen.insert(k.to_string(), e.span());
+                    seen.insert(k, e.span());
                     match spec.prop(k) {
                         Some(prop) => {
-                            if self.check_value(f, e, prop.ty, &format!("`{k}`")) {
-                                props.insert(prop.name, e);
+                            if self.check_value(f, e, prop.ty, || format!("`{k}`")) {
+                                props.push((prop.name, e));
                             }
                         }
                         None => {
@@ -595,11 +634,11 @@ impl Loader {
         // accessors read a mistyped argument as absent.
         for (i, e) in args.iter().enumerate() {
             if let Some(a) = spec.arg(i) {
-                self.check_value(f, e, a.ty, &format!("the {} of `{name}`", a.name));
+                self.check_value(f, e, a.ty, || format!("the {} of `{name}`", a.name));
             }
         }
         for prop in spec.props.iter().filter(|p| p.required) {
-            if !seen.contains_key(prop.name) {
+            if seen.get(prop.name).is_none() {
                 self.push(
                     Problem::new(
                         ProblemKind::MissingProperty,
