@@ -392,7 +392,12 @@ fn fast_parser_agrees_on_generated_combinations() {
         seed
     };
     let (mut accepted, mut rejected, mut left) = (0, 0, 0);
-    for _ in 0..20_000 {
+    // FORMWORK_DIFF_ITERS runs it longer (a fuzzing run without cargo-fuzz).
+    let iters: u64 = std::env::var("FORMWORK_DIFF_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    for _ in 0..iters {
         let len = 1 + (next() % 12) as usize;
         let mut doc = String::new();
         for _ in 0..len {
