@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use kdl::KdlDocument;
 use miette::SourceSpan;
 
 use super::diag::{FileCtx, LoadError, Problem, ProblemKind, Problems, SourceFile, did_you_mean};
 use super::names::{self, TableRef};
+use super::parse::{self, Document, Entry, Node, Value};
 use super::scan;
 use super::spec::{self, Ctx, NodeSpec, Ty};
 use super::types::{self, TypeEnv};
@@ -119,8 +120,42 @@ pub(crate) fn file_ctx(index: usize, name: &str, text: &str) -> FileCtx {
     }
 }
 
-/// Parse one file, with the nesting and size guards; problems go to `problems`.
+/// Parse one file with the `kdl` crate (for `fmt`, which needs comments and layout), with the
+/// nesting and size guards; problems go to `problems`.
 pub(crate) fn parse_file(file: &FileCtx, problems: &mut Problems) -> Option<KdlDocument> {
+    if !within_limits(file, problems) {
+        return None;
+    }
+    match KdlDocument::parse(&file.text) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            report_syntax(file, &e, problems);
+            None
+        }
+    }
+}
+
+/// Parse one file for loading: the fast parser first; whatever it refuses goes to the `kdl`
+/// crate, whose tree is converted when it accepts the file and whose diagnostics are reported
+/// when it does not, so results and messages are those of the `kdl` crate either way.
+fn parse_for_load<'t>(file: &'t FileCtx, problems: &mut Problems) -> Option<Document<'t>> {
+    if !within_limits(file, problems) {
+        return None;
+    }
+    if let Ok(doc) = parse::parse(&file.text) {
+        return Some(doc);
+    }
+    match KdlDocument::parse(&file.text) {
+        Ok(doc) => Some(Document::from_kdl(&doc)),
+        Err(e) => {
+            report_syntax(file, &e, problems);
+            None
+        }
+    }
+}
+
+/// The size and nesting guards every parse goes through.
+fn within_limits(file: &FileCtx, problems: &mut Problems) -> bool {
     if file.text.len() > MAX_FILE_BYTES {
         problems.push(Problem::whole_file(
             ProblemKind::Io,
@@ -131,7 +166,7 @@ pub(crate) fn parse_file(file: &FileCtx, problems: &mut Problems) -> Option<KdlD
                 file.text.len()
             ),
         ));
-        return None;
+        return false;
     }
     if let Some(offset) = scan::too_deep(&file.text) {
         problems.push(
@@ -147,49 +182,48 @@ pub(crate) fn parse_file(file: &FileCtx, problems: &mut Problems) -> Option<KdlD
             .label("too deep")
             .help("declarations need five levels at most; is a `}` missing?"),
         );
-        return None;
+        return false;
     }
-    match KdlDocument::parse(&file.text) {
-        Ok(doc) => Some(doc),
-        Err(e) => {
-            let total = e.diagnostics.len();
-            for d in e.diagnostics.iter().take(MAX_SYNTAX_ERRORS) {
-                let msg = d
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| "invalid KDL".to_string());
-                let mut p = Problem::new(
-                    ProblemKind::Syntax,
-                    file,
-                    d.span,
-                    format!("syntax error: {msg}"),
-                )
-                .label(d.label.clone().unwrap_or_else(|| "here".into()));
-                p = p.maybe_help(d.help.clone());
-                problems.push(p);
-            }
-            if total > MAX_SYNTAX_ERRORS {
-                if let Some(last) = problems.list.last_mut() {
-                    let more = format!(
-                        "{} more syntax errors in this file are not shown",
-                        total - MAX_SYNTAX_ERRORS
-                    );
-                    last.help = Some(match last.help.take() {
-                        Some(h) => format!("{h}\n{more}"),
-                        None => more,
-                    });
-                }
-            }
-            if total == 0 {
-                problems.push(Problem::new(
-                    ProblemKind::Syntax,
-                    file,
-                    SourceSpan::new(0.into(), 0),
-                    "syntax error: invalid KDL",
-                ));
-            }
-            None
+    true
+}
+
+/// Report the `kdl` crate's syntax errors (the first few of them).
+fn report_syntax(file: &FileCtx, e: &kdl::KdlError, problems: &mut Problems) {
+    let total = e.diagnostics.len();
+    for d in e.diagnostics.iter().take(MAX_SYNTAX_ERRORS) {
+        let msg = d
+            .message
+            .clone()
+            .unwrap_or_else(|| "invalid KDL".to_string());
+        let mut p = Problem::new(
+            ProblemKind::Syntax,
+            file,
+            d.span,
+            format!("syntax error: {msg}"),
+        )
+        .label(d.label.clone().unwrap_or_else(|| "here".into()));
+        p = p.maybe_help(d.help.clone());
+        problems.push(p);
+    }
+    if total > MAX_SYNTAX_ERRORS {
+        if let Some(last) = problems.list.last_mut() {
+            let more = format!(
+                "{} more syntax errors in this file are not shown",
+                total - MAX_SYNTAX_ERRORS
+            );
+            last.help = Some(match last.help.take() {
+                Some(h) => format!("{h}\n{more}"),
+                None => more,
+            });
         }
+    }
+    if total == 0 {
+        problems.push(Problem::new(
+            ProblemKind::Syntax,
+            file,
+            SourceSpan::new(0.into(), 0),
+            "syntax error: invalid KDL",
+        ));
     }
 }
 
@@ -203,14 +237,16 @@ pub fn load_sources(sources: &[SourceFile]) -> Result<Model, LoadError> {
     let mut loader = Loader {
         model: Model::default(),
         problems: Problems::default(),
-        declared: HashMap::new(),
+        // About one declaration per 64 bytes of a dumped file; sizing the map up front saves
+        // rehashing it a dozen times on large declarations.
+        declared: HashMap::with_capacity(sources.iter().map(|s| s.text.len()).sum::<usize>() / 64),
         pending: Vec::new(),
         files: files.clone(),
     };
     let mut all_parsed = true;
     let mut docs = Vec::new();
     for f in &files {
-        match parse_file(f, &mut loader.problems) {
+        match parse_for_load(f, &mut loader.problems) {
             Some(doc) => docs.push((f, doc)),
             None => all_parsed = false,
         }
@@ -303,10 +339,40 @@ struct Loader {
 
 /// A node that passed the shape check.
 struct Checked<'a> {
-    node: &'a KdlNode,
+    node: &'a Node<'a>,
     spec: &'static NodeSpec,
-    args: Vec<&'a KdlEntry>,
-    props: HashMap<&'static str, &'a KdlEntry>,
+    args: Vec<&'a Entry<'a>>,
+    /// Each property once (duplicates are refused), in file order.
+    props: Vec<(&'static str, &'a Entry<'a>)>,
+}
+
+/// The property names of one node seen so far: a short list searched in place, a map once a
+/// node has many (nodes have a handful; a generated one could have thousands).
+#[derive(Default)]
+struct Seen<'a> {
+    list: Vec<(&'a str, SourceSpan)>,
+    map: HashMap<&'a str, SourceSpan>,
+}
+
+impl<'a> Seen<'a> {
+    const LIST_MAX: usize = 16;
+
+    fn get(&self, k: &str) -> Option<&SourceSpan> {
+        if self.map.is_empty() {
+            self.list.iter().find(|(n, _)| *n == k).map(|(_, s)| s)
+        } else {
+            self.map.get(k)
+        }
+    }
+
+    fn insert(&mut self, k: &'a str, span: SourceSpan) {
+        if self.map.is_empty() && self.list.len() < Self::LIST_MAX {
+            self.list.push((k, span));
+        } else {
+            self.map.extend(self.list.drain(..));
+            self.map.insert(k, span);
+        }
+    }
 }
 
 impl<'a> Checked<'a> {
@@ -327,8 +393,8 @@ impl<'a> Checked<'a> {
             .collect()
     }
 
-    fn prop(&self, name: &str) -> Option<&'a KdlEntry> {
-        self.props.get(name).copied()
+    fn prop(&self, name: &str) -> Option<&'a Entry<'a>> {
+        self.props.iter().find(|(n, _)| *n == name).map(|(_, e)| *e)
     }
 
     fn prop_str(&self, name: &str) -> Option<&'a str> {
@@ -361,13 +427,13 @@ impl<'a> Checked<'a> {
     }
 }
 
-fn value_type_name(v: &KdlValue) -> &'static str {
+fn value_type_name(v: &Value<'_>) -> &'static str {
     match v {
-        KdlValue::String(_) => "a string",
-        KdlValue::Integer(_) => "an integer",
-        KdlValue::Float(_) => "a number with a fraction",
-        KdlValue::Bool(_) => "a boolean",
-        KdlValue::Null => "#null",
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number with a fraction",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "#null",
     }
 }
 
@@ -381,27 +447,34 @@ impl Loader {
     }
 
     /// Check a value against its type; returns whether it fits.
-    fn check_value(&mut self, f: &FileCtx, e: &KdlEntry, ty: Ty, what: &str) -> bool {
+    /// `what` names the value in the message; it is only built when there is one.
+    fn check_value(
+        &mut self,
+        f: &FileCtx,
+        e: &Entry<'_>,
+        ty: Ty,
+        what: impl FnOnce() -> String,
+    ) -> bool {
         let v = e.value();
         let ok = match ty {
             Ty::Str => v.is_string(),
             Ty::Bool => v.is_bool(),
-            Ty::Int => matches!(v, KdlValue::Integer(i) if i64::try_from(*i).is_ok()),
+            Ty::Int => matches!(v, Value::Integer(i) if i64::try_from(*i).is_ok()),
             Ty::Choice(choices) => v.as_string().is_some_and(|s| choices.contains(&s)),
         };
         if ok {
             return true;
         }
         let found = match (ty, v) {
-            (Ty::Int, KdlValue::Integer(_)) => "an integer outside the 64-bit range".to_string(),
-            (Ty::Choice(_), KdlValue::String(s)) => format!("\"{s}\""),
+            (Ty::Int, Value::Integer(_)) => "an integer outside the 64-bit range".to_string(),
+            (Ty::Choice(_), Value::String(s)) => format!("\"{s}\""),
             _ => value_type_name(v).to_string(),
         };
         let mut p = Problem::new(
             ProblemKind::BadValue,
             f,
             e.span(),
-            format!("{what} must be {}, found {found}", ty.describe()),
+            format!("{} must be {}, found {found}", what(), ty.describe()),
         )
         .label(match ty {
             Ty::Choice(_) => "not one of the choices".to_string(),
@@ -413,7 +486,7 @@ impl Loader {
             if matches!(s, "true" | "false") {
                 p = p.help(format!("booleans are written #{s} in KDL 2"));
             }
-        } else if let (Ty::Str, KdlValue::Integer(_) | KdlValue::Float(_)) = (ty, v) {
+        } else if let (Ty::Str, Value::Integer(_) | Value::Float(_)) = (ty, v) {
             p = p.help("quote it: SQL text and names are strings");
         }
         self.push(p);
@@ -422,7 +495,7 @@ impl Loader {
 
     /// The shape pass for one node: returns it with its entries sorted out, or `None` when it
     /// is not a node of this block (reported; its children are not looked at).
-    fn check<'a>(&mut self, f: &FileCtx, node: &'a KdlNode, parent: Ctx) -> Option<Checked<'a>> {
+    fn check<'a>(&mut self, f: &FileCtx, node: &'a Node<'a>, parent: Ctx) -> Option<Checked<'a>> {
         let name = node.name().value();
         let Some(spec) = spec::find(parent, name) else {
             let mut p = Problem::new(
@@ -458,8 +531,8 @@ impl Loader {
             );
         }
         let mut args = Vec::new();
-        let mut props: HashMap<&'static str, &KdlEntry> = HashMap::new();
-        let mut seen: HashMap<String, SourceSpan> = HashMap::new();
+        let mut props: Vec<(&'static str, &Entry<'_>)> = Vec::new();
+        let mut seen = Seen::default();
         for e in node.entries() {
             if let Some(ty) = e.ty() {
                 self.push(
@@ -490,11 +563,11 @@ impl Loader {
                         );
                         continue;
                     }
-                    seen.insert(k.to_string(), e.span());
+                    seen.insert(k, e.span());
                     match spec.prop(k) {
                         Some(prop) => {
-                            if self.check_value(f, e, prop.ty, &format!("`{k}`")) {
-                                props.insert(prop.name, e);
+                            if self.check_value(f, e, prop.ty, || format!("`{k}`")) {
+                                props.push((prop.name, e));
                             }
                         }
                         None => {
@@ -561,11 +634,11 @@ impl Loader {
         // accessors read a mistyped argument as absent.
         for (i, e) in args.iter().enumerate() {
             if let Some(a) = spec.arg(i) {
-                self.check_value(f, e, a.ty, &format!("the {} of `{name}`", a.name));
+                self.check_value(f, e, a.ty, || format!("the {} of `{name}`", a.name));
             }
         }
         for prop in spec.props.iter().filter(|p| p.required) {
-            if !seen.contains_key(prop.name) {
+            if seen.get(prop.name).is_none() {
                 self.push(
                     Problem::new(
                         ProblemKind::MissingProperty,
@@ -688,7 +761,7 @@ impl Loader {
         true
     }
 
-    fn root(&mut self, f: &FileCtx, doc: &KdlDocument) {
+    fn root(&mut self, f: &FileCtx, doc: &Document<'_>) {
         for node in doc.nodes() {
             let Some(c) = self.check(f, node, Ctx::Root) else {
                 continue;

@@ -3,6 +3,7 @@
 //!
 //! - [`spec`]: the table of nodes, arguments and properties (one edit adds a construct).
 //! - [`load`]: files to model, reporting every problem of a run at once with its span.
+//! - [`parse`]: the fast KDL parser `load` reads files with (the `kdl` crate is its fallback).
 //! - [`write`]: model to files in canonical form (what `dump` writes).
 //! - [`format`]: canonical formatting of hand-written files, comments kept (`fmt`).
 //! - [`types`], [`names`]: type resolution and formwork's reference strings.
@@ -15,6 +16,7 @@ pub mod diag;
 pub mod format;
 pub mod load;
 pub mod names;
+pub mod parse;
 mod scan;
 pub mod spec;
 mod text;
