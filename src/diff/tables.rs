@@ -81,18 +81,11 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
         let tq = QualifiedName::new(*schema, &t.name);
         for fk in t.foreign_keys.values() {
             if gone.contains(&fk.references) && fk.references != tq {
-                ctx.push(Draft::new(
+                ctx.push(drop_foreign_key(
                     Stage::DropTable,
-                    format!(
-                        "drop foreign key {} of {} (both tables go away)",
-                        fk.name,
-                        display(schema, &t.name)
-                    ),
-                    format!(
-                        "ALTER TABLE {} DROP CONSTRAINT {}",
-                        qualified(&tq),
-                        quote_ident(&fk.name)
-                    ),
+                    &tq,
+                    &fk.name,
+                    "both tables go away",
                 ));
             }
         }
@@ -108,18 +101,11 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
             if gone.contains(&fk.references) || !keys_change(ctx, &fk.references) {
                 continue;
             }
-            ctx.push(Draft::new(
+            ctx.push(drop_foreign_key(
                 Stage::RelaxForeignKeys,
-                format!(
-                    "drop foreign key {} of {} (the key it references changes; the table goes away later)",
-                    fk.name,
-                    display(schema, &t.name)
-                ),
-                format!(
-                    "ALTER TABLE {} DROP CONSTRAINT {}",
-                    qualified(&tq),
-                    quote_ident(&fk.name)
-                ),
+                &tq,
+                &fk.name,
+                "the key it references changes; the table goes away later",
             ));
         }
         // A view taking the table's name must be created in the expand phase, after the table
@@ -150,6 +136,19 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
             ),
         );
     }
+}
+
+/// Dropping a foreign key of a table that is going away, and why it must go first.
+fn drop_foreign_key(stage: Stage, table: &QualifiedName, name: &str, why: &str) -> Draft {
+    Draft::new(
+        stage,
+        format!("drop foreign key {name} of {table} ({why})"),
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            qualified(table),
+            quote_ident(name)
+        ),
+    )
 }
 
 /// Whether the primary key or unique constraints of a table change between the two models.
