@@ -5,17 +5,15 @@
 //! conversion of every column that uses it are needed); the diff reports it as unsupported
 //! rather than emitting `DROP TYPE ... CASCADE`.
 
-use super::{Ctx, Draft, Stage, display, loss, pair};
-use crate::model::{DataLossKind, Enum, Schema};
+use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas};
+use crate::model::{DataLossKind, Enum};
 use crate::plan::HazardKind;
 use crate::sql::{qualified, quote_literal};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
-    let empty = Schema::default();
-    for (sname, ds) in &desired.schemas {
-        let cs = current.schemas.get(sname).unwrap_or(&empty);
-        let p = pair(&cs.enums, &ds.enums, |e| e.renamed_from.as_ref());
+    let pairs = pair_in_schemas(current, desired, |s| &s.enums, |e| e.renamed_from.as_ref());
+    for (sname, p) in pairs {
         for d in p.created {
             let q = qn(sname, &d.name);
             let labels: Vec<String> = d.values.iter().map(|v| quote_literal(&v.name)).collect();
@@ -33,13 +31,6 @@ pub(super) fn diff(ctx: &mut Ctx) {
         }
         for c in p.dropped {
             drop(ctx, sname, c);
-        }
-    }
-    for (sname, cs) in &current.schemas {
-        if !desired.schemas.contains_key(sname) {
-            for c in cs.enums.values() {
-                drop(ctx, sname, c);
-            }
         }
     }
 }

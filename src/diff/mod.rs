@@ -252,6 +252,42 @@ pub(crate) fn pair<'a, T>(
     }
 }
 
+/// [`pair`] for one kind of object, schema by schema: each schema of `desired` against the same
+/// schema of `current` (everything created when the schema is new), then the schemas that go
+/// away (everything in them dropped).
+pub(crate) fn pair_in_schemas<'a, T>(
+    current: &'a Model,
+    desired: &'a Model,
+    items: impl Fn(&'a crate::model::Schema) -> &'a IndexMap<String, T>,
+    renamed_from: impl Fn(&T) -> Option<&String> + Copy,
+) -> Vec<(&'a str, Pairing<'a, T>)> {
+    let mut out = Vec::new();
+    for (sname, ds) in &desired.schemas {
+        let p = match current.schemas.get(sname) {
+            Some(cs) => pair(items(cs), items(ds), renamed_from),
+            None => Pairing {
+                matched: Vec::new(),
+                created: items(ds).values().collect(),
+                dropped: Vec::new(),
+            },
+        };
+        out.push((sname.as_str(), p));
+    }
+    for (sname, cs) in &current.schemas {
+        if !desired.schemas.contains_key(sname) {
+            out.push((
+                sname.as_str(),
+                Pairing {
+                    matched: Vec::new(),
+                    created: Vec::new(),
+                    dropped: items(cs).values().collect(),
+                },
+            ));
+        }
+    }
+    out
+}
+
 /// A data loss on an object of a schema.
 pub(crate) fn loss(kind: DataLossKind, schema: &str, name: &str, member: Option<&str>) -> DataLoss {
     DataLoss {

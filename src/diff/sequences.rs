@@ -4,17 +4,20 @@
 //! goes away with the column, so its drop is written `IF EXISTS`: whichever statement comes
 //! first, the end state is the same.
 
-use super::{Ctx, Draft, Stage, display, loss, pair};
-use crate::model::{DataLossKind, Schema, Sequence, SequenceOptions};
+use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas};
+use crate::model::{DataLossKind, Sequence, SequenceOptions};
 use crate::plan::HazardKind;
 use crate::sql::{qualified, quote_ident, quote_literal};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
-    let empty = Schema::default();
-    for (sname, ds) in &desired.schemas {
-        let cs = current.schemas.get(sname).unwrap_or(&empty);
-        let p = pair(&cs.sequences, &ds.sequences, |s| s.renamed_from.as_ref());
+    let pairs = pair_in_schemas(
+        current,
+        desired,
+        |s| &s.sequences,
+        |s| s.renamed_from.as_ref(),
+    );
+    for (sname, p) in pairs {
         for d in p.created {
             let q = qn(sname, &d.name);
             ctx.push(Draft::new(
@@ -37,13 +40,6 @@ pub(super) fn diff(ctx: &mut Ctx) {
         }
         for c in p.dropped {
             drop(ctx, sname, c);
-        }
-    }
-    for (sname, cs) in &current.schemas {
-        if !desired.schemas.contains_key(sname) {
-            for c in cs.sequences.values() {
-                drop(ctx, sname, c);
-            }
         }
     }
 }

@@ -6,7 +6,7 @@
 //! statement each; `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
 //! scan happens without blocking writes, and the exclusive lock that follows is brief.
 
-use super::{Ctx, Draft, Stage, display, loss, pair, temp_name};
+use super::{Ctx, Draft, Stage, display, loss, pair, pair_in_schemas, temp_name};
 use crate::ddl::table::{self as ddl, Names};
 use crate::model::{
     Column, DataLossKind, GeneratedKind, IdentityKind, QualifiedName, Schema, Table,
@@ -17,26 +17,24 @@ use crate::sql::{qualified, quote_ident, quote_literal};
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
     let names = Names::of(desired);
-    let empty = Schema::default();
-    let mut dropped: Vec<(&str, &Table)> = Vec::new();
-    for (sname, ds) in &desired.schemas {
-        let cs = current.schemas.get(sname).unwrap_or(&empty);
-        let p = pair(&cs.tables, &ds.tables, |t| t.renamed_from.as_ref());
+    let pairs = pair_in_schemas(current, desired, |s| &s.tables, |t| t.renamed_from.as_ref());
+    for (sname, p) in &pairs {
         for d in &p.created {
-            ctx.new_tables.insert(QualifiedName::new(sname, &d.name));
+            ctx.new_tables.insert(QualifiedName::new(*sname, &d.name));
         }
-        for d in p.created {
-            create(ctx, &names, ds, d);
-        }
-        for (c, d, renamed) in p.matched {
-            alter(ctx, &names, ds, c, d, renamed);
-        }
-        dropped.extend(p.dropped.into_iter().map(|t| (sname.as_str(), t)));
     }
-    for (sname, cs) in &current.schemas {
-        if !desired.schemas.contains_key(sname) {
-            dropped.extend(cs.tables.values().map(|t| (sname.as_str(), t)));
+    let mut dropped: Vec<(&str, &Table)> = Vec::new();
+    for (sname, p) in pairs {
+        // Created and matched tables only come from schemas the declaration has.
+        if let Some(ds) = desired.schemas.get(sname) {
+            for d in p.created {
+                create(ctx, &names, ds, d);
+            }
+            for (c, d, renamed) in p.matched {
+                alter(ctx, &names, ds, c, d, renamed);
+            }
         }
+        dropped.extend(p.dropped.into_iter().map(|t| (sname, t)));
     }
     drop_tables(ctx, &dropped);
 }
