@@ -18,7 +18,7 @@ use crate::model::{
     Check, Exclusion, ForeignKey, Index, IndexKey, IndexKeyTarget, PrimaryKey, QualifiedName,
     Schema, Table, Unique,
 };
-use crate::sql::{qualified, quote_ident, quote_literal};
+use crate::sql::{qualified, quote_ident};
 
 pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table) {
     let tq = QualifiedName::new(&schema.name, &d.name);
@@ -220,14 +220,10 @@ fn validate(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
 }
 
 fn comment(t: &str, tq: &QualifiedName, name: &str, text: Option<&str>) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on constraint {name} of {tq}"),
-        format!(
-            "COMMENT ON CONSTRAINT {} ON {t} IS {}",
-            quote_ident(name),
-            text.map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("CONSTRAINT {} ON {t}", quote_ident(name)),
+        format!("constraint {name} of {tq}"),
+        text,
     )
 }
 

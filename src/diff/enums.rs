@@ -5,10 +5,10 @@
 //! conversion of every column that uses it are needed); the diff reports it as unsupported
 //! rather than emitting `DROP TYPE ... CASCADE`.
 
-use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas};
+use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas, qn};
 use crate::model::{DataLossKind, Enum};
 use crate::plan::HazardKind;
-use crate::sql::{qualified, quote_literal};
+use crate::sql::quote_literal;
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
@@ -35,10 +35,6 @@ pub(super) fn diff(ctx: &mut Ctx) {
     }
 }
 
-fn qn(schema: &str, name: &str) -> String {
-    qualified(&crate::model::QualifiedName::new(schema, name))
-}
-
 fn drop(ctx: &mut Ctx, schema: &str, c: &Enum) {
     ctx.push(
         Draft::new(
@@ -54,16 +50,10 @@ fn drop(ctx: &mut Ctx, schema: &str, c: &Enum) {
 }
 
 fn comment(schema: &str, e: &Enum) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on enum {}", display(schema, &e.name)),
-        format!(
-            "COMMENT ON TYPE {} IS {}",
-            qn(schema, &e.name),
-            e.comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("TYPE {}", qn(schema, &e.name)),
+        format!("enum {}", display(schema, &e.name)),
+        e.comment.as_deref(),
     )
 }
 

@@ -7,7 +7,7 @@
 use super::{Ctx, Draft, Stage, pair};
 use crate::ddl::table::{self as ddl, Names};
 use crate::model::{Index, QualifiedName, Schema, Table};
-use crate::sql::{qualified, quote_ident, quote_literal};
+use crate::sql::{qualified, quote_ident};
 
 pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table) {
     let tq = QualifiedName::new(&schema.name, &d.name);
@@ -93,15 +93,9 @@ fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table, idx: &Index)
 }
 
 fn comment(schema: &str, idx: &Index) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on index {}", super::display(schema, &idx.name)),
-        format!(
-            "COMMENT ON INDEX {} IS {}",
-            qualified(&QualifiedName::new(schema, &idx.name)),
-            idx.comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("INDEX {}", super::qn(schema, &idx.name)),
+        format!("index {}", super::display(schema, &idx.name)),
+        idx.comment.as_deref(),
     )
 }

@@ -298,6 +298,24 @@ pub(crate) fn loss(kind: DataLossKind, schema: &str, name: &str, member: Option<
     }
 }
 
+/// `COMMENT ON <target> IS '...'`, or `IS NULL` when there is no comment. `target` is SQL
+/// (`TABLE "s"."t"`), `what` the same in words (`table s.t`).
+pub(crate) fn comment_on(target: String, what: String, text: Option<&str>) -> Draft {
+    Draft::new(
+        Stage::Comment,
+        format!("comment on {what}"),
+        format!(
+            "COMMENT ON {target} IS {}",
+            text.map_or("NULL".to_string(), crate::sql::quote_literal)
+        ),
+    )
+}
+
+/// `"schema"."name"` in SQL.
+pub(crate) fn qn(schema: &str, name: &str) -> String {
+    crate::sql::qualified(&QualifiedName::new(schema, name))
+}
+
 /// `schema.name` for messages.
 pub(crate) fn display(schema: &str, name: &str) -> String {
     format!("{schema}.{name}")

@@ -118,25 +118,17 @@ pub(super) fn diff(ctx: &mut Ctx) {
 }
 
 fn comment(schema: &str, text: Option<&str>) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on schema {schema}"),
-        format!(
-            "COMMENT ON SCHEMA {} IS {}",
-            quote_ident(schema),
-            text.map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("SCHEMA {}", quote_ident(schema)),
+        format!("schema {schema}"),
+        text,
     )
 }
 
 fn extension_comment(name: &str, text: Option<&str>) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on extension {name}"),
-        format!(
-            "COMMENT ON EXTENSION {} IS {}",
-            quote_ident(name),
-            text.map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("EXTENSION {}", quote_ident(name)),
+        format!("extension {name}"),
+        text,
     )
 }

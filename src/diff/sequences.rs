@@ -4,10 +4,10 @@
 //! goes away with the column, so its drop is written `IF EXISTS`: whichever statement comes
 //! first, the end state is the same.
 
-use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas};
+use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas, qn};
 use crate::model::{DataLossKind, Sequence, SequenceOptions};
 use crate::plan::HazardKind;
-use crate::sql::{qualified, quote_ident, quote_literal};
+use crate::sql::{qualified, quote_ident};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
@@ -42,10 +42,6 @@ pub(super) fn diff(ctx: &mut Ctx) {
             drop(ctx, sname, c);
         }
     }
-}
-
-fn qn(schema: &str, name: &str) -> String {
-    qualified(&crate::model::QualifiedName::new(schema, name))
 }
 
 fn drop(ctx: &mut Ctx, schema: &str, c: &Sequence) {
@@ -83,16 +79,10 @@ fn owner(schema: &str, s: &Sequence) -> Draft {
 }
 
 fn comment(schema: &str, s: &Sequence) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on sequence {}", display(schema, &s.name)),
-        format!(
-            "COMMENT ON SEQUENCE {} IS {}",
-            qn(schema, &s.name),
-            s.comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("SEQUENCE {}", qn(schema, &s.name)),
+        format!("sequence {}", display(schema, &s.name)),
+        s.comment.as_deref(),
     )
 }
 

@@ -12,7 +12,7 @@ use crate::model::{
     Column, DataLossKind, GeneratedKind, IdentityKind, QualifiedName, Schema, Table,
 };
 use crate::plan::HazardKind;
-use crate::sql::{qualified, quote_ident, quote_literal};
+use crate::sql::{qualified, quote_ident};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
@@ -253,30 +253,19 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     super::indexes::diff_table(ctx, names, schema, c, d);
 
     if c.comment != d.comment {
-        ctx.push(Draft::new(
-            Stage::Comment,
-            format!("comment on table {shown}"),
-            format!(
-                "COMMENT ON TABLE {t} IS {}",
-                d.comment
-                    .as_deref()
-                    .map_or("NULL".to_string(), quote_literal)
-            ),
+        ctx.push(super::comment_on(
+            format!("TABLE {t}"),
+            format!("table {shown}"),
+            d.comment.as_deref(),
         ));
     }
 }
 
 fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on column {shown}.{}", c.name),
-        format!(
-            "COMMENT ON COLUMN {t}.{} IS {}",
-            quote_ident(&c.name),
-            c.comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("COLUMN {t}.{}", quote_ident(&c.name)),
+        format!("column {shown}.{}", c.name),
+        c.comment.as_deref(),
     )
 }
 

@@ -9,11 +9,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Ctx, Draft, Stage, display};
+use super::{Ctx, Draft, Stage, display, qn};
 use crate::ddl::views::{create_view, in_dependency_order, referenced_views};
-use crate::model::{Model, QualifiedName, Schema, View};
+use crate::model::{Model, Schema, View};
 use crate::plan::HazardKind;
-use crate::sql::{qualified, quote_ident, quote_literal};
+use crate::sql::quote_ident;
 
 type Key = (String, String);
 
@@ -184,20 +184,10 @@ pub(super) fn diff(ctx: &mut Ctx) {
     }
 }
 
-fn qn(schema: &str, name: &str) -> String {
-    qualified(&QualifiedName::new(schema, name))
-}
-
 fn comment(schema: &str, v: &View) -> Draft {
-    Draft::new(
-        Stage::Comment,
-        format!("comment on view {}", display(schema, &v.name)),
-        format!(
-            "COMMENT ON VIEW {} IS {}",
-            qn(schema, &v.name),
-            v.comment
-                .as_deref()
-                .map_or("NULL".to_string(), quote_literal)
-        ),
+    super::comment_on(
+        format!("VIEW {}", qn(schema, &v.name)),
+        format!("view {}", display(schema, &v.name)),
+        v.comment.as_deref(),
     )
 }
