@@ -215,11 +215,16 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
         }
     }
     for dc in &p.created {
-        ctx.push(Draft::new(
-            Stage::Columns,
-            format!("add column {shown}.{}", dc.name),
-            format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, dc)),
-        ));
+        let add = format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, dc));
+        if default_rewrites(&add, ctx.pg_major) {
+            add_filled_column(ctx, names, c, d, &tq, dc);
+        } else {
+            ctx.push(Draft::new(
+                Stage::Columns,
+                format!("add column {shown}.{}", dc.name),
+                add,
+            ));
+        }
         if dc.comment.is_some() {
             ctx.push(column_comment(&t, &shown, dc));
         }
@@ -259,6 +264,123 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
             d.comment.as_deref(),
         ));
     }
+}
+
+/// Whether `ALTER TABLE ... ADD COLUMN` as written would rewrite the table because of its
+/// default: the lock classifier's judgement (the one `lint` uses), where a default that calls
+/// a function the classifier does not know counts as volatile too, since filling in batches
+/// is always safe and a rewrite under ACCESS EXCLUSIVE is not. Identity, serial and generated
+/// columns are not judged here: they cannot be filled by an `UPDATE`.
+fn default_rewrites(add_column: &str, pg_major: u32) -> bool {
+    use crate::lint::classify::{AlterAction, Stmt, Volatility, classify};
+    let Some(st) = crate::sqlfile::split(add_column).find_map(|item| match item {
+        crate::sqlfile::Item::Statement(st) => Some(st),
+        _ => None,
+    }) else {
+        return false;
+    };
+    match classify(&st.tokens, pg_major.max(11)).stmt {
+        Stmt::AlterTable { actions, .. } => actions.iter().any(|(a, _)| {
+            matches!(a, AlterAction::AddColumn(col)
+            if !col.generated_stored
+                && !col.identity
+                && !col.ty.is_serial()
+                && col.default.as_ref().is_some_and(|d| {
+                    !d.is_null && d.volatility != Volatility::NotVolatile
+                }))
+        }),
+        _ => false,
+    }
+}
+
+/// A new column whose default is volatile, on a table that has rows: added without default
+/// (metadata only), given its default (metadata only; new rows get it from now on), filled
+/// in existing rows by a batched backfill, then made NOT NULL the online way if declared so.
+/// One `ADD COLUMN ... DEFAULT gen_random_uuid()` would rewrite the table under ACCESS
+/// EXCLUSIVE instead.
+fn add_filled_column(
+    ctx: &mut Ctx,
+    names: &Names,
+    c: &Table,
+    d: &Table,
+    tq: &QualifiedName,
+    dc: &Column,
+) {
+    let t = qualified(tq);
+    let shown = format!("{tq}.{}", dc.name);
+    let col = quote_ident(&dc.name);
+    let Some(default) = &dc.default else {
+        return;
+    };
+    let bare = Column {
+        default: None,
+        not_null: false,
+        ..dc.clone()
+    };
+    ctx.push(Draft::new(
+        Stage::Columns,
+        format!("add column {shown}, nullable and without default (no rewrite)"),
+        format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, &bare)),
+    ));
+    ctx.push(Draft::new(
+        Stage::Columns,
+        format!("set the default of {shown} (new rows get it)"),
+        format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {default}"),
+    ));
+    ctx.push(Draft::backfill(
+        Stage::Columns,
+        format!("fill {shown} in existing rows with its default, in batches"),
+        crate::plan::Backfill {
+            table: tq.clone(),
+            key: batch_key(c, d),
+            set: vec![crate::plan::Assignment {
+                column: dc.name.clone(),
+                expression: default.clone(),
+            }],
+            predicate: Some(format!("{col} IS NULL")),
+        },
+    ));
+    if dc.not_null {
+        set_not_null(ctx, tq, &dc.name);
+    }
+}
+
+/// The key a backfill of `d` walks: the primary key, else a unique key over NOT NULL columns,
+/// provided the plan changes neither the key nor its columns (the backfill runs between the
+/// plan's other steps); else the physical position.
+fn batch_key(c: &Table, d: &Table) -> crate::plan::BatchKey {
+    let typed = |cols: &[String]| -> Option<Vec<crate::plan::KeyColumn>> {
+        cols.iter()
+            .map(|n| {
+                let cc = c.columns.get(n)?;
+                let dc = d.columns.get(n)?;
+                (cc.not_null && cc.data_type == dc.data_type && cc.collation == dc.collation).then(
+                    || crate::plan::KeyColumn {
+                        name: n.clone(),
+                        data_type: cc.data_type.clone(),
+                    },
+                )
+            })
+            .collect()
+    };
+    if let (Some(cp), Some(dp)) = (&c.primary_key, &d.primary_key) {
+        if cp.columns == dp.columns {
+            if let Some(k) = typed(&cp.columns) {
+                return crate::plan::BatchKey::Columns(k);
+            }
+        }
+    }
+    for u in c.uniques.values() {
+        if d.uniques
+            .get(&u.name)
+            .is_some_and(|du| du.columns == u.columns)
+        {
+            if let Some(k) = typed(&u.columns) {
+                return crate::plan::BatchKey::Columns(k);
+            }
+        }
+    }
+    crate::plan::BatchKey::Ctid
 }
 
 fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
