@@ -29,7 +29,6 @@ use crate::plan::backfill::{Backfill, BatchKey, Bounds};
 
 const JOURNAL_READ_SQL: &str = include_str!("queries/backfill_read.sql");
 const JOURNAL_START_SQL: &str = include_str!("queries/backfill_start.sql");
-const JOURNAL_BATCH_SQL: &str = include_str!("queries/backfill_batch.sql");
 const TABLE_SIZE_SQL: &str = include_str!("queries/backfill_table_size.sql");
 const REPLICA_LAG_SQL: &str = include_str!("queries/replica_lag.sql");
 
@@ -113,6 +112,8 @@ pub async fn run(
         last_event: None,
         estimate: None,
         prior_scanned: 0,
+        prepared: std::collections::HashMap::new(),
+        rate: None,
     };
     let mut pos = Position::default();
     if let Some(slot) = journal {
@@ -176,9 +177,14 @@ pub async fn observe_batch_locks(
     super::end_transaction(client, result).await
 }
 
+/// A batch's transaction. `synchronous_commit` is off for it: a batch whose commit is lost in
+/// a crash is lost together with its journal record (one transaction), so the resumed walk
+/// simply does it again, and not waiting for a WAL flush per batch keeps many small commits
+/// as fast as one long `UPDATE`.
 fn begin_sql(step: &Step) -> String {
     format!(
-        "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+        "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'; \
+         SET LOCAL synchronous_commit = off",
         step.lock_timeout_ms.max(1),
         step.statement_timeout_ms
     )
@@ -198,6 +204,35 @@ struct Engine<'a> {
     estimate: Option<u64>,
     /// Rows earlier runs walked (a resumed backfill's ETA counts them as done).
     prior_scanned: u64,
+    /// Batch statements prepared once: a batch is then one round trip besides its commit.
+    prepared: std::collections::HashMap<String, tokio_postgres::Statement>,
+    /// Smoothed rows per second of recent batches.
+    rate: Option<f64>,
+}
+
+/// Rows updated, how long the batch held its locks, and the prefetched next boundary (if one
+/// was asked for: `Some(None)` means no row lies that far ahead).
+type Committed = (u64, Duration, Option<Option<Vec<String>>>);
+
+/// The boundary query to send along with a batch: the key `offset` rows after `lower`.
+struct Prefetch<'s> {
+    stmt: &'s tokio_postgres::Statement,
+    lower: Vec<String>,
+    offset: i64,
+}
+
+/// A boundary query's row as key text (`None`: no row that far, or a NULL key value, which
+/// ends the walk with an unbounded last batch).
+fn key_of(
+    row: Option<tokio_postgres::Row>,
+    width: usize,
+) -> Result<Option<Vec<String>>, tokio_postgres::Error> {
+    match row {
+        Some(row) => (0..width)
+            .map(|i| row.try_get::<_, Option<String>>(i))
+            .collect::<Result<Option<Vec<String>>, _>>(),
+        None => Ok(None),
+    }
 }
 
 /// One batch to commit: its statement and parameters, and what the journal records with it.
@@ -234,24 +269,26 @@ impl Engine<'_> {
             upper: false,
         });
         let mut size = self.first_size();
+        // The boundary of the next batch, read in the same round trip as this batch's commit.
+        let mut prefetched: Option<(Option<Vec<String>>, u64)> = None;
         loop {
             self.wait_for_replicas(on_event).await?;
-            let offset = i64::try_from(size - 1).unwrap_or(i64::MAX);
             let lower = pos.last.clone().unwrap_or_default();
-            let boundary: Option<Vec<String>> = {
-                let mut params: Vec<&(dyn ToSql + Sync)> =
-                    lower.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                params.push(&offset);
-                let stmt = if pos.last.is_some() {
-                    &boundary_next
-                } else {
-                    &boundary_first
-                };
-                match client.query_opt(stmt, &params).await? {
-                    Some(row) => (0..self.bf.key_width())
-                        .map(|i| row.try_get::<_, Option<String>>(i))
-                        .collect::<Result<Option<Vec<String>>, _>>()?,
-                    None => None,
+            // The batch holds the rows up to the boundary: as many as it was read for.
+            let (boundary, size_read) = match prefetched.take() {
+                Some(ahead) => ahead,
+                None => {
+                    let offset = i64::try_from(size - 1).unwrap_or(i64::MAX);
+                    let mut params: Vec<&(dyn ToSql + Sync)> =
+                        lower.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                    params.push(&offset);
+                    let stmt = if pos.last.is_some() {
+                        &boundary_next
+                    } else {
+                        &boundary_first
+                    };
+                    let key = key_of(client.query_opt(stmt, &params).await?, self.bf.key_width())?;
+                    (key, size)
                 }
             };
             let batch = match (&pos.last, boundary) {
@@ -261,7 +298,7 @@ impl Engine<'_> {
                     Batch {
                         sql: if pos.last.is_some() { &middle } else { &first },
                         params,
-                        scanned: size,
+                        scanned: size_read,
                         next: b,
                         finished: false,
                     }
@@ -303,7 +340,15 @@ impl Engine<'_> {
             };
             let finished = batch.finished;
             let next = batch.next.clone();
-            let (updated, held) = self.commit(&batch, on_event).await?;
+            // The next boundary is sized from what was known before this batch ran: the
+            // adaptation lags one batch, and a round trip per batch is saved.
+            let prefetch = (!finished).then(|| Prefetch {
+                stmt: &boundary_next,
+                lower: next.clone(),
+                offset: i64::try_from(size - 1).unwrap_or(i64::MAX),
+            });
+            let (updated, held, ahead) = self.commit(&batch, prefetch.as_ref(), on_event).await?;
+            prefetched = ahead.map(|key| (key, size));
             pos.last = Some(next);
             self.record(batch.scanned, updated, held);
             if !finished {
@@ -373,7 +418,7 @@ impl Engine<'_> {
                 next: vec![upper.to_string(), pass.to_string(), filled.to_string()],
                 finished: false,
             };
-            let (updated, held) = self.commit(&batch, on_event).await?;
+            let (updated, held, _) = self.commit(&batch, None, on_event).await?;
             filled += i64::try_from(updated).unwrap_or(0);
             block = upper;
             self.record(batch.scanned, updated, held);
@@ -398,10 +443,17 @@ impl Engine<'_> {
         self.report.worst_batch_ms = self.report.worst_batch_ms.max(ms(held));
     }
 
-    /// The next batch size: toward the rows that take `target`, at most halving or doubling.
-    fn adapt(&self, size: u64, held: Duration) -> u64 {
-        let took = held.as_secs_f64().max(0.000_1);
-        let ideal = size as f64 * self.options.target.as_secs_f64() / took;
+    /// The next batch size: the rows that take `target` at the measured rate, at most halving
+    /// or doubling. The rate is smoothed over recent batches, so one slow batch on a busy
+    /// server does not halve the next one, nor one fast batch double it into a long one.
+    fn adapt(&mut self, size: u64, held: Duration) -> u64 {
+        let measured = size as f64 / held.as_secs_f64().max(0.000_1);
+        let rate = match self.rate {
+            Some(r) => 0.6 * r + 0.4 * measured,
+            None => measured,
+        };
+        self.rate = Some(rate);
+        let ideal = rate * self.options.target.as_secs_f64();
         let next = ideal.clamp(size as f64 / 2.0, size as f64 * 2.0) as u64;
         next.clamp(1, self.options.max_rows.max(1))
     }
@@ -411,13 +463,14 @@ impl Engine<'_> {
     async fn commit(
         &mut self,
         batch: &Batch<'_>,
+        prefetch: Option<&Prefetch<'_>>,
         on_event: &mut (dyn FnMut(&Event) + Send),
-    ) -> Result<(u64, Duration), tokio_postgres::Error> {
+    ) -> Result<Committed, tokio_postgres::Error> {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match self.try_commit(batch).await {
+            match self.try_commit(batch, prefetch).await {
                 Ok(done) => return Ok(done),
                 Err(e) if is_retryable(&e) => {
                     let backoff = self.retry.backoff(attempt);
@@ -437,58 +490,107 @@ impl Engine<'_> {
         }
     }
 
+    /// One attempt: `BEGIN`, the batch statement, `COMMIT` and the prefetched boundary are
+    /// sent together (pipelined) and answered in order. If the batch statement fails, the
+    /// server turns the `COMMIT` into a rollback; `BEGIN` comes first in its own message, so
+    /// the statement never runs outside the transaction.
     async fn try_commit(
-        &self,
+        &mut self,
         batch: &Batch<'_>,
-    ) -> Result<(u64, Duration), tokio_postgres::Error> {
+        prefetch: Option<&Prefetch<'_>>,
+    ) -> Result<Committed, tokio_postgres::Error> {
         let client = self.client;
-        client.batch_execute(&begin_sql(self.step)).await?;
-        let held = Instant::now();
-        let result = async {
-            let params: Vec<&(dyn ToSql + Sync)> = batch
-                .params
+        let sql = self.batch_statement(batch);
+        let stmt = match self.prepared.get(&sql) {
+            Some(stmt) => stmt.clone(),
+            None => {
+                let stmt = client.prepare(&sql).await?;
+                self.prepared.insert(sql, stmt.clone());
+                stmt
+            }
+        };
+        let mut params: Vec<&(dyn ToSql + Sync)> = batch
+            .params
+            .iter()
+            .map(|v| v as &(dyn ToSql + Sync))
+            .collect();
+        let scanned = i64::try_from(batch.scanned).unwrap_or(i64::MAX);
+        let (plan_id, step) = self
+            .journal
+            .map_or((String::new(), 0), |j| (j.plan_id.clone(), j.step as i32));
+        if self.journal.is_some() {
+            params.extend([
+                &plan_id as &(dyn ToSql + Sync),
+                &step,
+                &batch.next,
+                &batch.finished,
+                &scanned,
+            ]);
+        }
+        let ahead_params: Vec<&(dyn ToSql + Sync)> = match prefetch {
+            Some(p) => p
+                .lower
                 .iter()
                 .map(|v| v as &(dyn ToSql + Sync))
-                .collect();
-            let updated = client.execute(batch.sql, &params).await?;
-            if let Some(slot) = self.journal {
-                client
-                    .execute(
-                        JOURNAL_BATCH_SQL,
-                        &[
-                            &slot.plan_id,
-                            &(slot.step as i32),
-                            &batch.next,
-                            &batch.finished,
-                            &i64::try_from(batch.scanned).unwrap_or(i64::MAX),
-                            &i64::try_from(updated).unwrap_or(i64::MAX),
-                        ],
-                    )
-                    .await?;
-            }
-            Ok::<u64, tokio_postgres::Error>(updated)
+                .chain(std::iter::once(&p.offset as &(dyn ToSql + Sync)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let begin = begin_sql(self.step);
+        let sent = Instant::now();
+        let (begun, updated, (committed, held), ahead) = tokio::join!(
+            biased;
+            client.batch_execute(&begin),
+            client.query_one(&stmt, &params),
+            async { (client.batch_execute("COMMIT").await, sent.elapsed()) },
+            async {
+                match prefetch {
+                    Some(p) => client.query_opt(p.stmt, &ahead_params).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+        );
+        begun?;
+        let updated: i64 = updated?.try_get(0)?;
+        committed?;
+        let ahead = match ahead? {
+            Some(row) => Some(key_of(row, self.bf.key_width())?),
+            None => None,
+        };
+        Ok((u64::try_from(updated).unwrap_or(0), held, ahead))
+    }
+
+    /// The batch's `UPDATE` and, with a journal, the record of the batch, as one statement
+    /// that returns the number of rows updated: the record cannot commit without the rows.
+    fn batch_statement(&self, batch: &Batch<'_>) -> String {
+        let update = format!("WITH batch AS ({} RETURNING 1)", batch.sql);
+        if self.journal.is_none() {
+            return format!("{update} SELECT count(*) FROM batch");
         }
-        .await;
-        let updated = super::end_transaction(client, result).await?;
-        Ok((updated, held.elapsed()))
+        let p = batch.params.len();
+        format!(
+            "{update}, n AS (SELECT count(*) AS c FROM batch) \
+             UPDATE formwork.backfills AS j SET last_key = ${}::text[], finished = ${}::bool, \
+             rows_scanned = j.rows_scanned + ${}::int8, rows_updated = j.rows_updated + n.c, \
+             batches = j.batches + 1, updated_at = now() \
+             FROM n WHERE j.plan_id = ${}::text AND j.step = ${}::int4 RETURNING n.c",
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 1,
+            p + 2
+        )
     }
 
     /// Record that the walk is over (a `ctid` walk ends with a pass that found nothing, which
     /// is no batch of its own).
     async fn mark_finished(&self) -> Result<(), tokio_postgres::Error> {
         if let Some(slot) = self.journal {
-            let empty: Vec<String> = Vec::new();
             self.client
                 .execute(
-                    JOURNAL_BATCH_SQL,
-                    &[
-                        &slot.plan_id,
-                        &(slot.step as i32),
-                        &empty,
-                        &true,
-                        &0i64,
-                        &0i64,
-                    ],
+                    "UPDATE formwork.backfills SET finished = true, updated_at = now() \
+                     WHERE plan_id = $1 AND step = $2",
+                    &[&slot.plan_id, &(slot.step as i32)],
                 )
                 .await?;
         }
