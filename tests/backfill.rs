@@ -572,3 +572,67 @@ async fn a_killed_apply_resumes_its_backfill_from_the_journal_and_converges() {
     let o = plan(&db, &dir, &second);
     assert_eq!(o.status.code(), Some(0), "converged: {}", out(&o));
 }
+
+const WITH_REQUIRED: &str = r#"
+schema "public" {
+    table "items" {
+        column "id" "bigint"
+        column "name" "text"
+        column "number" "integer" backfill="split_part(name, ' ', 2)::integer * 10"
+        primary-key "id"
+    }
+}
+"#;
+
+#[tokio::test]
+async fn a_required_column_without_default_is_filled_from_its_declared_backfill() {
+    let db = TestDb::new().await;
+    db.execute(START).await;
+    let dir = TempDir::new("required");
+    dir.write("schemas/public.kdl", WITH_REQUIRED);
+    let file = dir.0.join("plan.bin");
+    let o = plan(&db, &dir, &file);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let planned = formwork::plan::file::read(&file).unwrap();
+    let sqls: Vec<&str> = planned.steps().iter().map(|s| s.sql.as_str()).collect();
+    assert!(
+        sqls[0].ends_with("ADD COLUMN \"number\" integer"),
+        "added nullable, no default: {sqls:#?}"
+    );
+    let bf = planned.steps()[1].as_backfill().expect("then the backfill");
+    assert_eq!(
+        bf.set[0].expression,
+        "split_part(name, ' ', 2)::integer * 10"
+    );
+    assert!(sqls.iter().any(|s| s.contains("SET NOT NULL")), "{sqls:#?}");
+
+    let id = planned.id().to_hex();
+    let o = formwork(&["apply", p(&file), "--db", &db.url(), "--approve", &id]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM items WHERE number = id * 10").await,
+        20000
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'items'::regclass \
+             AND attname = 'number' AND attnotnull"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conname LIKE 'formwork_%'"
+        )
+        .await,
+        0,
+        "the temporary check is gone"
+    );
+    // The property is intent: the database now matches the declaration with it.
+    let second = dir.0.join("second.bin");
+    let o = plan(&db, &dir, &second);
+    assert_eq!(o.status.code(), Some(0), "nothing left to do: {}", out(&o));
+}

@@ -216,8 +216,18 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     }
     for dc in &p.created {
         let add = format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, dc));
-        if default_rewrites(&add, ctx.pg_major) {
-            add_filled_column(ctx, names, c, d, &tq, dc);
+        let declared = ctx
+            .desired
+            .backfill_of(&tq, &dc.name)
+            .filter(|_| dc.generated.is_none() && dc.identity.is_none())
+            .map(str::to_string);
+        let fill = declared.or_else(|| {
+            dc.default
+                .clone()
+                .filter(|_| default_rewrites(&add, ctx.pg_major))
+        });
+        if let Some(fill) = fill {
+            add_filled_column(ctx, names, c, d, &tq, dc, fill);
         } else {
             ctx.push(Draft::new(
                 Stage::Columns,
@@ -293,11 +303,13 @@ fn default_rewrites(add_column: &str, pg_major: u32) -> bool {
     }
 }
 
-/// A new column whose default is volatile, on a table that has rows: added without default
-/// (metadata only), given its default (metadata only; new rows get it from now on), filled
-/// in existing rows by a batched backfill, then made NOT NULL the online way if declared so.
-/// One `ADD COLUMN ... DEFAULT gen_random_uuid()` would rewrite the table under ACCESS
-/// EXCLUSIVE instead.
+/// A new column whose existing rows need values computed row by row: its default is volatile,
+/// or the declaration says how to fill it (`backfill=`). Added without default and nullable
+/// (metadata only), given its default if it has one (metadata only; new rows get it from now
+/// on), filled in existing rows by a batched backfill of `fill`, then made NOT NULL the online
+/// way if declared so. One `ADD COLUMN ... DEFAULT gen_random_uuid()` would rewrite the table
+/// under ACCESS EXCLUSIVE instead, and `ADD COLUMN ... NOT NULL` without a default fails on a
+/// table that has rows.
 fn add_filled_column(
     ctx: &mut Ctx,
     names: &Names,
@@ -305,13 +317,11 @@ fn add_filled_column(
     d: &Table,
     tq: &QualifiedName,
     dc: &Column,
+    fill: String,
 ) {
     let t = qualified(tq);
     let shown = format!("{tq}.{}", dc.name);
     let col = quote_ident(&dc.name);
-    let Some(default) = &dc.default else {
-        return;
-    };
     let bare = Column {
         default: None,
         not_null: false,
@@ -322,20 +332,27 @@ fn add_filled_column(
         format!("add column {shown}, nullable and without default (no rewrite)"),
         format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, &bare)),
     ));
-    ctx.push(Draft::new(
-        Stage::Columns,
-        format!("set the default of {shown} (new rows get it)"),
-        format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {default}"),
-    ));
+    if let Some(default) = &dc.default {
+        ctx.push(Draft::new(
+            Stage::Columns,
+            format!("set the default of {shown} (new rows get it)"),
+            format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {default}"),
+        ));
+    }
+    let what = if dc.default.as_ref() == Some(&fill) {
+        "its default"
+    } else {
+        "the declared backfill expression"
+    };
     ctx.push(Draft::backfill(
         Stage::Columns,
-        format!("fill {shown} in existing rows with its default, in batches"),
+        format!("fill {shown} in existing rows with {what}, in batches"),
         crate::plan::Backfill {
             table: tq.clone(),
             key: batch_key(c, d),
             set: vec![crate::plan::Assignment {
                 column: dc.name.clone(),
-                expression: default.clone(),
+                expression: fill,
             }],
             predicate: Some(format!("{col} IS NULL")),
         },
