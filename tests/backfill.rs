@@ -502,6 +502,22 @@ async fn a_killed_apply_resumes_its_backfill_from_the_journal_and_converges() {
     child.kill().unwrap();
     child.wait().unwrap();
     let c = db.client().await;
+    // The server notices the dead client within moments and rolls back the batch in flight;
+    // its session (and formwork's advisory lock) is gone once that is done.
+    for _ in 0..100 {
+        let held: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let row = c
         .query_one(
             "SELECT last_key, finished, rows_scanned, runs FROM formwork.backfills",

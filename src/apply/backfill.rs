@@ -3,16 +3,22 @@
 //! The table is walked along the step's batch key (a keyset walk: the next boundary is the key
 //! of the N-th row after the last one, found through the key's index; `ctid` block ranges when
 //! the table has no key). Each batch is one transaction: `UPDATE ... WHERE key > last AND key
-//! <= boundary AND predicate` under the step's lock_timeout, retried like any step on a lock
-//! timeout or a deadlock, and, when there is a journal, the boundary is written to
-//! `formwork.backfills` in the same transaction. So a batch and the record of it commit
-//! together, and a backfill killed at any point resumes exactly after the last committed batch
-//! (never repeating one, never skipping one).
+//! <= boundary AND predicate` under the step's lock_timeout, and, when there is a journal, the
+//! position is written to `formwork.backfills` in the same transaction. So a batch and the
+//! record of it commit together, and a backfill killed at any point resumes exactly after the
+//! last committed batch (never repeating one, never skipping one).
+//!
+//! Keyset walks run on the server, in rounds of about a second: one `DO` block runs batch
+//! after batch, each with its own `COMMIT`, so no batch waits for a round trip to this
+//! process (on a busy machine, that wait is what made many small batches slower than one long
+//! `UPDATE`). Between rounds the engine reads the journal, reports progress, waits for
+//! replicas, and retries a round that met a lock timeout or a deadlock with the apply's
+//! backoff. `ctid` walks are driven from here, one pipelined round trip per batch.
 //!
 //! The batch size adapts to what the database shows: it starts at `initial_rows`, and after
 //! each batch moves toward the number of rows that would take `target` (the time a batch holds
-//! its row locks, from its `UPDATE` to its commit), halving or doubling at most per batch.
-//! Optionally it waits before a batch while a replica's replay lag is above a threshold.
+//! its row locks, from its `UPDATE` to its commit) at the smoothed measured rate, halving or
+//! doubling at most per batch.
 //!
 //! It does not decide what to fill (the planner does) and does not check fingerprints (the
 //! executor does); it reports progress as [`Event`]s.
@@ -148,7 +154,7 @@ pub async fn run(
     };
     engine.estimate = (rows >= 0.0).then_some(rows as u64);
     match &backfill.key {
-        BatchKey::Columns(_) => engine.walk_keys(pos, on_event).await?,
+        BatchKey::Columns(_) => engine.walk_keys_in_rounds(pos, on_event).await?,
         BatchKey::Ctid => engine.walk_blocks(pos, rows, pages, on_event).await?,
     }
     engine.progress(0, Duration::ZERO, true, on_event);
@@ -210,29 +216,29 @@ struct Engine<'a> {
     rate: Option<f64>,
 }
 
-/// Rows updated, how long the batch held its locks, and the prefetched next boundary (if one
-/// was asked for: `Some(None)` means no row lies that far ahead).
-type Committed = (u64, Duration, Option<Option<Vec<String>>>);
+/// How long one server-side round of batches runs before the engine looks again (progress,
+/// replicas, pause).
+const ROUND: Duration = Duration::from_secs(1);
 
-/// The boundary query to send along with a batch: the key `offset` rows after `lower`.
-struct Prefetch<'s> {
-    stmt: &'s tokio_postgres::Statement,
-    lower: Vec<String>,
-    offset: i64,
+/// Where a round starts: the last key done, the batch size and the measured rate.
+struct RoundState {
+    last: Option<Vec<String>>,
+    size: u64,
+    rate: Option<f64>,
 }
 
-/// A boundary query's row as key text (`None`: no row that far, or a NULL key value, which
-/// ends the walk with an unbounded last batch).
-fn key_of(
-    row: Option<tokio_postgres::Row>,
-    width: usize,
-) -> Result<Option<Vec<String>>, tokio_postgres::Error> {
-    match row {
-        Some(row) => (0..width)
-            .map(|i| row.try_get::<_, Option<String>>(i))
-            .collect::<Result<Option<Vec<String>>, _>>(),
-        None => Ok(None),
-    }
+/// A backfill's row in `formwork.backfills`.
+struct Journaled {
+    last: Option<Vec<String>>,
+    finished: bool,
+    rows_scanned: u64,
+    rows_updated: u64,
+    batches: u64,
+    worst_batch_ms: u64,
+    last_batch_ms: u64,
+    last_batch_rows: u64,
+    batch_rows: Option<u64>,
+    rate: Option<f64>,
 }
 
 /// One batch to commit: its statement and parameters, and what the journal records with it.
@@ -246,122 +252,257 @@ struct Batch<'p> {
 }
 
 impl Engine<'_> {
-    /// The keyset walk.
-    async fn walk_keys(
+    /// The keyset walk, run by the server in rounds: one `DO` block walks batch after batch,
+    /// each committed with its journal record, for about [`ROUND`] (or, without a journal, to
+    /// the end), so a batch costs no round trip to this process, whose scheduling on a busy
+    /// machine would otherwise weigh on every batch. Between rounds the journal says where the
+    /// walk is: progress is reported and replicas are waited for. A failed round (a lock
+    /// timeout, a deadlock) has committed its batches; it is retried from the journal. If this
+    /// process dies, the server notices within 100 ms (`client_connection_check_interval`,
+    /// PostgreSQL 14+) and rolls back the batch in flight with its record; before 14 the round
+    /// runs to its end first.
+    async fn walk_keys_in_rounds(
         &mut self,
-        mut pos: Position,
+        pos: Position,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<(), tokio_postgres::Error> {
-        let client = self.client;
-        let boundary_first = client.prepare(&self.bf.boundary_sql(false)).await?;
-        let boundary_next = client.prepare(&self.bf.boundary_sql(true)).await?;
-        let middle = self.bf.update_sql(Bounds::BOTH);
-        let first = self.bf.update_sql(Bounds {
-            lower: false,
-            upper: true,
-        });
-        let last = self.bf.update_sql(Bounds {
-            lower: true,
-            upper: false,
-        });
-        let only = self.bf.update_sql(Bounds {
-            lower: false,
-            upper: false,
-        });
-        let mut size = self.first_size();
-        // The boundary of the next batch, read in the same round trip as this batch's commit.
-        let mut prefetched: Option<(Option<Vec<String>>, u64)> = None;
+        let Some(slot) = self.journal else {
+            let state = RoundState {
+                last: pos.last,
+                size: self.first_size(),
+                rate: None,
+            };
+            let sql = self.round_sql(&state, None);
+            return self
+                .run_round(&sql, &mut 0, &mut Instant::now(), on_event)
+                .await;
+        };
+        let slot = slot.clone();
+        let first = self.read_journal(&slot).await?;
+        let mut attempt = 0u32;
+        let mut failing_since = Instant::now();
         loop {
             self.wait_for_replicas(on_event).await?;
-            let lower = pos.last.clone().unwrap_or_default();
-            // The batch holds the rows up to the boundary: as many as it was read for.
-            let (boundary, size_read) = match prefetched.take() {
-                Some(ahead) => ahead,
-                None => {
-                    let offset = i64::try_from(size - 1).unwrap_or(i64::MAX);
-                    let mut params: Vec<&(dyn ToSql + Sync)> =
-                        lower.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                    params.push(&offset);
-                    let stmt = if pos.last.is_some() {
-                        &boundary_next
-                    } else {
-                        &boundary_first
-                    };
-                    let key = key_of(client.query_opt(stmt, &params).await?, self.bf.key_width())?;
-                    (key, size)
-                }
-            };
-            let batch = match (&pos.last, boundary) {
-                (_, Some(b)) => {
-                    let mut params = lower.clone();
-                    params.extend(b.iter().cloned());
-                    Batch {
-                        sql: if pos.last.is_some() { &middle } else { &first },
-                        params,
-                        scanned: size_read,
-                        next: b,
-                        finished: false,
-                    }
-                }
-                (Some(_), None) => {
-                    let params: Vec<&(dyn ToSql + Sync)> =
-                        lower.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                    let tail: i64 = client
-                        .query_one(&self.bf.tail_count_sql(), &params)
-                        .await?
-                        .try_get(0)?;
-                    Batch {
-                        sql: &last,
-                        params: lower.clone(),
-                        scanned: u64::try_from(tail).unwrap_or(0),
-                        next: lower.clone(),
-                        finished: true,
-                    }
-                }
-                (None, None) => {
-                    let count: i64 = client
-                        .query_one(
-                            &format!(
-                                "SELECT count(*) FROM {}",
-                                crate::sql::qualified(&self.bf.table)
-                            ),
-                            &[],
-                        )
-                        .await?
-                        .try_get(0)?;
-                    Batch {
-                        sql: &only,
-                        params: Vec::new(),
-                        scanned: u64::try_from(count).unwrap_or(0),
-                        next: Vec::new(),
-                        finished: true,
-                    }
-                }
-            };
-            let finished = batch.finished;
-            let next = batch.next.clone();
-            // The next boundary is sized from what was known before this batch ran: the
-            // adaptation lags one batch, and a round trip per batch is saved.
-            let prefetch = (!finished).then(|| Prefetch {
-                stmt: &boundary_next,
-                lower: next.clone(),
-                offset: i64::try_from(size - 1).unwrap_or(i64::MAX),
-            });
-            let (updated, held, ahead) = self.commit(&batch, prefetch.as_ref(), on_event).await?;
-            prefetched = ahead.map(|key| (key, size));
-            pos.last = Some(next);
-            self.record(batch.scanned, updated, held);
-            if !finished {
-                size = self.adapt(size, held);
+            let now = self.read_journal(&slot).await?;
+            self.report.batches = now.batches.saturating_sub(first.batches);
+            self.report.rows_scanned = now.rows_scanned.saturating_sub(first.rows_scanned);
+            self.report.rows_updated = now.rows_updated.saturating_sub(first.rows_updated);
+            self.report.worst_batch_ms = now.worst_batch_ms;
+            if self.report.batches > 0 {
+                self.progress(
+                    now.last_batch_rows,
+                    Duration::from_millis(now.last_batch_ms),
+                    false,
+                    on_event,
+                );
             }
-            self.progress(batch.scanned, held, false, on_event);
-            if finished {
+            if now.finished {
                 return Ok(());
             }
+            let state = RoundState {
+                last: now.last,
+                size: now.batch_rows.unwrap_or_else(|| self.first_size()),
+                rate: now.rate,
+            };
+            let sql = self.round_sql(&state, Some(&slot));
+            self.run_round(&sql, &mut attempt, &mut failing_since, on_event)
+                .await?;
             if !self.options.pause.is_zero() {
                 tokio::time::sleep(self.options.pause).await;
             }
         }
+    }
+
+    /// Run one round; a lock timeout or deadlock is waited out with the retry policy's backoff
+    /// and reported, and `Ok` is returned so the caller re-reads where the walk is.
+    async fn run_round(
+        &mut self,
+        sql: &str,
+        attempt: &mut u32,
+        failing_since: &mut Instant,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<(), tokio_postgres::Error> {
+        loop {
+            match self.client.batch_execute(sql).await {
+                Ok(()) => {
+                    *attempt = 0;
+                    return Ok(());
+                }
+                Err(e) if is_retryable(&e) => {
+                    if *attempt == 0 {
+                        *failing_since = Instant::now();
+                    }
+                    *attempt += 1;
+                    let backoff = self.retry.backoff(*attempt);
+                    if failing_since.elapsed() + backoff >= self.retry.budget {
+                        return Err(e);
+                    }
+                    on_event(&Event::StepRetry {
+                        step: self.n,
+                        attempt: *attempt,
+                        error: super::error_message(&e),
+                        backoff_ms: ms(backoff),
+                    });
+                    tokio::time::sleep(backoff).await;
+                    if self.journal.is_some() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn read_journal(&self, slot: &JournalSlot) -> Result<Journaled, tokio_postgres::Error> {
+        let row = self
+            .client
+            .query_one(JOURNAL_READ_SQL, &[&slot.plan_id, &(slot.step as i32)])
+            .await?;
+        let count = |i: usize| -> Result<u64, tokio_postgres::Error> {
+            Ok(u64::try_from(row.try_get::<_, i64>(i)?).unwrap_or(0))
+        };
+        Ok(Journaled {
+            last: row.try_get(0)?,
+            finished: row.try_get(1)?,
+            rows_scanned: count(2)?,
+            rows_updated: count(3)?,
+            batches: count(4)?,
+            worst_batch_ms: count(5)?,
+            last_batch_ms: count(6)?,
+            last_batch_rows: count(7)?,
+            batch_rows: row
+                .try_get::<_, Option<i64>>(8)?
+                .and_then(|n| u64::try_from(n).ok()),
+            rate: row.try_get(9)?,
+        })
+    }
+
+    /// The `DO` block of one round. Everything it embeds is quoted: statements and key values
+    /// as literals, the whole body as one literal. Batch statements are the plan's (the step's
+    /// `sql` is the one with both bounds); `$n` parameters are bound by `EXECUTE ... USING`.
+    fn round_sql(&self, state: &RoundState, journal: Option<&JournalSlot>) -> String {
+        use crate::sql::quote_literal as lit;
+        let bf = self.bf;
+        let k = bf.key_width();
+        let args = |var: &str| -> String {
+            (1..=k)
+                .map(|i| format!("{var}[{i}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (lower, upper) = (args("v_last"), args("v_b"));
+        let bounds = |lower, upper| bf.update_sql(Bounds { lower, upper });
+        let last = match &state.last {
+            Some(key) => format!(
+                "ARRAY[{}]::text[]",
+                key.iter().map(|v| lit(v)).collect::<Vec<_>>().join(", ")
+            ),
+            None => "NULL".to_string(),
+        };
+        let rate = state.rate.map_or("NULL".to_string(), |r| format!("{r:e}"));
+        let target = self.options.target.as_secs_f64() * 1000.0;
+        let max_rows = self.options.max_rows.max(1);
+        let record = match journal {
+            Some(slot) => format!(
+                "UPDATE formwork.backfills SET last_key = v_last, finished = v_fin, \
+                 rows_scanned = rows_scanned + v_scanned, rows_updated = rows_updated + v_n, \
+                 batches = batches + 1, worst_batch_ms = greatest(worst_batch_ms, v_took::int8), \
+                 last_batch_ms = v_took::int8, last_batch_rows = v_scanned, \
+                 batch_rows = v_size, rate = v_rate, updated_at = now() \
+                 WHERE plan_id = {} AND step = {};",
+                lit(&slot.plan_id),
+                slot.step
+            ),
+            None => String::new(),
+        };
+        let (deadline, exit) = match journal {
+            Some(_) => (
+                format!(
+                    "clock_timestamp() + interval '{} milliseconds'",
+                    ROUND.as_millis()
+                ),
+                "EXIT WHEN v_fin OR clock_timestamp() > v_deadline;",
+            ),
+            None => ("NULL".to_string(), "EXIT WHEN v_fin;"),
+        };
+        let pause = if self.options.pause.is_zero() {
+            String::new()
+        } else {
+            format!("PERFORM pg_sleep({});", self.options.pause.as_secs_f64())
+        };
+        let body = format!(
+            "DECLARE
+  v_last text[] := {last};
+  v_size int8 := {size};
+  v_rate float8 := {rate};
+  v_b text[];
+  v_n int8;
+  v_scanned int8;
+  v_t0 timestamptz;
+  v_took float8;
+  v_fin boolean := false;
+  v_deadline timestamptz := {deadline};
+BEGIN
+  LOOP
+    PERFORM set_config('lock_timeout', {lock_timeout}, true),
+            set_config('statement_timeout', {statement_timeout}, true),
+            set_config('synchronous_commit', 'off', true);
+    IF current_setting('server_version_num')::int >= 140000 THEN
+      PERFORM set_config('client_connection_check_interval', '100ms', true);
+    END IF;
+    v_b := NULL;
+    IF v_last IS NULL THEN
+      EXECUTE {boundary_first} INTO v_b USING v_size - 1;
+    ELSE
+      EXECUTE {boundary_next} INTO v_b USING {lower}, v_size - 1;
+    END IF;
+    v_t0 := clock_timestamp();
+    IF v_b IS NOT NULL AND v_last IS NULL THEN
+      v_scanned := v_size;
+      EXECUTE {first} USING {upper};
+    ELSIF v_b IS NOT NULL THEN
+      v_scanned := v_size;
+      EXECUTE {middle} USING {lower}, {upper};
+    ELSIF v_last IS NULL THEN
+      EXECUTE {count_all} INTO v_scanned;
+      v_fin := true;
+      EXECUTE {only};
+    ELSE
+      EXECUTE {tail} INTO v_scanned USING {lower};
+      v_fin := true;
+      EXECUTE {final} USING {lower};
+    END IF;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_took := extract(epoch FROM clock_timestamp() - v_t0) * 1000;
+    IF NOT v_fin THEN
+      v_rate := CASE WHEN v_rate IS NULL THEN v_scanned / greatest(v_took, 0.1)
+                ELSE 0.6 * v_rate + 0.4 * v_scanned / greatest(v_took, 0.1) END;
+      v_size := least(greatest(v_rate * {target}, v_size / 2.0), v_size * 2.0)::int8;
+      v_size := least(greatest(v_size, 1), {max_rows});
+    END IF;
+    v_last := coalesce(v_b, v_last);
+    {record}
+    COMMIT;
+    {exit}
+    {pause}
+  END LOOP;
+END",
+            size = state.size.clamp(1, max_rows),
+            lock_timeout = lit(&format!("{}ms", self.step.lock_timeout_ms.max(1))),
+            statement_timeout = lit(&format!("{}ms", self.step.statement_timeout_ms)),
+            boundary_first = lit(&bf.boundary_array_sql(false)),
+            boundary_next = lit(&bf.boundary_array_sql(true)),
+            first = lit(&bounds(false, true)),
+            middle = lit(&bounds(true, true)),
+            only = lit(&bounds(false, false)),
+            final = lit(&bounds(true, false)),
+            count_all = lit(&format!(
+                "SELECT count(*) FROM {}",
+                crate::sql::qualified(&bf.table)
+            )),
+            tail = lit(&bf.tail_count_sql()),
+        );
+        format!("DO {}", lit(&body))
     }
 
     /// The walk by block ranges, pass after pass until one fills nothing.
@@ -418,7 +559,7 @@ impl Engine<'_> {
                 next: vec![upper.to_string(), pass.to_string(), filled.to_string()],
                 finished: false,
             };
-            let (updated, held, _) = self.commit(&batch, None, on_event).await?;
+            let (updated, held) = self.commit(&batch, on_event).await?;
             filled += i64::try_from(updated).unwrap_or(0);
             block = upper;
             self.record(batch.scanned, updated, held);
@@ -463,14 +604,13 @@ impl Engine<'_> {
     async fn commit(
         &mut self,
         batch: &Batch<'_>,
-        prefetch: Option<&Prefetch<'_>>,
         on_event: &mut (dyn FnMut(&Event) + Send),
-    ) -> Result<Committed, tokio_postgres::Error> {
+    ) -> Result<(u64, Duration), tokio_postgres::Error> {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match self.try_commit(batch, prefetch).await {
+            match self.try_commit(batch).await {
                 Ok(done) => return Ok(done),
                 Err(e) if is_retryable(&e) => {
                     let backoff = self.retry.backoff(attempt);
@@ -490,15 +630,14 @@ impl Engine<'_> {
         }
     }
 
-    /// One attempt: `BEGIN`, the batch statement, `COMMIT` and the prefetched boundary are
-    /// sent together (pipelined) and answered in order. If the batch statement fails, the
-    /// server turns the `COMMIT` into a rollback; `BEGIN` comes first in its own message, so
-    /// the statement never runs outside the transaction.
+    /// One attempt: `BEGIN`, the batch statement and `COMMIT` are sent together (pipelined)
+    /// and answered in order. If the batch statement fails, the server turns the `COMMIT` into
+    /// a rollback; `BEGIN` comes first in its own message, so the statement never runs outside
+    /// the transaction.
     async fn try_commit(
         &mut self,
         batch: &Batch<'_>,
-        prefetch: Option<&Prefetch<'_>>,
-    ) -> Result<Committed, tokio_postgres::Error> {
+    ) -> Result<(u64, Duration), tokio_postgres::Error> {
         let client = self.client;
         let sql = self.batch_statement(batch);
         let stmt = match self.prepared.get(&sql) {
@@ -527,37 +666,18 @@ impl Engine<'_> {
                 &scanned,
             ]);
         }
-        let ahead_params: Vec<&(dyn ToSql + Sync)> = match prefetch {
-            Some(p) => p
-                .lower
-                .iter()
-                .map(|v| v as &(dyn ToSql + Sync))
-                .chain(std::iter::once(&p.offset as &(dyn ToSql + Sync)))
-                .collect(),
-            None => Vec::new(),
-        };
         let begin = begin_sql(self.step);
         let sent = Instant::now();
-        let (begun, updated, (committed, held), ahead) = tokio::join!(
+        let (begun, updated, (committed, held)) = tokio::join!(
             biased;
             client.batch_execute(&begin),
             client.query_one(&stmt, &params),
             async { (client.batch_execute("COMMIT").await, sent.elapsed()) },
-            async {
-                match prefetch {
-                    Some(p) => client.query_opt(p.stmt, &ahead_params).await.map(Some),
-                    None => Ok(None),
-                }
-            },
         );
         begun?;
         let updated: i64 = updated?.try_get(0)?;
         committed?;
-        let ahead = match ahead? {
-            Some(row) => Some(key_of(row, self.bf.key_width())?),
-            None => None,
-        };
-        Ok((u64::try_from(updated).unwrap_or(0), held, ahead))
+        Ok((u64::try_from(updated).unwrap_or(0), held))
     }
 
     /// The batch's `UPDATE` and, with a journal, the record of the batch, as one statement

@@ -154,6 +154,15 @@ impl Backfill {
     /// The key of the row `$k` rows after the lower bound (`$1..$n`, absent for the first
     /// batch), as text: the inclusive upper bound of the next batch. Key walks only.
     pub fn boundary_sql(&self, lower: bool) -> String {
+        self.boundary(lower, false)
+    }
+
+    /// [`Backfill::boundary_sql`] returning the key as one `text[]` value.
+    pub fn boundary_array_sql(&self, lower: bool) -> String {
+        self.boundary(lower, true)
+    }
+
+    fn boundary(&self, lower: bool, array: bool) -> String {
         let BatchKey::Columns(cols) = &self.key else {
             return String::new();
         };
@@ -161,6 +170,11 @@ impl Backfill {
             .iter()
             .map(|c| format!("{}::text", quote_ident(&c.name)))
             .collect();
+        let texts = if array {
+            vec![format!("ARRAY[{}]", texts.join(", "))]
+        } else {
+            texts
+        };
         // Qualified, so that ORDER BY means the key column and not the text column of the
         // same name in the select list (which would sort numbers as text).
         let order: Vec<String> = cols

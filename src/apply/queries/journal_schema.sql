@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS formwork.backfills (
     rows_updated bigint NOT NULL DEFAULT 0,
     batches      bigint NOT NULL DEFAULT 0,
     runs         integer NOT NULL DEFAULT 1,
+    -- pacing, so the next round (or a resumed apply) continues where this one was
+    worst_batch_ms  bigint NOT NULL DEFAULT 0,
+    last_batch_ms   bigint NOT NULL DEFAULT 0,
+    last_batch_rows bigint NOT NULL DEFAULT 0,
+    batch_rows   bigint,
+    rate         float8,
     updated_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (plan_id, step)
 );
