@@ -652,3 +652,77 @@ async fn a_required_column_without_default_is_filled_from_its_declared_backfill(
     let o = plan(&db, &dir, &second);
     assert_eq!(o.status.code(), Some(0), "nothing left to do: {}", out(&o));
 }
+
+#[tokio::test]
+async fn a_row_locked_by_the_application_makes_a_batch_wait_its_lock_timeout_and_retry() {
+    let db = TestDb::new().await;
+    db.execute(
+        "CREATE TABLE items (id bigint PRIMARY KEY, v int); \
+         INSERT INTO items SELECT g, NULL FROM generate_series(1, 5000) g; ANALYZE items;",
+    )
+    .await;
+    let holder = db.client().await;
+    holder
+        .batch_execute("BEGIN; SELECT * FROM items WHERE id = 2500 FOR UPDATE")
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        holder.batch_execute("COMMIT").await.unwrap();
+    });
+    let b = fill(
+        "items",
+        BatchKey::Columns(vec![KeyColumn {
+            name: "id".into(),
+            data_type: "bigint".into(),
+        }]),
+        "v",
+        "id::int",
+    );
+    let client = db.client().await;
+    client
+        .batch_execute(include_str!("../src/apply/queries/journal_schema.sql"))
+        .await
+        .unwrap();
+    let step = step_of(&b).lock_timeout_ms(100);
+    let mut events = Vec::new();
+    let started = std::time::Instant::now();
+    let report = backfill::run(
+        &client,
+        &step,
+        &b,
+        &small_batches(),
+        &RetryPolicy {
+            budget: Duration::from_secs(30),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(400),
+        },
+        Some(&JournalSlot {
+            plan_id: "retry".into(),
+            step: 1,
+        }),
+        1,
+        &mut |e| events.push(e.clone()),
+    )
+    .await
+    .unwrap();
+    release.await.unwrap();
+    let retries = events
+        .iter()
+        .filter(|e| matches!(e, Event::StepRetry { error, .. } if error.contains("lock")))
+        .count();
+    assert!(
+        retries >= 1,
+        "the locked row made a batch give up and retry: {events:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(1400));
+    assert_eq!(report.rows_updated, 5000);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM items WHERE v IS DISTINCT FROM id"
+        )
+        .await,
+        0
+    );
+}
