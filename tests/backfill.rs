@@ -726,3 +726,77 @@ async fn a_row_locked_by_the_application_makes_a_batch_wait_its_lock_timeout_and
         0
     );
 }
+
+/// Hex ids, fingerprints, database names and cluster identifiers vary from run to run.
+fn placeholders(markdown: &str) -> String {
+    let mut out = String::new();
+    for word in markdown.split_inclusive(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+        let (w, sep) = match word.char_indices().last() {
+            Some((i, c)) if !c.is_ascii_alphanumeric() && c != '_' => word.split_at(i),
+            _ => (word, ""),
+        };
+        let hex = !w.is_empty() && w.chars().all(|c| c.is_ascii_hexdigit()) && w.len() >= 12;
+        let cluster = w.len() >= 15 && w.chars().all(|c| c.is_ascii_digit());
+        if hex && !cluster {
+            out.push_str(if w.len() == 64 { "<id>" } else { "<hex>" });
+        } else if cluster {
+            out.push_str("<cluster>");
+        } else {
+            out.push_str(w);
+        }
+        out.push_str(sep);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_required_column_example_plans_as_its_checked_in_markdown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/add-required-column-with-data");
+    let db = TestDb::new().await;
+    db.execute(&std::fs::read_to_string(root.join("start.sql")).unwrap())
+        .await;
+    let dir = TempDir::new("example");
+    let before = formwork(&[
+        "plan",
+        "--db",
+        &db.url(),
+        "--dir",
+        p(&root.join("before")),
+        "--out",
+        p(&dir.0.join("none.bin")),
+    ]);
+    assert_eq!(
+        before.status.code(),
+        Some(0),
+        "before/ is the start: {}",
+        out(&before)
+    );
+    let o = formwork(&[
+        "plan",
+        "--db",
+        &db.url(),
+        "--dir",
+        p(&root.join("after")),
+        "--out",
+        p(&dir.0.join("plan.bin")),
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let name = db.name();
+    let got = placeholders(
+        &String::from_utf8_lossy(&o.stdout)
+            .replace(&name.replace('_', "\\_"), "<database>")
+            .replace(name, "<database>"),
+    );
+    let path = root.join("plan.md");
+    if std::env::var_os("FORMWORK_BLESS_EXAMPLES").is_some() {
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        got, want,
+        "examples/add-required-column-with-data/plan.md is out of date: run this test with FORMWORK_BLESS_EXAMPLES=1"
+    );
+    assert!(got.contains("backfill"), "{got}");
+}
