@@ -84,6 +84,16 @@ async fn run_engine(
     b: &Backfill,
     options: &BackfillOptions,
 ) -> (backfill::Report, Vec<Event>) {
+    run_step_engine(db, &step_of(b), b, options, &RetryPolicy::default()).await
+}
+
+async fn run_step_engine(
+    db: &TestDb,
+    step: &Step,
+    b: &Backfill,
+    options: &BackfillOptions,
+    retry: &RetryPolicy,
+) -> (backfill::Report, Vec<Event>) {
     let client = db.client().await;
     client
         .batch_execute(include_str!("../src/apply/queries/journal_schema.sql"))
@@ -92,10 +102,10 @@ async fn run_engine(
     let mut events = Vec::new();
     let report = backfill::run(
         &client,
-        &step_of(b),
+        step,
         b,
         options,
-        &RetryPolicy::default(),
+        retry,
         Some(&JournalSlot {
             plan_id: "test".into(),
             step: 1,
@@ -679,33 +689,14 @@ async fn a_row_locked_by_the_application_makes_a_batch_wait_its_lock_timeout_and
         "v",
         "id::int",
     );
-    let client = db.client().await;
-    client
-        .batch_execute(include_str!("../src/apply/queries/journal_schema.sql"))
-        .await
-        .unwrap();
     let step = step_of(&b).lock_timeout_ms(100);
-    let mut events = Vec::new();
     let started = std::time::Instant::now();
-    let report = backfill::run(
-        &client,
-        &step,
-        &b,
-        &small_batches(),
-        &RetryPolicy {
-            budget: Duration::from_secs(30),
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(400),
-        },
-        Some(&JournalSlot {
-            plan_id: "retry".into(),
-            step: 1,
-        }),
-        1,
-        &mut |e| events.push(e.clone()),
-    )
-    .await
-    .unwrap();
+    let retry = RetryPolicy {
+        budget: Duration::from_secs(30),
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(400),
+    };
+    let (report, events) = run_step_engine(&db, &step, &b, &small_batches(), &retry).await;
     release.await.unwrap();
     let retries = events
         .iter()
