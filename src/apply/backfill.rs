@@ -307,9 +307,6 @@ impl Engine<'_> {
             let sql = self.round_sql(&state, Some(&slot));
             self.run_round(&sql, &mut attempt, &mut failing_since, on_event)
                 .await?;
-            if !self.options.pause.is_zero() {
-                tokio::time::sleep(self.options.pause).await;
-            }
         }
     }
 

@@ -94,9 +94,10 @@ pub struct Args {
     /// autovacuum) room between batches. Default: none.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     backfill_pause_ms: u64,
-    /// Backfills: before each batch, wait while any replica's replay lag (pg_stat_replication
-    /// on this server) is above this many milliseconds, so a backfill never leaves replicas far
-    /// behind. Example: --max-replica-lag-ms 2000. Default: do not watch replicas.
+    /// Backfills: before each round of batches (about a second of work), wait while any
+    /// replica's replay lag (pg_stat_replication on this server) is above this many
+    /// milliseconds, so a backfill never leaves replicas far behind. Example:
+    /// --max-replica-lag-ms 2000. Default: do not watch replicas.
     #[arg(long, value_name = "MS")]
     max_replica_lag_ms: Option<u64>,
     /// Progress as text lines on stderr, or as one JSON event per line on stdout.

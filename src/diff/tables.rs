@@ -735,3 +735,45 @@ fn wider_mods(old: &[i64], new: &[i64]) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::default_rewrites;
+
+    #[test]
+    fn only_defaults_that_give_each_row_its_own_value_are_backfilled() {
+        let add = |default: &str| {
+            default_rewrites(
+                &format!("ALTER TABLE \"public\".\"t\" ADD COLUMN \"c\" text DEFAULT {default}"),
+                15,
+            )
+        };
+        for volatile in [
+            "gen_random_uuid()",
+            "clock_timestamp()",
+            "(random() * 10)",
+            "nextval('public.t_c_seq'::regclass)",
+            "my_function()",
+        ] {
+            assert!(add(volatile), "{volatile}");
+        }
+        for constant in [
+            "'x'::text",
+            "now()",
+            "CURRENT_TIMESTAMP",
+            "'{}'::jsonb",
+            "0",
+            "NULL",
+            "lower('A'::text)",
+        ] {
+            assert!(!add(constant), "{constant}");
+        }
+        assert!(
+            !default_rewrites(
+                "ALTER TABLE t ADD COLUMN c bigint GENERATED ALWAYS AS IDENTITY",
+                15
+            ),
+            "identity columns are not filled by an UPDATE"
+        );
+    }
+}
