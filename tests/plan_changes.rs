@@ -360,8 +360,9 @@ async fn indexes_added_changed_renamed_invalid_and_dropped() {
     )
     .await;
     assert!(
-        s.iter()
-            .all(|x| !x.contains("INDEX") || x.contains("CONCURRENTLY")),
+        s.iter().all(|x| !x.contains("INDEX")
+            || x.contains("CONCURRENTLY")
+            || x.starts_with("ALTER INDEX")),
         "{s:?}"
     );
 }
@@ -541,4 +542,385 @@ async fn an_existing_column_becomes_generated_with_permission() {
         anything(),
     )
     .await;
+}
+
+/// The target holding `before` and `rows`, and a plan (not applied) toward the dump of `after`.
+async fn planned(
+    before: &str,
+    rows: &str,
+    after: &str,
+    options: &PlanOptions,
+) -> (TestDb, formwork::plan::planner::Planned) {
+    let desired = declaration_of(after).await;
+    let db = TestDb::new().await;
+    db.execute(before).await;
+    if !rows.is_empty() {
+        db.execute(rows).await;
+    }
+    let current = introspect(&db.client().await).await.unwrap();
+    let planned = make_plan(&current, &desired, &scratch(), options)
+        .await
+        .unwrap_or_else(|e| panic!("planning failed: {e}"));
+    (db, planned)
+}
+
+/// The valid indexes of table `t`, each as its definition without its name
+/// (`INDEX ON public.t USING btree (a)`).
+async fn index_definitions(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i \
+             WHERE i.indrelid = 'public.t'::regclass AND i.indisvalid AND i.indisready",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let def: String = r.get(0);
+            let unique = def.starts_with("CREATE UNIQUE");
+            let on = def.split_once(" ON ").map_or(def.as_str(), |(_, on)| on);
+            format!("{}INDEX ON {on}", if unique { "UNIQUE " } else { "" })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_changed_index_is_replaced_without_a_moment_with_neither_definition() {
+    let before = "CREATE TABLE t (a int, b int, c int);
+         CREATE INDEX t_a_idx ON t (a);
+         COMMENT ON INDEX t_a_idx IS 'by a';";
+    let rows = "INSERT INTO t SELECT g, g % 7, g FROM generate_series(1, 2000) g;";
+    let after = "CREATE TABLE t (a int, b int, c int);
+         CREATE INDEX t_a_idx ON t (a, b) WHERE c > 0;
+         COMMENT ON INDEX t_a_idx IS 'by a, then b';";
+    let (db, planned) = planned(before, rows, after, &online()).await;
+    let plan = &planned.plan;
+    let client = db.client().await;
+    let old = "INDEX ON public.t USING btree (a)".to_string();
+    let new = "INDEX ON public.t USING btree (a, b) WHERE (c > 0)".to_string();
+    assert_eq!(index_definitions(&client).await, vec![old.clone()]);
+
+    let sqls: Vec<&str> = plan.steps().iter().map(|s| s.sql.as_str()).collect();
+    let temp = sqls[0]
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .split('.')
+        .next_back()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        temp.starts_with("formwork_idx_") && temp.len() <= 63,
+        "{sqls:?}"
+    );
+    assert!(
+        sqls[0].starts_with("CREATE INDEX CONCURRENTLY")
+            && sqls[1].starts_with("DROP INDEX CONCURRENTLY")
+            && sqls[1].contains("\"t_a_idx\"")
+            && sqls[2].starts_with("ALTER INDEX")
+            && sqls[2].contains(&temp)
+            && sqls[2].ends_with("RENAME TO \"t_a_idx\"")
+            && sqls[3].starts_with("COMMENT ON INDEX"),
+        "{sqls:?}"
+    );
+    // The rename is proven to take no lock on the table: reads and writes pass it.
+    assert!(plan.steps()[2].locks.iter().all(|l| l.object.name != "t"));
+
+    for (n, step) in plan.steps().iter().enumerate() {
+        formwork::apply::run_step(&client, step, None)
+            .await
+            .unwrap_or_else(|e| panic!("step {} failed: {e}", n + 1));
+        let defs = index_definitions(&client).await;
+        assert!(
+            defs.contains(&old) || defs.contains(&new),
+            "after step {} ({}) neither definition exists: {defs:?}",
+            n + 1,
+            step.sql
+        );
+    }
+    assert_eq!(index_definitions(&client).await, vec![new]);
+    let now = introspect(&client).await.unwrap();
+    assert_eq!(fingerprint(&now.model), plan.desired_fingerprint());
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 2000);
+}
+
+#[tokio::test]
+async fn an_invalid_index_is_rebuilt_under_a_temporary_name_and_takes_its_place() {
+    // A failed concurrent unique build leaves t_b_idx INVALID.
+    let db = TestDb::new().await;
+    db.execute("CREATE TABLE t (a int, b int); INSERT INTO t VALUES (1, 1), (2, 1);")
+        .await;
+    let client = db.client().await;
+    assert!(
+        client
+            .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY t_b_idx ON t (b)")
+            .await
+            .is_err()
+    );
+    let desired =
+        declaration_of("CREATE TABLE t (a int, b int); CREATE INDEX t_b_idx ON t (b);").await;
+    let current = introspect(&client).await.unwrap();
+    let planned = make_plan(&current, &desired, &scratch(), &online())
+        .await
+        .unwrap();
+    let sqls: Vec<&str> = planned
+        .plan
+        .steps()
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect();
+    assert_eq!(sqls.len(), 3, "{sqls:?}");
+    assert!(sqls[0].contains("formwork_idx_"), "{sqls:?}");
+    formwork::apply::execute_steps(&client, &planned.plan)
+        .await
+        .unwrap();
+    assert_eq!(
+        index_definitions(&client).await,
+        vec!["INDEX ON public.t USING btree (b)".to_string()]
+    );
+    let now = introspect(&client).await.unwrap();
+    assert_eq!(fingerprint(&now.model), planned.plan.desired_fingerprint());
+}
+
+#[tokio::test]
+async fn the_temporary_index_name_steps_around_an_index_of_that_name() {
+    let before = "CREATE TABLE t (a int, b int); CREATE INDEX t_a_idx ON t (a);";
+    let after = "CREATE TABLE t (a int, b int); CREATE INDEX t_a_idx ON t (a, b);";
+    // A user index that happens to bear the temporary name, on both sides.
+    let (temp, s) = with_temp_name_taken(before, after, "formwork_idx_", |temp| {
+        format!("CREATE INDEX \"{temp}\" ON t (b);")
+    })
+    .await;
+    assert!(
+        s[0].contains("formwork_idx_") && !s[0].contains(&temp),
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_temporary_not_null_check_steps_around_a_constraint_of_that_name() {
+    let before = "CREATE TABLE t (a int, b int);";
+    let after = "CREATE TABLE t (a int NOT NULL, b int);";
+    let (temp, s) = with_temp_name_taken(before, after, "formwork_notnull_", |temp| {
+        format!("ALTER TABLE t ADD CONSTRAINT \"{temp}\" CHECK (b > 0);")
+    })
+    .await;
+    assert!(
+        s[0].contains("formwork_notnull_") && !s[0].contains(&temp),
+        "{s:?}"
+    );
+    assert!(s.iter().any(|x| x.ends_with("SET NOT NULL")), "{s:?}");
+}
+
+/// The temporary name (starting with `prefix`) the plan from `before` to `after` uses, and the
+/// SQL of the plan once a user object of that name (`taken(name)`) exists on both sides.
+async fn with_temp_name_taken(
+    before: &str,
+    after: &str,
+    prefix: &str,
+    taken: impl Fn(&str) -> String,
+) -> (String, Vec<String>) {
+    let (_, first) = planned(before, "", after, &online()).await;
+    let temp = first.plan.steps()[0]
+        .sql
+        .split('"')
+        .find(|p| p.starts_with(prefix))
+        .unwrap()
+        .to_string();
+    let taken = taken(&temp);
+    let s = case(
+        &format!("{before} {taken}"),
+        "INSERT INTO t VALUES (1, 2);",
+        &format!("{after} {taken}"),
+        online(),
+    )
+    .await;
+    (temp, s)
+}
+
+#[tokio::test]
+async fn steps_that_block_traffic_wait_briefly_for_locks_and_online_ones_wait_long() {
+    let before = "CREATE TABLE t (a int, b int); CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE c (p int CONSTRAINT c_p_fkey REFERENCES p);";
+    let after = "CREATE TABLE t (a int, b int, n text); CREATE INDEX t_a ON t (a);
+         CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int);";
+    let (_, default) = planned(before, "", after, &online()).await;
+    let timeout_of = |plan: &formwork::plan::Plan, prefix: &str| {
+        plan.steps()
+            .iter()
+            .find(|s| s.sql.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no step {prefix}"))
+            .lock_timeout_ms
+    };
+    let short = formwork::plan::SHORT_LOCK_TIMEOUT_MS;
+    let long = formwork::plan::NON_BLOCKING_LOCK_TIMEOUT_MS;
+    assert_eq!(short, 100);
+    assert_eq!(
+        timeout_of(&default.plan, "ALTER TABLE \"public\".\"t\" ADD"),
+        short
+    );
+    assert_eq!(
+        timeout_of(&default.plan, "ALTER TABLE \"public\".\"c\" DROP"),
+        short
+    );
+    assert_eq!(timeout_of(&default.plan, "CREATE INDEX CONCURRENTLY"), long);
+
+    let (_, custom) = planned(
+        before,
+        "",
+        after,
+        &PlanOptions {
+            lock_timeout_ms: Some(250),
+            ..PlanOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        timeout_of(&custom.plan, "ALTER TABLE \"public\".\"t\" ADD"),
+        250
+    );
+    assert_eq!(timeout_of(&custom.plan, "CREATE INDEX CONCURRENTLY"), long);
+    assert!(
+        make_plan(
+            &introspect(&TestDb::new().await.client().await)
+                .await
+                .unwrap(),
+            &declaration_of(after).await,
+            &scratch(),
+            &PlanOptions {
+                lock_timeout_ms: Some(0),
+                ..PlanOptions::default()
+            },
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn dropping_a_foreign_key_declares_and_takes_access_exclusive_on_the_referenced_table() {
+    let (_, planned) = planned(
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int CONSTRAINT c_p_fkey REFERENCES p);",
+        "",
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int);",
+        &online(),
+    )
+    .await;
+    let steps = planned.plan.steps();
+    assert_eq!(steps.len(), 1);
+    let step = &steps[0];
+    let mode_on = |table: &str| {
+        step.locks
+            .iter()
+            .find(|l| l.object.name == table)
+            .map(|l| l.mode)
+    };
+    // The proof read these from pg_locks; the declared ones had to match them.
+    assert_eq!(
+        mode_on("p"),
+        Some(formwork::plan::LockMode::AccessExclusive)
+    );
+    assert_eq!(
+        mode_on("c"),
+        Some(formwork::plan::LockMode::AccessExclusive)
+    );
+    assert!(
+        step.description.contains("referenced table public.p"),
+        "{}",
+        step.description
+    );
+    assert_eq!(step.lock_timeout_ms, formwork::plan::SHORT_LOCK_TIMEOUT_MS);
+}
+
+#[tokio::test]
+async fn a_primary_key_on_nullable_columns_proves_not_null_first_then_attaches_its_index() {
+    let s = case(
+        "CREATE TABLE t (a int, b int, n text);",
+        "INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 500) g;",
+        "CREATE TABLE t (a int, b int, n text, CONSTRAINT t_pkey PRIMARY KEY (a, b));",
+        online(),
+    )
+    .await;
+    let pos = |f: &dyn Fn(&str) -> bool| {
+        s.iter()
+            .position(|x| f(x))
+            .unwrap_or_else(|| panic!("{s:?}"))
+    };
+    for col in ["\"a\"", "\"b\""] {
+        let check = pos(&|x: &str| x.contains(&format!("CHECK ({col} IS NOT NULL) NOT VALID")));
+        let validate = pos(&|x: &str| {
+            x.contains("VALIDATE CONSTRAINT") && s[check].contains(x.split('"').nth(5).unwrap())
+        });
+        let set = pos(&|x: &str| x.ends_with(&format!("ALTER COLUMN {col} SET NOT NULL")));
+        assert!(check < validate && validate < set, "{s:?}");
+    }
+    let build = pos(&|x: &str| x.starts_with("CREATE UNIQUE INDEX CONCURRENTLY"));
+    let attach = pos(&|x: &str| x.contains("PRIMARY KEY USING INDEX"));
+    let last_set = s.iter().rposition(|x| x.ends_with("SET NOT NULL")).unwrap();
+    assert!(last_set < attach && build < attach, "{s:?}");
+}
+
+#[tokio::test]
+async fn binary_coercible_type_changes_are_one_metadata_only_step() {
+    let (_, planned) = planned(
+        "CREATE TABLE t (a varchar(10), b varchar(10), c numeric(10, 2));",
+        "INSERT INTO t VALUES ('x', 'y', 1.5);",
+        "CREATE TABLE t (a varchar(20), b text, c numeric(12, 2));",
+        &online(),
+    )
+    .await;
+    let steps = planned.plan.steps();
+    assert_eq!(
+        steps.len(),
+        3,
+        "{:?}",
+        steps.iter().map(|s| &s.sql).collect::<Vec<_>>()
+    );
+    for step in steps {
+        assert!(
+            step.sql.contains(" TYPE ") && !step.sql.contains("USING"),
+            "{}",
+            step.sql
+        );
+        assert!(
+            step.rewrites.is_empty(),
+            "{}: {:?}",
+            step.sql,
+            step.rewrites
+        );
+        assert!(
+            step.description.contains("metadata only"),
+            "{}",
+            step.description
+        );
+    }
+}
+
+#[tokio::test]
+async fn enum_values_are_added_in_declared_order_each_committed_before_use() {
+    let s = case(
+        "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (m mood);",
+        "INSERT INTO t VALUES ('sad'), ('happy');",
+        "CREATE TYPE mood AS ENUM ('angry', 'sad', 'ok', 'happy', 'elated');
+         CREATE TABLE t (m mood DEFAULT 'ok');",
+        online(),
+    )
+    .await;
+    let adds: Vec<&String> = s.iter().filter(|x| x.contains("ADD VALUE")).collect();
+    assert_eq!(adds.len(), 3, "{s:?}");
+    assert!(
+        adds.iter()
+            .all(|x| x.contains(" BEFORE ") || x.contains(" AFTER ")),
+        "{s:?}"
+    );
+    let default = s.iter().position(|x| x.contains("SET DEFAULT")).unwrap();
+    let last_add = s.iter().rposition(|x| x.contains("ADD VALUE")).unwrap();
+    assert!(last_add < default, "{s:?}");
 }
