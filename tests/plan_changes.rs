@@ -924,3 +924,48 @@ async fn enum_values_are_added_in_declared_order_each_committed_before_use() {
     let last_add = s.iter().rposition(|x| x.contains("ADD VALUE")).unwrap();
     assert!(last_add < default, "{s:?}");
 }
+
+#[tokio::test]
+async fn a_stored_generated_column_on_an_existing_table_is_a_rewrite_refused_without_permission() {
+    let before = "CREATE TABLE t (a int, b int);";
+    let rows = "INSERT INTO t SELECT g, g FROM generate_series(1, 100) g;";
+    let after = "CREATE TABLE t (a int, b int, c int GENERATED ALWAYS AS (a * 2) STORED);";
+    let desired = declaration_of(after).await;
+    let db = TestDb::new().await;
+    db.execute(before).await;
+    db.execute(rows).await;
+    let current = introspect(&db.client().await).await.unwrap();
+    let refused = make_plan(&current, &desired, &scratch(), &online())
+        .await
+        .err()
+        .expect("a rewrite under ACCESS EXCLUSIVE is refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains("add-column-stored-generated")
+            && text.contains("rewritten under ACCESS EXCLUSIVE")
+            && text.contains("cannot make a column that was filled some other way generated")
+            && text.contains("--allow-blocking"),
+        "{text}"
+    );
+
+    let s = case(before, rows, after, anything()).await;
+    assert_eq!(s.len(), 1, "{s:?}");
+    let (_, planned) = planned(before, rows, after, &anything()).await;
+    let step = &planned.plan.steps()[0];
+    assert_eq!(
+        step.rewrites,
+        vec![formwork::model::QualifiedName::new("public", "t")]
+    );
+    assert!(
+        step.locks
+            .iter()
+            .any(|l| l.object.name == "t" && l.mode == formwork::plan::LockMode::AccessExclusive)
+    );
+    assert!(
+        step.hazards
+            .iter()
+            .any(|h| h.kind == formwork::plan::HazardKind::RewritesTable),
+        "{:?}",
+        step.hazards
+    );
+}

@@ -485,6 +485,21 @@ fn residual(end: &Model, desired: &Model, pg_major: u32) -> Vec<String> {
     out
 }
 
+/// What to do instead of a refused step, where the planner knows better than the lint rule's
+/// general advice (which is written for hand-written migrations).
+fn planner_advice(rule: &str) -> Option<&'static str> {
+    match rule {
+        "add-column-stored-generated" => Some(
+            "PostgreSQL computes a stored generated column for every row while it holds ACCESS \
+             EXCLUSIVE, and cannot make a column that was filled some other way generated \
+             later, so there is no online form. Either declare a plain column (kept up to \
+             date by a trigger, filled by a backfill) instead of a generated one, or accept the \
+             rewrite in a quiet window with --allow-blocking.",
+        ),
+        _ => None,
+    }
+}
+
 /// Lint the plan's session script with the lock rules. Error-level findings refuse the plan
 /// unless blocking steps are accepted; the rest are returned.
 fn gate(
@@ -549,8 +564,10 @@ fn gate(
                 .get(step.saturating_sub(1))
                 .map_or(String::new(), |s| s.sql.clone());
             refused.push(format!(
-                "step {step}: {} [{}]\n      {sql}",
-                f.message, f.rule
+                "step {step}: {} [{}]\n      {sql}\n    instead: {}",
+                f.message,
+                f.rule,
+                planner_advice(f.rule).unwrap_or(&f.help)
             ));
         } else {
             kept.push((step, f));
