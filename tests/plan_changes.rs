@@ -969,3 +969,55 @@ async fn a_stored_generated_column_on_an_existing_table_is_a_rewrite_refused_wit
         step.hazards
     );
 }
+
+#[tokio::test]
+async fn the_proof_reports_locks_and_rewrites_a_step_does_not_declare() {
+    use formwork::catalog::fingerprint::{Fingerprint, UnitHashes};
+    use formwork::model::QualifiedName;
+    use formwork::plan::{LockMode, Phase, Step};
+
+    let db = TestDb::new().await;
+    db.execute("CREATE TABLE t (a int, b int); INSERT INTO t VALUES (1, 2);")
+        .await;
+    let current = introspect(&db.client().await).await.unwrap().model;
+    let desired =
+        declaration_of("CREATE TABLE t (a bigint, b int, c int); INSERT INTO t VALUES (1, 2, 3);")
+            .await;
+    let t = QualifiedName::new("public", "t");
+    // Mislabelled on purpose: ADD COLUMN takes ACCESS EXCLUSIVE, not SHARE UPDATE EXCLUSIVE,
+    // and the type change rewrites the table.
+    let steps = vec![
+        Step::new(
+            "ALTER TABLE public.t ADD COLUMN c int",
+            Phase::Expand,
+            Fingerprint([0; 32]),
+        )
+        .lock(LockMode::ShareUpdateExclusive, t.clone()),
+        Step::new(
+            "ALTER TABLE public.t ALTER COLUMN a TYPE bigint",
+            Phase::Expand,
+            Fingerprint([0; 32]),
+        )
+        .lock(LockMode::AccessExclusive, t.clone()),
+    ];
+    let proof = formwork::plan::prove::prove(
+        &current,
+        &UnitHashes::of(&current),
+        &desired,
+        &UnitHashes::of(&desired),
+        &steps,
+        &scratch(),
+        &formwork::plan::planner::Progress::default(),
+    )
+    .await
+    .unwrap();
+    let first = proof.steps[0].lock_mismatch.as_ref().expect("a mismatch");
+    assert_eq!(first.declared[0].mode, LockMode::ShareUpdateExclusive);
+    assert_eq!(first.observed[0].mode, LockMode::AccessExclusive);
+    assert_eq!(first.observed[0].object, t);
+    assert!(proof.steps[0].rewrites.is_empty());
+    // The second step declares its lock right; its rewrite is observed (the planner refuses
+    // it because the step does not declare it).
+    assert!(proof.steps[1].lock_mismatch.is_none());
+    assert_eq!(proof.steps[1].rewrites, vec![t]);
+}
