@@ -937,8 +937,7 @@ async fn a_stored_generated_column_on_an_existing_table_is_a_rewrite_refused_wit
     let current = introspect(&db.client().await).await.unwrap();
     let refused = make_plan(&current, &desired, &scratch(), &online())
         .await
-        .err()
-        .expect("a rewrite under ACCESS EXCLUSIVE is refused");
+        .expect_err("a rewrite under ACCESS EXCLUSIVE is refused");
     let text = refused.to_string();
     assert!(
         text.contains("add-column-stored-generated")
