@@ -1020,3 +1020,163 @@ async fn the_proof_reports_locks_and_rewrites_a_step_does_not_declare() {
     assert!(proof.steps[1].lock_mismatch.is_none());
     assert_eq!(proof.steps[1].rewrites, vec![t]);
 }
+
+/// Rows in `t` for the tests under load.
+const LOAD_ROWS: i64 = 1_000_000;
+
+/// What a workload saw while a plan was applied.
+struct Load {
+    failures: Vec<String>,
+    slowest: std::time::Duration,
+    statements: u64,
+    inserted: Vec<i64>,
+}
+
+/// Apply the plan from `before` (plus a million rows in `t`, enough that a scan or an index
+/// build under a strong lock stalls the workload for longer than the margin allowed) to `after` while three sessions
+/// read, insert and update `t`, then check that no statement failed or waited much longer
+/// than the short lock_timeout, that every row is there, and that the schema is the declared
+/// one. `insert` is an INSERT of one row taking the new id as `$1`.
+async fn under_load(before: &str, after: &str, insert: &'static str) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    use std::time::{Duration, Instant};
+
+    let (db, planned) = planned(
+        before,
+        "INSERT INTO t (id, a, b, c) SELECT g, g, 1, 'x' FROM generate_series(1, 1000000) g;",
+        after,
+        &online(),
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let next_id = Arc::new(AtomicI64::new(10 * LOAD_ROWS));
+    let mut tasks = Vec::new();
+    for kind in 0..3 {
+        let client = db.client().await;
+        let (stop, next_id) = (stop.clone(), next_id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut load = Load {
+                failures: Vec::new(),
+                slowest: Duration::ZERO,
+                statements: 0,
+                inserted: Vec::new(),
+            };
+            let mut n: i64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let key = 1 + (n * 7919) % LOAD_ROWS;
+                let t = Instant::now();
+                let r = match kind {
+                    0 => client
+                        .query("SELECT a FROM t WHERE id = $1", &[&key])
+                        .await
+                        .map(|_| ()),
+                    1 => {
+                        let id = next_id.fetch_add(1, Ordering::Relaxed);
+                        let r = client.execute(insert, &[&id]).await.map(|_| ());
+                        if r.is_ok() {
+                            load.inserted.push(id);
+                        }
+                        r
+                    }
+                    _ => client
+                        .execute("UPDATE t SET a = a + 1 WHERE id = $1", &[&key])
+                        .await
+                        .map(|_| ()),
+                };
+                load.slowest = load.slowest.max(t.elapsed());
+                load.statements += 1;
+                if let Err(e) = r {
+                    load.failures.push(formwork::apply::error_message(&e));
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            load
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = db.client().await;
+    let outcome = formwork::apply::apply(
+        &client,
+        &planned.plan,
+        &formwork::apply::ApplyOptions {
+            phase: formwork::apply::PhaseSelection::All,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut statements = 0;
+    let mut inserted = Vec::new();
+    for task in tasks {
+        let load = task.await.unwrap();
+        failures.extend(load.failures);
+        slowest = slowest.max(load.slowest);
+        statements += load.statements;
+        inserted.extend(load.inserted);
+    }
+    outcome.unwrap_or_else(|e| panic!("apply failed: {e}"));
+    eprintln!(
+        "{} steps under load: {statements} statements, slowest {slowest:?}",
+        planned.plan.steps().len()
+    );
+    assert!(
+        failures.is_empty(),
+        "workload statements failed: {failures:?}"
+    );
+    assert!(statements > 100, "the workload ran: {statements}");
+    // 100 ms of lock_timeout, plus a margin for a shared, busy test machine. Building the index
+    // without CONCURRENTLY here blocks writes for about 0.7 s.
+    assert!(
+        slowest < Duration::from_millis(formwork::plan::SHORT_LOCK_TIMEOUT_MS + 100),
+        "a workload statement took {slowest:?}"
+    );
+    let (count, sum): (i64, i64) = {
+        let r = client
+            .query_one("SELECT count(*), sum(id)::bigint FROM t", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(count, LOAD_ROWS + inserted.len() as i64);
+    assert_eq!(
+        sum,
+        LOAD_ROWS * (LOAD_ROWS + 1) / 2 + inserted.iter().sum::<i64>()
+    );
+    let now = introspect(&client).await.unwrap();
+    assert_eq!(fingerprint(&now.model), planned.plan.desired_fingerprint());
+}
+
+const LOADED: &str = "CREATE TABLE p (id int PRIMARY KEY); INSERT INTO p VALUES (1);
+     CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c text);
+     CREATE INDEX t_a_idx ON t (a);";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_index_is_replaced_under_load_without_failed_or_stalled_statements() {
+    under_load(
+        LOADED,
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c text);
+         CREATE INDEX t_a_idx ON t (a, b);",
+        "INSERT INTO t (id, a, b, c) VALUES ($1, 1, 1, 'y')",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keys_checks_and_not_null_are_added_under_load_without_failed_or_stalled_statements() {
+    under_load(
+        LOADED,
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int REFERENCES p, c text NOT NULL,
+            CONSTRAINT t_a_positive CHECK (a > 0), CONSTRAINT t_id_a_key UNIQUE (id, a));
+         CREATE INDEX t_a_idx ON t (a);",
+        "INSERT INTO t (id, a, b, c) VALUES ($1, 1, 1, 'y')",
+    )
+    .await;
+}
