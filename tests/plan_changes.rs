@@ -1180,3 +1180,30 @@ async fn keys_checks_and_not_null_are_added_under_load_without_failed_or_stalled
     )
     .await;
 }
+
+#[tokio::test]
+async fn set_not_null_scans_only_in_the_validation_that_lets_writes_through() {
+    let (_, planned) = planned(
+        "CREATE TABLE t (a int, b int);",
+        "INSERT INTO t VALUES (1, 2);",
+        "CREATE TABLE t (a int NOT NULL, b int);",
+        &online(),
+    )
+    .await;
+    let steps = planned.plan.steps();
+    let scanning: Vec<&str> = steps
+        .iter()
+        .filter(|s| !s.scans.is_empty())
+        .map(|s| s.sql.as_str())
+        .collect();
+    assert_eq!(scanning.len(), 1, "{scanning:?}");
+    assert!(scanning[0].contains("VALIDATE CONSTRAINT"), "{scanning:?}");
+    let validate = steps.iter().find(|s| s.sql.contains("VALIDATE")).unwrap();
+    assert!(
+        validate
+            .locks
+            .iter()
+            .all(|l| l.mode <= formwork::plan::LockMode::ShareUpdateExclusive)
+    );
+    assert!(steps.iter().any(|s| s.sql.ends_with("SET NOT NULL")));
+}

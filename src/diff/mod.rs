@@ -108,6 +108,9 @@ pub struct Draft {
     /// a foreign key also locks the table it references). The planner adds them to the
     /// classifier's, and the proof checks both against what PostgreSQL took.
     pub locks: Vec<(LockMode, QualifiedName)>,
+    /// The statement does not scan although its SQL alone would (`SET NOT NULL` after a
+    /// validated `CHECK (col IS NOT NULL)`, which PostgreSQL uses as proof).
+    pub no_scan: bool,
 }
 
 impl Draft {
@@ -120,7 +123,13 @@ impl Draft {
             hazards: Vec::new(),
             loss: None,
             locks: Vec::new(),
+            no_scan: false,
         }
+    }
+
+    fn without_scan(mut self) -> Draft {
+        self.no_scan = true;
+        self
     }
 
     fn also_locks(mut self, mode: LockMode, table: QualifiedName) -> Draft {

@@ -510,11 +510,14 @@ pub(super) fn set_not_null(ctx: &mut Ctx, tq: &QualifiedName, column: &str) {
         format!("validate that {shown} holds no NULL, without blocking writes"),
         format!("ALTER TABLE {t} VALIDATE CONSTRAINT {chk}"),
     ));
-    ctx.push(Draft::new(
-        Stage::NotNull,
-        format!("make {shown} NOT NULL (proven by the validated check, no scan)"),
-        format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL"),
-    ));
+    ctx.push(
+        Draft::new(
+            Stage::NotNull,
+            format!("make {shown} NOT NULL (proven by the validated check, no scan)"),
+            format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL"),
+        )
+        .without_scan(),
+    );
     ctx.push(Draft::new(
         Stage::NotNull,
         format!("drop the temporary check on {shown}"),

@@ -408,7 +408,7 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current:
                 }),
             }
         }
-        if effect.scans {
+        if effect.scans && !d.no_scan {
             if let Some(t) = tables.first() {
                 step.scans.push(t.clone());
             }
