@@ -1207,3 +1207,45 @@ async fn set_not_null_scans_only_in_the_validation_that_lets_writes_through() {
     );
     assert!(steps.iter().any(|s| s.sql.ends_with("SET NOT NULL")));
 }
+
+#[tokio::test]
+async fn dropping_a_table_with_a_foreign_key_declares_the_lock_on_the_referenced_table() {
+    let (_, planned) = planned(
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p);",
+        "",
+        "CREATE TABLE p (id int PRIMARY KEY);",
+        &anything(),
+    )
+    .await;
+    let drop = planned
+        .plan
+        .steps()
+        .iter()
+        .find(|s| s.sql.starts_with("DROP TABLE"))
+        .unwrap();
+    // Proven: the planner refuses a plan whose declared locks differ from pg_locks.
+    assert!(
+        drop.locks
+            .iter()
+            .any(|l| l.object.name == "p" && l.mode == formwork::plan::LockMode::AccessExclusive),
+        "{:?}",
+        drop.locks
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enum_values_types_and_index_drops_under_load_without_failed_or_stalled_statements() {
+    under_load(
+        "CREATE TYPE mood AS ENUM ('a', 'b');
+         CREATE TABLE p (id int PRIMARY KEY); INSERT INTO p VALUES (1);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int REFERENCES p, c text,
+            m mood, v varchar(10));
+         CREATE INDEX t_a_idx ON t (a);",
+        "CREATE TYPE mood AS ENUM ('a', 'ab', 'b', 'c');
+         CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c text,
+            m mood DEFAULT 'ab', v varchar(20));",
+        "INSERT INTO t (id, a, b, c, m, v) VALUES ($1, 1, 1, 'y', 'b', 'v')",
+    )
+    .await;
+}
