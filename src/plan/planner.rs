@@ -426,11 +426,11 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current:
 /// conflicting with the ACCESS SHARE of a read, the ROW SHARE of `SELECT ... FOR UPDATE` or
 /// the ROW EXCLUSIVE of a write) makes every later query on that table queue behind it, so it
 /// waits only `short` and `apply` retries it with backoff. A step whose every lock lets reads
-/// and writes through (concurrent index builds and drops, `VALIDATE CONSTRAINT`, index
-/// renames: SHARE UPDATE EXCLUSIVE at most) stalls nobody while it waits, and waits long: a
+/// and writes through (concurrent index builds and drops, `VALIDATE CONSTRAINT`, renaming an
+/// existing index: SHARE UPDATE EXCLUSIVE at most) stalls nobody while it waits, and waits long: a
 /// concurrent build also waits, under `lock_timeout`, for every transaction older than its
-/// snapshot, and giving up there throws away the whole build. A step with no known lock gets
-/// the short timeout: it should not wait at all.
+/// snapshot, and giving up there throws away the whole build. A step with no lock on an
+/// existing object gets the short timeout: it should not wait at all.
 fn lock_timeout(step: &Step, short: u64) -> u64 {
     let blocks_traffic = |mode: super::LockMode| {
         [
