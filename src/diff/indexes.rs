@@ -100,7 +100,8 @@ fn replace(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table, idx: &Index
         Draft::new(
             Stage::CreateIndex,
             format!(
-                "build the new definition of index {} on {tq} as {temp}, without blocking                  writes ({why})",
+                "build the new definition of index {} on {tq} as {temp}, without blocking \
+                 writes ({why})",
                 idx.name
             ),
             ddl::create_index_with(names, schema, t, &building, true),
