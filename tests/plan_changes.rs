@@ -360,8 +360,9 @@ async fn indexes_added_changed_renamed_invalid_and_dropped() {
     )
     .await;
     assert!(
-        s.iter()
-            .all(|x| !x.contains("INDEX") || x.contains("CONCURRENTLY")),
+        s.iter().all(|x| !x.contains("INDEX")
+            || x.contains("CONCURRENTLY")
+            || x.starts_with("ALTER INDEX")),
         "{s:?}"
     );
 }
@@ -539,6 +540,712 @@ async fn an_existing_column_becomes_generated_with_permission() {
         "INSERT INTO t VALUES (1, 5);",
         "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED);",
         anything(),
+    )
+    .await;
+}
+
+/// The target holding `before` and `rows`, and a plan (not applied) toward the dump of `after`.
+async fn planned(
+    before: &str,
+    rows: &str,
+    after: &str,
+    options: &PlanOptions,
+) -> (TestDb, formwork::plan::planner::Planned) {
+    let desired = declaration_of(after).await;
+    let db = TestDb::new().await;
+    db.execute(before).await;
+    if !rows.is_empty() {
+        db.execute(rows).await;
+    }
+    let current = introspect(&db.client().await).await.unwrap();
+    let planned = make_plan(&current, &desired, &scratch(), options)
+        .await
+        .unwrap_or_else(|e| panic!("planning failed: {e}"));
+    (db, planned)
+}
+
+/// The valid indexes of table `t`, each as its definition without its name
+/// (`INDEX ON public.t USING btree (a)`).
+async fn index_definitions(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i \
+             WHERE i.indrelid = 'public.t'::regclass AND i.indisvalid AND i.indisready",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let def: String = r.get(0);
+            let unique = def.starts_with("CREATE UNIQUE");
+            let on = def.split_once(" ON ").map_or(def.as_str(), |(_, on)| on);
+            format!("{}INDEX ON {on}", if unique { "UNIQUE " } else { "" })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_changed_index_is_replaced_without_a_moment_with_neither_definition() {
+    let before = "CREATE TABLE t (a int, b int, c int);
+         CREATE INDEX t_a_idx ON t (a);
+         COMMENT ON INDEX t_a_idx IS 'by a';";
+    let rows = "INSERT INTO t SELECT g, g % 7, g FROM generate_series(1, 2000) g;";
+    let after = "CREATE TABLE t (a int, b int, c int);
+         CREATE INDEX t_a_idx ON t (a, b) WHERE c > 0;
+         COMMENT ON INDEX t_a_idx IS 'by a, then b';";
+    let (db, planned) = planned(before, rows, after, &online()).await;
+    let plan = &planned.plan;
+    let client = db.client().await;
+    let old = "INDEX ON public.t USING btree (a)".to_string();
+    let new = "INDEX ON public.t USING btree (a, b) WHERE (c > 0)".to_string();
+    assert_eq!(index_definitions(&client).await, vec![old.clone()]);
+
+    let sqls: Vec<&str> = plan.steps().iter().map(|s| s.sql.as_str()).collect();
+    let temp = sqls[0]
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .split('.')
+        .next_back()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        temp.starts_with("formwork_idx_") && temp.len() <= 63,
+        "{sqls:?}"
+    );
+    assert!(
+        sqls[0].starts_with("CREATE INDEX CONCURRENTLY")
+            && sqls[1].starts_with("DROP INDEX CONCURRENTLY")
+            && sqls[1].contains("\"t_a_idx\"")
+            && sqls[2].starts_with("ALTER INDEX")
+            && sqls[2].contains(&temp)
+            && sqls[2].ends_with("RENAME TO \"t_a_idx\"")
+            && sqls[3].starts_with("COMMENT ON INDEX"),
+        "{sqls:?}"
+    );
+    // The rename is proven to take no lock on the table: reads and writes pass it.
+    assert!(plan.steps()[2].locks.iter().all(|l| l.object.name != "t"));
+
+    for (n, step) in plan.steps().iter().enumerate() {
+        formwork::apply::run_step(&client, step, None)
+            .await
+            .unwrap_or_else(|e| panic!("step {} failed: {e}", n + 1));
+        let defs = index_definitions(&client).await;
+        assert!(
+            defs.contains(&old) || defs.contains(&new),
+            "after step {} ({}) neither definition exists: {defs:?}",
+            n + 1,
+            step.sql
+        );
+    }
+    assert_eq!(index_definitions(&client).await, vec![new]);
+    let now = introspect(&client).await.unwrap();
+    assert_eq!(fingerprint(&now.model), plan.desired_fingerprint());
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 2000);
+}
+
+#[tokio::test]
+async fn an_invalid_index_is_rebuilt_under_a_temporary_name_and_takes_its_place() {
+    // A failed concurrent unique build leaves t_b_idx INVALID.
+    let db = TestDb::new().await;
+    db.execute("CREATE TABLE t (a int, b int); INSERT INTO t VALUES (1, 1), (2, 1);")
+        .await;
+    let client = db.client().await;
+    assert!(
+        client
+            .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY t_b_idx ON t (b)")
+            .await
+            .is_err()
+    );
+    let desired =
+        declaration_of("CREATE TABLE t (a int, b int); CREATE INDEX t_b_idx ON t (b);").await;
+    let current = introspect(&client).await.unwrap();
+    let planned = make_plan(&current, &desired, &scratch(), &online())
+        .await
+        .unwrap();
+    let sqls: Vec<&str> = planned
+        .plan
+        .steps()
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect();
+    assert_eq!(sqls.len(), 3, "{sqls:?}");
+    assert!(sqls[0].contains("formwork_idx_"), "{sqls:?}");
+    formwork::apply::execute_steps(&client, &planned.plan)
+        .await
+        .unwrap();
+    assert_eq!(
+        index_definitions(&client).await,
+        vec!["INDEX ON public.t USING btree (b)".to_string()]
+    );
+    let now = introspect(&client).await.unwrap();
+    assert_eq!(fingerprint(&now.model), planned.plan.desired_fingerprint());
+}
+
+#[tokio::test]
+async fn the_temporary_index_name_steps_around_an_index_of_that_name() {
+    let before = "CREATE TABLE t (a int, b int); CREATE INDEX t_a_idx ON t (a);";
+    let after = "CREATE TABLE t (a int, b int); CREATE INDEX t_a_idx ON t (a, b);";
+    // A user index that happens to bear the temporary name, on both sides.
+    let (temp, s) = with_temp_name_taken(before, after, "formwork_idx_", |temp| {
+        format!("CREATE INDEX \"{temp}\" ON t (b);")
+    })
+    .await;
+    assert!(
+        s[0].contains("formwork_idx_") && !s[0].contains(&temp),
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_temporary_not_null_check_steps_around_a_constraint_of_that_name() {
+    let before = "CREATE TABLE t (a int, b int);";
+    let after = "CREATE TABLE t (a int NOT NULL, b int);";
+    let (temp, s) = with_temp_name_taken(before, after, "formwork_notnull_", |temp| {
+        format!("ALTER TABLE t ADD CONSTRAINT \"{temp}\" CHECK (b > 0);")
+    })
+    .await;
+    assert!(
+        s[0].contains("formwork_notnull_") && !s[0].contains(&temp),
+        "{s:?}"
+    );
+    assert!(s.iter().any(|x| x.ends_with("SET NOT NULL")), "{s:?}");
+}
+
+/// The temporary name (starting with `prefix`) the plan from `before` to `after` uses, and the
+/// SQL of the plan once a user object of that name (`taken(name)`) exists on both sides.
+async fn with_temp_name_taken(
+    before: &str,
+    after: &str,
+    prefix: &str,
+    taken: impl Fn(&str) -> String,
+) -> (String, Vec<String>) {
+    let (_, first) = planned(before, "", after, &online()).await;
+    let temp = first.plan.steps()[0]
+        .sql
+        .split('"')
+        .find(|p| p.starts_with(prefix))
+        .unwrap()
+        .to_string();
+    let taken = taken(&temp);
+    let s = case(
+        &format!("{before} {taken}"),
+        "INSERT INTO t VALUES (1, 2);",
+        &format!("{after} {taken}"),
+        online(),
+    )
+    .await;
+    (temp, s)
+}
+
+#[tokio::test]
+async fn steps_that_block_traffic_wait_briefly_for_locks_and_online_ones_wait_long() {
+    let before = "CREATE TABLE t (a int, b int); CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE c (p int CONSTRAINT c_p_fkey REFERENCES p);";
+    let after = "CREATE TABLE t (a int, b int, n text); CREATE INDEX t_a ON t (a);
+         CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int);";
+    let (_, default) = planned(before, "", after, &online()).await;
+    let timeout_of = |plan: &formwork::plan::Plan, prefix: &str| {
+        plan.steps()
+            .iter()
+            .find(|s| s.sql.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no step {prefix}"))
+            .lock_timeout_ms
+    };
+    let short = formwork::plan::SHORT_LOCK_TIMEOUT_MS;
+    let long = formwork::plan::NON_BLOCKING_LOCK_TIMEOUT_MS;
+    assert_eq!(short, 100);
+    assert_eq!(
+        timeout_of(&default.plan, "ALTER TABLE \"public\".\"t\" ADD"),
+        short
+    );
+    assert_eq!(
+        timeout_of(&default.plan, "ALTER TABLE \"public\".\"c\" DROP"),
+        short
+    );
+    assert_eq!(timeout_of(&default.plan, "CREATE INDEX CONCURRENTLY"), long);
+
+    let (_, custom) = planned(
+        before,
+        "",
+        after,
+        &PlanOptions {
+            lock_timeout_ms: Some(250),
+            ..PlanOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        timeout_of(&custom.plan, "ALTER TABLE \"public\".\"t\" ADD"),
+        250
+    );
+    assert_eq!(timeout_of(&custom.plan, "CREATE INDEX CONCURRENTLY"), long);
+    assert!(
+        make_plan(
+            &introspect(&TestDb::new().await.client().await)
+                .await
+                .unwrap(),
+            &declaration_of(after).await,
+            &scratch(),
+            &PlanOptions {
+                lock_timeout_ms: Some(0),
+                ..PlanOptions::default()
+            },
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn dropping_a_foreign_key_declares_and_takes_access_exclusive_on_the_referenced_table() {
+    let (_, planned) = planned(
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int CONSTRAINT c_p_fkey REFERENCES p);",
+        "",
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int);",
+        &online(),
+    )
+    .await;
+    let steps = planned.plan.steps();
+    assert_eq!(steps.len(), 1);
+    let step = &steps[0];
+    let mode_on = |table: &str| {
+        step.locks
+            .iter()
+            .find(|l| l.object.name == table)
+            .map(|l| l.mode)
+    };
+    // The proof read these from pg_locks; the declared ones had to match them.
+    assert_eq!(
+        mode_on("p"),
+        Some(formwork::plan::LockMode::AccessExclusive)
+    );
+    assert_eq!(
+        mode_on("c"),
+        Some(formwork::plan::LockMode::AccessExclusive)
+    );
+    assert!(
+        step.description.contains("referenced table public.p"),
+        "{}",
+        step.description
+    );
+    assert_eq!(step.lock_timeout_ms, formwork::plan::SHORT_LOCK_TIMEOUT_MS);
+}
+
+#[tokio::test]
+async fn a_primary_key_on_nullable_columns_proves_not_null_first_then_attaches_its_index() {
+    let s = case(
+        "CREATE TABLE t (a int, b int, n text);",
+        "INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 500) g;",
+        "CREATE TABLE t (a int, b int, n text, CONSTRAINT t_pkey PRIMARY KEY (a, b));",
+        online(),
+    )
+    .await;
+    let pos = |f: &dyn Fn(&str) -> bool| {
+        s.iter()
+            .position(|x| f(x))
+            .unwrap_or_else(|| panic!("{s:?}"))
+    };
+    for col in ["\"a\"", "\"b\""] {
+        let check = pos(&|x: &str| x.contains(&format!("CHECK ({col} IS NOT NULL) NOT VALID")));
+        let validate = pos(&|x: &str| {
+            x.contains("VALIDATE CONSTRAINT") && s[check].contains(x.split('"').nth(5).unwrap())
+        });
+        let set = pos(&|x: &str| x.ends_with(&format!("ALTER COLUMN {col} SET NOT NULL")));
+        assert!(check < validate && validate < set, "{s:?}");
+    }
+    let build = pos(&|x: &str| x.starts_with("CREATE UNIQUE INDEX CONCURRENTLY"));
+    let attach = pos(&|x: &str| x.contains("PRIMARY KEY USING INDEX"));
+    let last_set = s.iter().rposition(|x| x.ends_with("SET NOT NULL")).unwrap();
+    assert!(last_set < attach && build < attach, "{s:?}");
+}
+
+#[tokio::test]
+async fn binary_coercible_type_changes_are_one_metadata_only_step() {
+    let (_, planned) = planned(
+        "CREATE TABLE t (a varchar(10), b varchar(10), c numeric(10, 2));",
+        "INSERT INTO t VALUES ('x', 'y', 1.5);",
+        "CREATE TABLE t (a varchar(20), b text, c numeric(12, 2));",
+        &online(),
+    )
+    .await;
+    let steps = planned.plan.steps();
+    assert_eq!(
+        steps.len(),
+        3,
+        "{:?}",
+        steps.iter().map(|s| &s.sql).collect::<Vec<_>>()
+    );
+    for step in steps {
+        assert!(
+            step.sql.contains(" TYPE ") && !step.sql.contains("USING"),
+            "{}",
+            step.sql
+        );
+        assert!(
+            step.rewrites.is_empty(),
+            "{}: {:?}",
+            step.sql,
+            step.rewrites
+        );
+        assert!(
+            step.description.contains("metadata only"),
+            "{}",
+            step.description
+        );
+    }
+}
+
+#[tokio::test]
+async fn enum_values_are_added_in_declared_order_each_committed_before_use() {
+    let s = case(
+        "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (m mood);",
+        "INSERT INTO t VALUES ('sad'), ('happy');",
+        "CREATE TYPE mood AS ENUM ('angry', 'sad', 'ok', 'happy', 'elated');
+         CREATE TABLE t (m mood DEFAULT 'ok');",
+        online(),
+    )
+    .await;
+    let adds: Vec<&String> = s.iter().filter(|x| x.contains("ADD VALUE")).collect();
+    assert_eq!(adds.len(), 3, "{s:?}");
+    assert!(
+        adds.iter()
+            .all(|x| x.contains(" BEFORE ") || x.contains(" AFTER ")),
+        "{s:?}"
+    );
+    let default = s.iter().position(|x| x.contains("SET DEFAULT")).unwrap();
+    let last_add = s.iter().rposition(|x| x.contains("ADD VALUE")).unwrap();
+    assert!(last_add < default, "{s:?}");
+}
+
+#[tokio::test]
+async fn a_stored_generated_column_on_an_existing_table_is_a_rewrite_refused_without_permission() {
+    let before = "CREATE TABLE t (a int, b int);";
+    let rows = "INSERT INTO t SELECT g, g FROM generate_series(1, 100) g;";
+    let after = "CREATE TABLE t (a int, b int, c int GENERATED ALWAYS AS (a * 2) STORED);";
+    let desired = declaration_of(after).await;
+    let db = TestDb::new().await;
+    db.execute(before).await;
+    db.execute(rows).await;
+    let current = introspect(&db.client().await).await.unwrap();
+    let refused = make_plan(&current, &desired, &scratch(), &online())
+        .await
+        .expect_err("a rewrite under ACCESS EXCLUSIVE is refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains("add-column-stored-generated")
+            && text.contains("rewritten under ACCESS EXCLUSIVE")
+            && text.contains("cannot make a column that was filled some other way generated")
+            && text.contains("--allow-blocking"),
+        "{text}"
+    );
+
+    let s = case(before, rows, after, anything()).await;
+    assert_eq!(s.len(), 1, "{s:?}");
+    let (_, planned) = planned(before, rows, after, &anything()).await;
+    let step = &planned.plan.steps()[0];
+    assert_eq!(
+        step.rewrites,
+        vec![formwork::model::QualifiedName::new("public", "t")]
+    );
+    assert!(
+        step.locks
+            .iter()
+            .any(|l| l.object.name == "t" && l.mode == formwork::plan::LockMode::AccessExclusive)
+    );
+    assert!(
+        step.hazards
+            .iter()
+            .any(|h| h.kind == formwork::plan::HazardKind::RewritesTable),
+        "{:?}",
+        step.hazards
+    );
+}
+
+#[tokio::test]
+async fn the_proof_reports_locks_and_rewrites_a_step_does_not_declare() {
+    use formwork::catalog::fingerprint::{Fingerprint, UnitHashes};
+    use formwork::model::QualifiedName;
+    use formwork::plan::{LockMode, Phase, Step};
+
+    let db = TestDb::new().await;
+    db.execute("CREATE TABLE t (a int, b int); INSERT INTO t VALUES (1, 2);")
+        .await;
+    let current = introspect(&db.client().await).await.unwrap().model;
+    let desired =
+        declaration_of("CREATE TABLE t (a bigint, b int, c int); INSERT INTO t VALUES (1, 2, 3);")
+            .await;
+    let t = QualifiedName::new("public", "t");
+    // Mislabelled on purpose: ADD COLUMN takes ACCESS EXCLUSIVE, not SHARE UPDATE EXCLUSIVE,
+    // and the type change rewrites the table.
+    let steps = vec![
+        Step::new(
+            "ALTER TABLE public.t ADD COLUMN c int",
+            Phase::Expand,
+            Fingerprint([0; 32]),
+        )
+        .lock(LockMode::ShareUpdateExclusive, t.clone()),
+        Step::new(
+            "ALTER TABLE public.t ALTER COLUMN a TYPE bigint",
+            Phase::Expand,
+            Fingerprint([0; 32]),
+        )
+        .lock(LockMode::AccessExclusive, t.clone()),
+    ];
+    let proof = formwork::plan::prove::prove(
+        &current,
+        &UnitHashes::of(&current),
+        &desired,
+        &UnitHashes::of(&desired),
+        &steps,
+        &scratch(),
+        &formwork::plan::planner::Progress::default(),
+    )
+    .await
+    .unwrap();
+    let first = proof.steps[0].lock_mismatch.as_ref().expect("a mismatch");
+    assert_eq!(first.declared[0].mode, LockMode::ShareUpdateExclusive);
+    assert_eq!(first.observed[0].mode, LockMode::AccessExclusive);
+    assert_eq!(first.observed[0].object, t);
+    assert!(proof.steps[0].rewrites.is_empty());
+    // The second step declares its lock right; its rewrite is observed (the planner refuses
+    // it because the step does not declare it).
+    assert!(proof.steps[1].lock_mismatch.is_none());
+    assert_eq!(proof.steps[1].rewrites, vec![t]);
+}
+
+/// Rows in `t` for the tests under load.
+const LOAD_ROWS: i64 = 1_000_000;
+
+/// What a workload saw while a plan was applied.
+struct Load {
+    failures: Vec<String>,
+    slowest: std::time::Duration,
+    statements: u64,
+    inserted: Vec<i64>,
+}
+
+/// Apply the plan from `before` (plus a million rows in `t`, enough that a scan or an index
+/// build under a strong lock stalls the workload for longer than the margin allowed) to `after` while three sessions
+/// read, insert and update `t`, then check that no statement failed or waited much longer
+/// than the short lock_timeout, that every row is there, and that the schema is the declared
+/// one. `insert` is an INSERT of one row taking the new id as `$1`.
+async fn under_load(before: &str, after: &str, insert: &'static str) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    use std::time::{Duration, Instant};
+
+    let (db, planned) = planned(
+        before,
+        "INSERT INTO t (id, a, b, c) SELECT g, g, 1, 'x' FROM generate_series(1, 1000000) g;",
+        after,
+        &online(),
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let next_id = Arc::new(AtomicI64::new(10 * LOAD_ROWS));
+    let mut tasks = Vec::new();
+    for kind in 0..3 {
+        let client = db.client().await;
+        let (stop, next_id) = (stop.clone(), next_id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut load = Load {
+                failures: Vec::new(),
+                slowest: Duration::ZERO,
+                statements: 0,
+                inserted: Vec::new(),
+            };
+            let mut n: i64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let key = 1 + (n * 7919) % LOAD_ROWS;
+                let t = Instant::now();
+                let r = match kind {
+                    0 => client
+                        .query("SELECT a FROM t WHERE id = $1", &[&key])
+                        .await
+                        .map(|_| ()),
+                    1 => {
+                        let id = next_id.fetch_add(1, Ordering::Relaxed);
+                        let r = client.execute(insert, &[&id]).await.map(|_| ());
+                        if r.is_ok() {
+                            load.inserted.push(id);
+                        }
+                        r
+                    }
+                    _ => client
+                        .execute("UPDATE t SET a = a + 1 WHERE id = $1", &[&key])
+                        .await
+                        .map(|_| ()),
+                };
+                load.slowest = load.slowest.max(t.elapsed());
+                load.statements += 1;
+                if let Err(e) = r {
+                    load.failures.push(formwork::apply::error_message(&e));
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            load
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = db.client().await;
+    let outcome = formwork::apply::apply(
+        &client,
+        &planned.plan,
+        &formwork::apply::ApplyOptions {
+            phase: formwork::apply::PhaseSelection::All,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut statements = 0;
+    let mut inserted = Vec::new();
+    for task in tasks {
+        let load = task.await.unwrap();
+        failures.extend(load.failures);
+        slowest = slowest.max(load.slowest);
+        statements += load.statements;
+        inserted.extend(load.inserted);
+    }
+    outcome.unwrap_or_else(|e| panic!("apply failed: {e}"));
+    eprintln!(
+        "{} steps under load: {statements} statements, slowest {slowest:?}",
+        planned.plan.steps().len()
+    );
+    assert!(
+        failures.is_empty(),
+        "workload statements failed: {failures:?}"
+    );
+    assert!(statements > 100, "the workload ran: {statements}");
+    // 100 ms of lock_timeout, plus a margin for a shared, busy test machine. Building the index
+    // without CONCURRENTLY here blocks writes for about 0.7 s.
+    assert!(
+        slowest < Duration::from_millis(formwork::plan::SHORT_LOCK_TIMEOUT_MS + 100),
+        "a workload statement took {slowest:?}"
+    );
+    let (count, sum): (i64, i64) = {
+        let r = client
+            .query_one("SELECT count(*), sum(id)::bigint FROM t", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(count, LOAD_ROWS + inserted.len() as i64);
+    assert_eq!(
+        sum,
+        LOAD_ROWS * (LOAD_ROWS + 1) / 2 + inserted.iter().sum::<i64>()
+    );
+    let now = introspect(&client).await.unwrap();
+    assert_eq!(fingerprint(&now.model), planned.plan.desired_fingerprint());
+}
+
+const LOADED: &str = "CREATE TABLE p (id int PRIMARY KEY); INSERT INTO p VALUES (1);
+     CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c text);
+     CREATE INDEX t_a_idx ON t (a);";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_index_is_replaced_under_load_without_failed_or_stalled_statements() {
+    under_load(
+        LOADED,
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c text);
+         CREATE INDEX t_a_idx ON t (a, b);",
+        "INSERT INTO t (id, a, b, c) VALUES ($1, 1, 1, 'y')",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keys_checks_and_not_null_are_added_under_load_without_failed_or_stalled_statements() {
+    under_load(
+        LOADED,
+        "CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int REFERENCES p, c text NOT NULL,
+            CONSTRAINT t_a_positive CHECK (a > 0), CONSTRAINT t_id_a_key UNIQUE (id, a));
+         CREATE INDEX t_a_idx ON t (a);",
+        "INSERT INTO t (id, a, b, c) VALUES ($1, 1, 1, 'y')",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn set_not_null_scans_only_in_the_validation_that_lets_writes_through() {
+    let (_, planned) = planned(
+        "CREATE TABLE t (a int, b int);",
+        "INSERT INTO t VALUES (1, 2);",
+        "CREATE TABLE t (a int NOT NULL, b int);",
+        &online(),
+    )
+    .await;
+    let steps = planned.plan.steps();
+    let scanning: Vec<&str> = steps
+        .iter()
+        .filter(|s| !s.scans.is_empty())
+        .map(|s| s.sql.as_str())
+        .collect();
+    assert_eq!(scanning.len(), 1, "{scanning:?}");
+    assert!(scanning[0].contains("VALIDATE CONSTRAINT"), "{scanning:?}");
+    let validate = steps.iter().find(|s| s.sql.contains("VALIDATE")).unwrap();
+    assert!(
+        validate
+            .locks
+            .iter()
+            .all(|l| l.mode <= formwork::plan::LockMode::ShareUpdateExclusive)
+    );
+    assert!(steps.iter().any(|s| s.sql.ends_with("SET NOT NULL")));
+}
+
+#[tokio::test]
+async fn dropping_a_table_with_a_foreign_key_declares_the_lock_on_the_referenced_table() {
+    let (_, planned) = planned(
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p);",
+        "",
+        "CREATE TABLE p (id int PRIMARY KEY);",
+        &anything(),
+    )
+    .await;
+    let drop = planned
+        .plan
+        .steps()
+        .iter()
+        .find(|s| s.sql.starts_with("DROP TABLE"))
+        .unwrap();
+    // Proven: the planner refuses a plan whose declared locks differ from pg_locks.
+    assert!(
+        drop.locks
+            .iter()
+            .any(|l| l.object.name == "p" && l.mode == formwork::plan::LockMode::AccessExclusive),
+        "{:?}",
+        drop.locks
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enum_values_types_and_index_drops_under_load_without_failed_or_stalled_statements() {
+    under_load(
+        "CREATE TYPE mood AS ENUM ('a', 'b');
+         CREATE TABLE p (id int PRIMARY KEY); INSERT INTO p VALUES (1);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int REFERENCES p, c text,
+            m mood, v varchar(10));
+         CREATE INDEX t_a_idx ON t (a);",
+        "CREATE TYPE mood AS ENUM ('a', 'ab', 'b', 'c');
+         CREATE TABLE p (id int PRIMARY KEY);
+         CREATE TABLE t (id bigint PRIMARY KEY, a int, b int, c text,
+            m mood DEFAULT 'ab', v varchar(20));",
+        "INSERT INTO t (id, a, b, c, m, v) VALUES ($1, 1, 1, 'y', 'b', 'v')",
     )
     .await;
 }

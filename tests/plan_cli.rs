@@ -322,3 +322,39 @@ fn a_snapshot_plans_offline_with_the_live_source_fingerprint() {
         |p: &formwork::plan::Plan| p.steps().iter().map(|s| s.sql.clone()).collect::<Vec<_>>();
     assert_eq!(sql(&offline), sql(&live));
 }
+
+#[test]
+fn lock_timeout_is_sealed_into_steps_that_block_traffic_and_zero_is_bad_usage() {
+    let db = common::test_db();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(db.execute("CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL)"));
+    let dir = TempDir::new("lock-timeout");
+    dir.write("schemas/public.kdl", SCHEMA);
+    let out = dir.0.join("p.bin");
+    let args = |timeout: &'static str| {
+        vec![
+            "plan".to_string(),
+            "--db".into(),
+            db.url(),
+            "--dir".into(),
+            path(&dir.0.join("schemas")).into(),
+            "--out".into(),
+            path(&out).into(),
+            "--lock-timeout".into(),
+            timeout.into(),
+        ]
+    };
+    let run = |a: Vec<String>| formwork(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(args("250ms"));
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    let plan = formwork::plan::file::read(&out).unwrap();
+    let add = plan
+        .steps()
+        .iter()
+        .find(|s| s.sql.contains("ADD COLUMN"))
+        .unwrap();
+    assert_eq!(add.lock_timeout_ms, 250);
+    let o = run(args("0ms"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("wait forever"), "{:?}", text(&o));
+}

@@ -67,6 +67,16 @@ pub struct Args {
     /// tables). They are still listed with their locks.
     #[arg(long)]
     allow_blocking: bool,
+    /// How long a step may wait for a lock that blocks reads or writes before it gives up
+    /// (`lock_timeout`, sealed into those steps; apply then retries it with backoff).
+    ///
+    /// While a step waits for such a lock, every later query on the table queues behind it,
+    /// so the wait is kept short: with the default 100ms no query stalls much longer than
+    /// that behind a waiting step, and a busy table costs retries instead of an outage. Steps
+    /// whose locks let reads and writes through (CONCURRENTLY builds and drops, VALIDATE
+    /// CONSTRAINT) wait up to 30 minutes instead. Examples: 100ms, 250ms, 2s.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_lock_timeout)]
+    lock_timeout: u64,
     /// Report each phase with its timing on standard error even when it is not a terminal.
     #[arg(long, short)]
     verbose: bool,
@@ -129,6 +139,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         let options = PlanOptions {
             allow_destructive: args.allow_destructive,
             allow_blocking: args.allow_blocking,
+            lock_timeout_ms: Some(args.lock_timeout),
             estimates,
             progress: if progress {
                 crate::plan::planner::Progress::new(|line| eprintln!("{line}"))
@@ -209,4 +220,39 @@ async fn throwaway_target(args: &Args) -> miette::Result<(Catalog, LazyScratch)>
     // The target is dropped with the cluster (or below, on a dev server).
     let _ = db.drop_now().await;
     Ok((catalog, LazyScratch::ready(scratch)))
+}
+
+/// `100ms`, `2s` or a bare number of milliseconds, at least 1 ms.
+fn parse_lock_timeout(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1_000)
+    } else {
+        (t, 1)
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 100ms or 2s"))?;
+    let ms = n.saturating_mul(scale);
+    if ms == 0 {
+        return Err("a lock_timeout of 0 would wait forever; give at least 1ms".into());
+    }
+    Ok(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lock_timeout;
+
+    #[test]
+    fn lock_timeouts_are_read_in_milliseconds_and_seconds_and_never_zero() {
+        assert_eq!(parse_lock_timeout("100ms"), Ok(100));
+        assert_eq!(parse_lock_timeout("2s"), Ok(2_000));
+        assert_eq!(parse_lock_timeout("250"), Ok(250));
+        assert!(parse_lock_timeout("0ms").is_err());
+        assert!(parse_lock_timeout("fast").is_err());
+    }
 }

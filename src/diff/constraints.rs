@@ -9,11 +9,13 @@
 //!   transaction, which scans under SHARE UPDATE EXCLUSIVE and does not block writes;
 //! - exclusion: PostgreSQL has no online form; the step says so through its lock.
 //!
-//! Dropping a foreign key takes ACCESS EXCLUSIVE on the referenced table too; the step's locks
-//! (from the classifier, checked by the proof) show it.
+//! Dropping a foreign key takes ACCESS EXCLUSIVE on the referenced table too (its triggers
+//! live there), and validating one takes ROW SHARE there: the SQL does not show either, so the
+//! drafts declare them, and the proof checks them against what PostgreSQL took.
 
 use super::{Ctx, Draft, Stage, pair};
 use crate::ddl::table::{self as ddl, Names};
+use crate::locks::LockMode;
 use crate::model::{
     Check, Exclusion, ForeignKey, Index, IndexKey, IndexKeyTarget, PrimaryKey, QualifiedName,
     Schema, Table, Unique,
@@ -128,10 +130,17 @@ pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Tabl
             rename(ctx, &tq, &cf.name, &df.name);
         }
         if !same_fk(cf, df) || (cf.valid && !df.valid) {
-            drop_constraint(ctx, &tq, &df.name, "foreign key");
+            let references = ctx.renamed(&cf.references);
+            ctx.push(drop_foreign_key(
+                Stage::RelaxForeignKeys,
+                &tq,
+                &df.name,
+                &references,
+                "its definition changes",
+            ));
             add_fk(ctx, &tq, df);
         } else if !cf.valid && df.valid {
-            validate(ctx, &tq, &df.name, "foreign key");
+            validate_fk(ctx, &tq, df);
         }
         if cf.comment != df.comment {
             ctx.push(comment(&t, &tq, &df.name, df.comment.as_deref()));
@@ -144,7 +153,14 @@ pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Tabl
         }
     }
     for cf in p.dropped {
-        drop_constraint(ctx, &tq, &cf.name, "foreign key");
+        let references = ctx.renamed(&cf.references);
+        ctx.push(drop_foreign_key(
+            Stage::RelaxForeignKeys,
+            &tq,
+            &cf.name,
+            &references,
+            "it is no longer declared",
+        ));
     }
 }
 
@@ -191,13 +207,8 @@ fn rename(ctx: &mut Ctx, tq: &QualifiedName, old: &str, new: &str) {
 }
 
 fn drop_constraint(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
-    let stage = if what == "foreign key" {
-        Stage::RelaxForeignKeys
-    } else {
-        Stage::Relax
-    };
     ctx.push(Draft::new(
-        stage,
+        Stage::Relax,
         format!("drop {what} {name} of {tq}"),
         format!(
             "ALTER TABLE {} DROP CONSTRAINT {}",
@@ -207,8 +218,34 @@ fn drop_constraint(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
     ));
 }
 
-fn validate(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
-    ctx.push(Draft::new(
+/// Dropping a foreign key: ACCESS EXCLUSIVE on its table and on the table it references,
+/// whose triggers enforce it. `why` says why it goes.
+pub(super) fn drop_foreign_key(
+    stage: Stage,
+    table: &QualifiedName,
+    name: &str,
+    references: &QualifiedName,
+    why: &str,
+) -> Draft {
+    let also = if references == table {
+        String::new()
+    } else {
+        format!("; also locks the referenced table {references}")
+    };
+    Draft::new(
+        stage,
+        format!("drop foreign key {name} of {table} ({why}{also})"),
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            qualified(table),
+            quote_ident(name)
+        ),
+    )
+    .also_locks(LockMode::AccessExclusive, references.clone())
+}
+
+fn validate_draft(tq: &QualifiedName, name: &str, what: &str) -> Draft {
+    Draft::new(
         Stage::Validate,
         format!("validate {what} {name} of {tq}, without blocking writes"),
         format!(
@@ -216,7 +253,19 @@ fn validate(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
             qualified(tq),
             quote_ident(name)
         ),
-    ));
+    )
+}
+
+fn validate(ctx: &mut Ctx, tq: &QualifiedName, name: &str, what: &str) {
+    ctx.push(validate_draft(tq, name, what));
+}
+
+/// Validating a foreign key reads the referenced table under ROW SHARE as well.
+fn validate_fk(ctx: &mut Ctx, tq: &QualifiedName, fk: &ForeignKey) {
+    ctx.push(
+        validate_draft(tq, &fk.name, "foreign key")
+            .also_locks(LockMode::RowShare, fk.references.clone()),
+    );
 }
 
 fn comment(t: &str, tq: &QualifiedName, name: &str, text: Option<&str>) -> Draft {
@@ -334,7 +383,7 @@ fn add_fk(ctx: &mut Ctx, tq: &QualifiedName, fk: &ForeignKey) {
         ),
     ));
     if fk.valid {
-        validate(ctx, tq, &fk.name, "foreign key");
+        validate_fk(ctx, tq, fk);
     }
 }
 

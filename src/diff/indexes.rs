@@ -1,8 +1,14 @@
 //! Indexes (those that do not back a constraint) of a table that exists on both sides.
 //!
 //! On an existing table every build and drop is `CONCURRENTLY`, outside a transaction: writes
-//! continue while the index is built or removed. A changed index is dropped and built again;
-//! an INVALID index (a failed concurrent build) is a difference like any other and is rebuilt.
+//! continue while the index is built or removed.
+//!
+//! A changed index is replaced without a moment in which neither exists: the new definition is
+//! built concurrently under a temporary name, the old index dropped concurrently, and the new
+//! one renamed to the declared name (`ALTER INDEX ... RENAME` takes SHARE UPDATE EXCLUSIVE on
+//! the index only, which no query conflicts with). An INVALID index (a failed concurrent
+//! build) is a difference like any other and is replaced the same way; it served no query, but
+//! one mechanism is simpler to reason about than two.
 
 use super::{Ctx, Draft, Stage, pair};
 use crate::ddl::table::{self as ddl, Names};
@@ -25,20 +31,7 @@ pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Tabl
             ));
         }
         if !same_index(ci, di) || !ci.valid {
-            let why = if ci.valid {
-                "its definition changed"
-            } else {
-                "it is INVALID (a failed concurrent build)"
-            };
-            ctx.push(
-                Draft::new(
-                    Stage::Relax,
-                    format!("drop index {} of {tq} to rebuild it: {why}", di.name),
-                    drop_sql(&schema.name, &di.name),
-                )
-                .outside_transaction(),
-            );
-            create(ctx, names, schema, d, di);
+            replace(ctx, names, schema, d, di, ci.valid);
         } else if ci.comment != di.comment {
             ctx.push(comment(&schema.name, di));
         }
@@ -87,6 +80,58 @@ fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table, idx: &Index)
         )
         .outside_transaction(),
     );
+    if idx.comment.is_some() {
+        ctx.push(comment(&schema.name, idx));
+    }
+}
+
+/// Build `idx` under a temporary name, drop the index of that name, rename the new one.
+fn replace(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table, idx: &Index, valid: bool) {
+    let tq = QualifiedName::new(&schema.name, &t.name);
+    let why = if valid {
+        "its definition changed"
+    } else {
+        "it is INVALID (a failed concurrent build)"
+    };
+    let temp = ctx.fresh_name("idx", &schema.name, &[&schema.name, &t.name, &idx.name]);
+    let mut building = idx.clone();
+    building.name.clone_from(&temp);
+    ctx.push(
+        Draft::new(
+            Stage::CreateIndex,
+            format!(
+                "build the new definition of index {} on {tq} as {temp}, without blocking \
+                 writes ({why})",
+                idx.name
+            ),
+            ddl::create_index_with(names, schema, t, &building, true),
+        )
+        .outside_transaction(),
+    );
+    ctx.push(
+        Draft::new(
+            Stage::ReplaceIndex,
+            format!(
+                "drop the old index {} of {tq} without blocking writes (its replacement {temp} \
+                 is built)",
+                idx.name
+            ),
+            drop_sql(&schema.name, &idx.name),
+        )
+        .outside_transaction(),
+    );
+    ctx.push(Draft::new(
+        Stage::ReplaceIndex,
+        format!(
+            "rename index {temp} of {tq} to {} (SHARE UPDATE EXCLUSIVE on the index only)",
+            idx.name
+        ),
+        format!(
+            "ALTER INDEX {} RENAME TO {}",
+            qualified(&QualifiedName::new(&schema.name, &temp)),
+            quote_ident(&idx.name)
+        ),
+    ));
     if idx.comment.is_some() {
         ctx.push(comment(&schema.name, idx));
     }

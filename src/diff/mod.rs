@@ -32,6 +32,7 @@ use std::collections::HashSet;
 
 use indexmap::IndexMap;
 
+use crate::locks::LockMode;
 use crate::model::{DataLoss, DataLossKind, Model, QualifiedName};
 use crate::plan::{Hazard, HazardKind, Phase};
 
@@ -61,6 +62,9 @@ pub enum Stage {
     Columns,
     NotNull,
     CreateIndex,
+    /// An index rebuilt under a temporary name replaces the old one: the old index is dropped
+    /// concurrently and the new one renamed, after every build of [`Stage::CreateIndex`].
+    ReplaceIndex,
     AddConstraint,
     AddForeignKey,
     Validate,
@@ -102,6 +106,13 @@ pub struct Draft {
     pub loss: Option<DataLoss>,
     /// Set when the draft is a batched backfill; `sql` is then its batch statement.
     pub backfill: Option<crate::plan::Backfill>,
+    /// Locks the statement takes that its SQL does not show, known from the models (dropping
+    /// a foreign key also locks the table it references). The planner adds them to the
+    /// classifier's, and the proof checks both against what PostgreSQL took.
+    pub locks: Vec<(LockMode, QualifiedName)>,
+    /// The statement does not scan although its SQL alone would (`SET NOT NULL` after a
+    /// validated `CHECK (col IS NOT NULL)`, which PostgreSQL uses as proof).
+    pub no_scan: bool,
 }
 
 impl Draft {
@@ -114,6 +125,8 @@ impl Draft {
             hazards: Vec::new(),
             loss: None,
             backfill: None,
+            locks: Vec::new(),
+            no_scan: false,
         }
     }
 
@@ -122,6 +135,16 @@ impl Draft {
         let mut d = Draft::new(stage, description, b.batch_sql());
         d.backfill = Some(b);
         d
+    }
+
+    fn without_scan(mut self) -> Draft {
+        self.no_scan = true;
+        self
+    }
+
+    fn also_locks(mut self, mode: LockMode, table: QualifiedName) -> Draft {
+        self.locks.push((mode, table));
+        self
     }
 
     fn outside_transaction(mut self) -> Draft {
@@ -184,6 +207,67 @@ impl Ctx<'_> {
     fn push(&mut self, draft: Draft) {
         self.drafts.push(draft);
     }
+
+    /// What a table of the current model is called once the plan's renames ran (every stage
+    /// after [`Stage::Rename`]).
+    fn renamed(&self, table: &QualifiedName) -> QualifiedName {
+        let Some(schema) = self.desired.schemas.get(&table.schema) else {
+            return table.clone();
+        };
+        if schema.tables.contains_key(&table.name) {
+            return table.clone();
+        }
+        schema
+            .tables
+            .values()
+            .find(|t| t.renamed_from.as_deref() == Some(table.name.as_str()))
+            .map_or_else(
+                || table.clone(),
+                |t| QualifiedName::new(&table.schema, &t.name),
+            )
+    }
+
+    /// [`temp_name`] for an object of `schema` that no relation or constraint of that schema
+    /// uses in either model: a user who happens to own an object of that name gets a
+    /// different (still deterministic) name instead of a collision.
+    fn fresh_name(&self, purpose: &str, schema: &str, parts: &[&str]) -> String {
+        let taken = |name: &str| {
+            [self.current, self.desired]
+                .iter()
+                .filter_map(|m| m.schemas.get(schema))
+                .any(|s| schema_uses(s, name))
+        };
+        let mut n = 0u32;
+        loop {
+            let salt = n.to_string();
+            let mut salted: Vec<&str> = parts.to_vec();
+            if n > 0 {
+                salted.push(&salt);
+            }
+            let name = temp_name(purpose, &salted);
+            if !taken(&name) {
+                return name;
+            }
+            n += 1;
+        }
+    }
+}
+
+/// Whether `name` is the name of a relation (table, view, sequence, index) or of a constraint
+/// of a table in `schema`.
+fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
+    schema.views.contains_key(name)
+        || schema.sequences.contains_key(name)
+        || schema.enums.contains_key(name)
+        || schema.tables.values().any(|t| {
+            t.name == name
+                || t.indexes.contains_key(name)
+                || t.primary_key.as_ref().is_some_and(|pk| pk.name == name)
+                || t.uniques.contains_key(name)
+                || t.checks.contains_key(name)
+                || t.exclusions.contains_key(name)
+                || t.foreign_keys.contains_key(name)
+        })
 }
 
 /// Compare `current` to `desired` and return the statements that turn one into the other, in
@@ -331,8 +415,9 @@ pub(crate) fn display(schema: &str, name: &str) -> String {
     format!("{schema}.{name}")
 }
 
-/// A name for a temporary object that cannot collide with a user's: a fixed prefix, the
-/// purpose, and a hash of what it is for, within PostgreSQL's 63-byte limit.
+/// A name for a temporary object: a fixed prefix, the purpose, and a hash of what it is for,
+/// within PostgreSQL's 63-byte limit (the purpose is a short word). The same object always gets
+/// the same name, so a plan is deterministic; [`Ctx::fresh_name`] steps around user objects.
 pub(crate) fn temp_name(purpose: &str, parts: &[&str]) -> String {
     let mut hasher = blake3::Hasher::new();
     for p in parts {

@@ -6,7 +6,8 @@
 //! statement each; `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
 //! scan happens without blocking writes, and the exclusive lock that follows is brief.
 
-use super::{Ctx, Draft, Stage, display, loss, pair, pair_in_schemas, temp_name};
+use super::constraints::drop_foreign_key;
+use super::{Ctx, Draft, Stage, display, loss, pair, pair_in_schemas};
 use crate::ddl::table::{self as ddl, Names};
 use crate::model::{
     Column, DataLossKind, GeneratedKind, IdentityKind, QualifiedName, Schema, Table,
@@ -83,6 +84,7 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
                     Stage::DropTable,
                     &tq,
                     &fk.name,
+                    &fk.references,
                     "both tables go away",
                 ));
             }
@@ -103,6 +105,7 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
                 Stage::RelaxForeignKeys,
                 &tq,
                 &fk.name,
+                &fk.references,
                 "the key it references changes; the table goes away later",
             ));
         }
@@ -114,39 +117,36 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
             .get(*schema)
             .is_some_and(|s| s.views.contains_key(&t.name));
         let q = display(schema, &t.name);
-        ctx.push(
-            Draft::new(
-                if replaced {
-                    Stage::DropForReplace
-                } else {
-                    Stage::DropTable
-                },
-                format!("drop table {q}"),
-                format!("DROP TABLE {}", qualified(&tq)),
-            )
-            .loses(
-                loss(DataLossKind::Table, schema, &t.name, None),
-                format!("drops table {q} and every row in it"),
-            )
-            .hazard(
-                HazardKind::BreaksCompatibility,
-                format!("clients still using {q} break"),
-            ),
+        // Foreign keys still in place go with the table, and lock what they reference.
+        let referenced: Vec<QualifiedName> = t
+            .foreign_keys
+            .values()
+            .map(|fk| &fk.references)
+            .filter(|r| !gone.contains(*r) && !keys_change(ctx, r))
+            .map(|r| ctx.renamed(r))
+            .collect();
+        let mut draft = Draft::new(
+            if replaced {
+                Stage::DropForReplace
+            } else {
+                Stage::DropTable
+            },
+            format!("drop table {q}"),
+            format!("DROP TABLE {}", qualified(&tq)),
+        )
+        .loses(
+            loss(DataLossKind::Table, schema, &t.name, None),
+            format!("drops table {q} and every row in it"),
+        )
+        .hazard(
+            HazardKind::BreaksCompatibility,
+            format!("clients still using {q} break"),
         );
+        for r in referenced {
+            draft = draft.also_locks(crate::locks::LockMode::AccessExclusive, r);
+        }
+        ctx.push(draft);
     }
-}
-
-/// Dropping a foreign key of a table that is going away, and why it must go first.
-fn drop_foreign_key(stage: Stage, table: &QualifiedName, name: &str, why: &str) -> Draft {
-    Draft::new(
-        stage,
-        format!("drop foreign key {name} of {table} ({why})"),
-        format!(
-            "ALTER TABLE {} DROP CONSTRAINT {}",
-            qualified(table),
-            quote_ident(name)
-        ),
-    )
 }
 
 /// Whether the primary key or unique constraints of a table change between the two models.
@@ -512,10 +512,18 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
         };
         let mut draft = Draft::new(
             Stage::Columns,
-            format!(
-                "change the type of {shown} from {} to {}",
-                c.data_type, d.data_type
-            ),
+            if coercible && d.generated.is_none() {
+                format!(
+                    "change the type of {shown} from {} to {} (binary coercible: metadata only, \
+                     no rewrite or scan)",
+                    c.data_type, d.data_type
+                )
+            } else {
+                format!(
+                    "change the type of {shown} from {} to {}",
+                    c.data_type, d.data_type
+                )
+            },
             alter(format!("TYPE {ty}{using}")),
         );
         if narrows(&c.data_type, &d.data_type) {
@@ -620,7 +628,7 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
 pub(super) fn set_not_null(ctx: &mut Ctx, tq: &QualifiedName, column: &str) {
     let t = qualified(tq);
     let shown = format!("{tq}.{column}");
-    let check = temp_name("notnull", &[&tq.schema, &tq.name, column]);
+    let check = ctx.fresh_name("notnull", &tq.schema, &[&tq.schema, &tq.name, column]);
     let col = quote_ident(column);
     let chk = quote_ident(&check);
     if ctx.new_tables.contains(tq) {
@@ -641,11 +649,14 @@ pub(super) fn set_not_null(ctx: &mut Ctx, tq: &QualifiedName, column: &str) {
         format!("validate that {shown} holds no NULL, without blocking writes"),
         format!("ALTER TABLE {t} VALIDATE CONSTRAINT {chk}"),
     ));
-    ctx.push(Draft::new(
-        Stage::NotNull,
-        format!("make {shown} NOT NULL (proven by the validated check, no scan)"),
-        format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL"),
-    ));
+    ctx.push(
+        Draft::new(
+            Stage::NotNull,
+            format!("make {shown} NOT NULL (proven by the validated check, no scan)"),
+            format!("ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL"),
+        )
+        .without_scan(),
+    );
     ctx.push(Draft::new(
         Stage::NotNull,
         format!("drop the temporary check on {shown}"),

@@ -433,7 +433,12 @@ pub enum Stmt {
     AlterSequence {
         name: Name,
     },
-    Comment,
+    /// `COMMENT ON` (or `SECURITY LABEL ON`): SHARE UPDATE EXCLUSIVE on the relation commented
+    /// on, when it is one (a table, column, index, view, sequence); other objects (constraints,
+    /// types, schemas) take no lock that matters.
+    Comment {
+        on: Option<(ObjKind, Name)>,
+    },
     Grant,
     /// DO blocks, function calls and other statements whose effect cannot be seen.
     Opaque {
@@ -811,12 +816,56 @@ impl<'t> P<'t> {
             };
         }
         if self.is_kw("comment") || self.is_kw("security") {
-            return Stmt::Comment;
+            return self.comment();
         }
         if self.is_kw("grant") || self.is_kw("revoke") {
             return Stmt::Grant;
         }
         Stmt::Other { keywords: lead }
+    }
+
+    /// `COMMENT ON <kind> <name> IS ...` from its first word.
+    fn comment(&mut self) -> Stmt {
+        while !self.at_end() && !self.eat("on") {
+            self.i += 1;
+        }
+        let kind = if self.eat("table") || self.eat_seq(&["foreign", "table"]) {
+            Some(ObjKind::Table)
+        } else if self.eat("index") {
+            Some(ObjKind::Index)
+        } else if self.eat("view") {
+            Some(ObjKind::View)
+        } else if self.eat_seq(&["materialized", "view"]) {
+            Some(ObjKind::MaterializedView)
+        } else if self.eat("sequence") {
+            Some(ObjKind::Sequence)
+        } else if self.eat("column") {
+            // `[schema.]relation.column`: the relation is locked. A view's column is locked
+            // the same way; it is recorded as a table, the likelier kind.
+            let mut parts = Vec::new();
+            while let Some(p) = self.peek().and_then(fold) {
+                self.i += 1;
+                parts.push(p);
+                if !self.eat_tok(&Token::Period) {
+                    break;
+                }
+            }
+            parts.pop();
+            let on = parts.pop().map(|name| {
+                (
+                    ObjKind::Table,
+                    Name {
+                        schema: parts.pop(),
+                        name,
+                    },
+                )
+            });
+            return Stmt::Comment { on };
+        } else {
+            None
+        };
+        let on = kind.and_then(|k| self.name().map(|n| (k, n)));
+        Stmt::Comment { on }
     }
 
     /// The first few words, for messages about statements that are not understood.
@@ -2111,6 +2160,9 @@ fn effect_of(stmt: &Stmt, pg: u32) -> Effect {
             )
         }),
         Stmt::AlterSequence { name } => e.lock(ShareRowExclusive, K::Sequence, name),
+        Stmt::Comment {
+            on: Some((kind, name)),
+        } => e.lock(ShareUpdateExclusive, *kind, name),
         Stmt::Other { keywords }
             if keywords.starts_with("create database")
                 || keywords.starts_with("drop database")
@@ -2188,6 +2240,29 @@ mod tests {
             })
             .expect("a statement");
         classify(&st.tokens, 15)
+    }
+
+    #[test]
+    fn comments_on_relations_take_share_update_exclusive_on_them() {
+        let c = one(r#"comment on column s."T".c is 'x'"#);
+        assert_eq!(c.effect.locks.len(), 1);
+        assert_eq!(c.effect.locks[0].0, LockMode::ShareUpdateExclusive);
+        assert_eq!(c.effect.locks[0].1.kind, ObjKind::Table);
+        assert_eq!(c.effect.locks[0].1.name.to_string(), "s.T");
+        let c = one("comment on table t is null");
+        assert_eq!(c.effect.locks[0].1.name.to_string(), "t");
+        let c = one("comment on index s.i is 'x'");
+        assert_eq!(c.effect.locks[0].1.kind, ObjKind::Index);
+        let c = one("comment on materialized view m is 'x'");
+        assert_eq!(c.effect.locks[0].1.kind, ObjKind::MaterializedView);
+        // A constraint's comment takes only ACCESS SHARE on its table (observed on 15).
+        assert!(
+            one("comment on constraint c on t is 'x'")
+                .effect
+                .locks
+                .is_empty()
+        );
+        assert!(one("comment on type e is 'x'").effect.locks.is_empty());
     }
 
     #[test]

@@ -216,11 +216,32 @@ pub async fn build(
             return Err(e.into());
         }
     };
-    if let Err(e) = run_script(&client, &ddl::render(model)).await {
+    let mut script = ddl::render(model);
+    script.extend(invalid_indexes(model));
+    if let Err(e) = run_script(&client, &script).await {
         let _ = db.drop_now().await;
         return Err(e.into());
     }
     Ok((db, client))
+}
+
+/// An INVALID index (a failed concurrent build) in the target is rebuilt valid by the DDL;
+/// marking it invalid again in the catalog makes the copy read back as the target, so a plan
+/// that replaces it can be proven. This needs a superuser scratch server, as the development
+/// servers formwork starts are.
+fn invalid_indexes(model: &Model) -> Vec<String> {
+    model
+        .tables()
+        .flat_map(|(s, t)| {
+            t.indexes.values().filter(|i| !i.valid).map(|i| {
+                let name = crate::sql::qualified(&crate::model::QualifiedName::new(&s.name, &i.name));
+                format!(
+                    "UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid = {}::regclass",
+                    crate::sql::quote_literal(&name)
+                )
+            })
+        })
+        .collect()
 }
 
 /// Run statements in batches (one round trip per batch); when a batch fails, it rolled back as a

@@ -47,6 +47,16 @@ pub const FORMWORK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// traffic, short enough that a queued strong lock does not stall the application for long.
 pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 5_000;
 
+/// The planner's `lock_timeout` for steps whose lock conflicts with reads or writes
+/// (`formwork plan --lock-timeout`): every query on the table queues behind such a step while
+/// it waits, so it gives up quickly and `apply` retries it with backoff.
+pub const SHORT_LOCK_TIMEOUT_MS: u64 = 100;
+
+/// The planner's `lock_timeout` for steps whose locks let reads and writes through
+/// (`CONCURRENTLY`, `VALIDATE CONSTRAINT`): waiting stalls no traffic, and a concurrent index
+/// build waits under it for older transactions to finish.
+pub const NON_BLOCKING_LOCK_TIMEOUT_MS: u64 = 30 * 60 * 1_000;
+
 /// A plan: sealed, immutable, identified by the blake3 hash of its file encoding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {

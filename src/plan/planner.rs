@@ -35,6 +35,11 @@ pub struct PlanOptions {
     /// Accept steps that block traffic because they have no online form yet (rewriting type
     /// changes, exclusion constraints...): the plan gate reports them instead of refusing.
     pub allow_blocking: bool,
+    /// The `lock_timeout` of steps whose locks conflict with ordinary reads or writes, in
+    /// milliseconds; `None` is [`super::SHORT_LOCK_TIMEOUT_MS`]. A step waiting for such a lock
+    /// stalls every query queued behind it, so it gives up quickly and `apply` retries it
+    /// with backoff. Must not be 0.
+    pub lock_timeout_ms: Option<u64>,
     /// Size estimates of the target's tables; those the plan touches are recorded in it.
     pub estimates: Vec<TableEstimate>,
     /// Told what the planner is doing, with timings, as it goes.
@@ -130,9 +135,58 @@ pub enum PlannerError {
         )
     )]
     Gate { findings: Vec<String> },
+    #[error(
+        "step {step} ({description}) does not take the locks it declares:\n  {sql}\n  \
+         declared: {}\n  observed: {}",
+        show_locks(.declared), show_locks(.observed)
+    )]
+    #[diagnostic(
+        code(formwork::plan::lock_mismatch),
+        help(
+            "this is a bug in formwork's lock classifier or planner (the observed locks are \
+             PostgreSQL's own, read from pg_locks while the step ran on a scratch copy); the \
+             plan was not written"
+        )
+    )]
+    LockMismatch {
+        step: usize,
+        description: String,
+        sql: String,
+        declared: Vec<LockTaken>,
+        observed: Vec<LockTaken>,
+    },
+    #[error("step {step} ({description}) rewrote {table}, which it does not declare:\n  {sql}")]
+    #[diagnostic(
+        code(formwork::plan::undeclared_rewrite),
+        help(
+            "this is a bug in formwork's lock classifier or planner (the table's storage file \
+             changed while the step ran on a scratch copy); the plan was not written"
+        )
+    )]
+    UndeclaredRewrite {
+        step: usize,
+        description: String,
+        sql: String,
+        table: QualifiedName,
+    },
+    #[error("lock_timeout must be at least 1 ms (0 would wait forever)")]
+    #[diagnostic(code(formwork::plan::lock_timeout))]
+    ZeroLockTimeout,
     #[error(transparent)]
     #[diagnostic(code(formwork::plan::invalid))]
     Plan(#[from] PlanError),
+}
+
+/// `ACCESS EXCLUSIVE on public.t, ROW SHARE on public.p`, or `none`.
+fn show_locks(locks: &[LockTaken]) -> String {
+    if locks.is_empty() {
+        return "none (beyond ACCESS SHARE)".to_string();
+    }
+    locks
+        .iter()
+        .map(|l| format!("{} on {}", l.mode.name(), l.object))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Plan `current` toward `declared`.
@@ -143,6 +197,12 @@ pub async fn make_plan(
     options: &PlanOptions,
 ) -> Result<Planned, PlannerError> {
     let progress = &options.progress;
+    let short_timeout = options
+        .lock_timeout_ms
+        .unwrap_or(super::SHORT_LOCK_TIMEOUT_MS);
+    if short_timeout == 0 {
+        return Err(PlannerError::ZeroLockTimeout);
+    }
     let t = std::time::Instant::now();
     let current_hashes = UnitHashes::of(&current.model);
     let (desired, materialized) = normalize(declared, &current_hashes, scratch).await?;
@@ -177,7 +237,7 @@ pub async fn make_plan(
     let drafted: Vec<Step> = diff
         .drafts
         .iter()
-        .map(|d| label(d, pg_major, &new_tables))
+        .map(|d| label(d, pg_major, &new_tables, &current.model))
         .collect();
 
     let mut builder = PlanBuilder::new(
@@ -231,15 +291,31 @@ pub async fn make_plan(
     }
 
     let mut touched: HashSet<QualifiedName> = HashSet::new();
-    for (mut step, seen) in drafted.into_iter().zip(&proof.steps) {
+    for (n, (mut step, seen)) in drafted.into_iter().zip(&proof.steps).enumerate() {
+        if let Some(m) = &seen.lock_mismatch {
+            return Err(PlannerError::LockMismatch {
+                step: n + 1,
+                description: step.description,
+                sql: step.sql,
+                declared: m.declared.clone(),
+                observed: m.observed.clone(),
+            });
+        }
+        if let Some(table) = seen.rewrites.iter().find(|t| !step.rewrites.contains(t)) {
+            return Err(PlannerError::UndeclaredRewrite {
+                step: n + 1,
+                description: step.description,
+                sql: step.sql,
+                table: table.clone(),
+            });
+        }
+        // What PostgreSQL did is the record: a rewrite the classifier feared but that did not
+        // happen (a binary-coercible type change) is not one.
+        step.rewrites.clone_from(&seen.rewrites);
         if let Some(locks) = &seen.locks {
             step.locks = locks.clone();
         }
-        for t in &seen.rewrites {
-            if !step.rewrites.contains(t) {
-                step.rewrites.push(t.clone());
-            }
-        }
+        step.lock_timeout_ms = lock_timeout(&step, short_timeout);
         step.expected_fingerprint_after = seen.fingerprint_after;
         touched.extend(step.locks.iter().map(|l| l.object.clone()));
         touched.extend(step.scans.iter().cloned());
@@ -284,9 +360,10 @@ fn new_tables(current: &Model, desired: &Model) -> HashSet<QualifiedName> {
         .collect()
 }
 
-/// A draft as a step, with the locks, scans and rewrites the classifier reads from its SQL
-/// (the proof replaces the locks and rewrites of transactional steps by what it observed).
-fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>) -> Step {
+/// A draft as a step, with the locks, scans and rewrites the classifier reads from its SQL and
+/// the locks the draft knows of beyond it (the proof checks the locks of transactional steps
+/// and every step's rewrites against what PostgreSQL did).
+fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current: &Model) -> Step {
     let mut step = match &d.backfill {
         Some(b) => Step::backfill(b.clone(), d.stage.phase(), Fingerprint([0; 32])),
         None => Step::new(d.sql.clone(), d.stage.phase(), Fingerprint([0; 32])),
@@ -312,14 +389,29 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>) -> Step 
             .collect();
         for (mode, target) in &effect.locks {
             let q = qualified(&target.name);
-            if !new_tables.contains(&q) {
+            // The index a step builds (or a temporary one it renames) blocks nobody.
+            let new_index =
+                target.kind == lint::classify::ObjKind::Index && !has_index(current, &q);
+            if !new_tables.contains(&q) && !new_index {
                 step.locks.push(LockTaken {
                     mode: *mode,
                     object: q,
                 });
             }
         }
-        if effect.scans {
+        for (mode, table) in &d.locks {
+            if new_tables.contains(table) {
+                continue;
+            }
+            match step.locks.iter_mut().find(|l| &l.object == table) {
+                Some(l) => l.mode = l.mode.max(*mode),
+                None => step.locks.push(LockTaken {
+                    mode: *mode,
+                    object: table.clone(),
+                }),
+            }
+        }
+        if effect.scans && !d.no_scan {
             if let Some(t) = tables.first() {
                 step.scans.push(t.clone());
             }
@@ -331,6 +423,49 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>) -> Step 
         }
     }
     step
+}
+
+/// The lock policy. A step that waits for a lock conflicting with ordinary traffic (anything
+/// conflicting with the ACCESS SHARE of a read, the ROW SHARE of `SELECT ... FOR UPDATE` or
+/// the ROW EXCLUSIVE of a write) makes every later query on that table queue behind it, so it
+/// waits only `short` and `apply` retries it with backoff. A step whose every lock lets reads
+/// and writes through (concurrent index builds and drops, `VALIDATE CONSTRAINT`, renaming an
+/// existing index: SHARE UPDATE EXCLUSIVE at most) stalls nobody while it waits, and waits long: a
+/// concurrent build also waits, under `lock_timeout`, for every transaction older than its
+/// snapshot, and giving up there throws away the whole build. A step with no lock on an
+/// existing object gets the short timeout: it should not wait at all. A backfill batch takes
+/// only ROW EXCLUSIVE, but while it waits for a row the application holds it keeps the rows it
+/// already updated locked, so the application's writes to them queue behind it: it waits short.
+fn lock_timeout(step: &Step, short: u64) -> u64 {
+    if step.as_backfill().is_some() {
+        return short;
+    }
+    let blocks_traffic = |mode: super::LockMode| {
+        [
+            super::LockMode::AccessShare,
+            super::LockMode::RowShare,
+            super::LockMode::RowExclusive,
+        ]
+        .iter()
+        .any(|m| mode.conflicts_with(*m))
+    };
+    if !step.locks.is_empty() && step.locks.iter().all(|l| !blocks_traffic(l.mode)) {
+        super::NON_BLOCKING_LOCK_TIMEOUT_MS.max(short)
+    } else {
+        short
+    }
+}
+
+/// Whether `current` has an index (or a constraint's index) of this name.
+fn has_index(current: &Model, q: &QualifiedName) -> bool {
+    current.schemas.get(&q.schema).is_some_and(|s| {
+        s.tables.values().any(|t| {
+            t.indexes.contains_key(&q.name)
+                || t.uniques.contains_key(&q.name)
+                || t.exclusions.contains_key(&q.name)
+                || t.primary_key.as_ref().is_some_and(|pk| pk.name == q.name)
+        })
+    })
 }
 
 fn qualified(name: &lint::classify::Name) -> QualifiedName {
@@ -356,6 +491,21 @@ fn residual(end: &Model, desired: &Model, pg_major: u32) -> Vec<String> {
             .collect();
     }
     out
+}
+
+/// What to do instead of a refused step, where the planner knows better than the lint rule's
+/// general advice (which is written for hand-written migrations).
+fn planner_advice(rule: &str) -> Option<&'static str> {
+    match rule {
+        "add-column-stored-generated" => Some(
+            "PostgreSQL computes a stored generated column for every row while it holds ACCESS \
+             EXCLUSIVE, and cannot make a column that was filled some other way generated \
+             later, so there is no online form. Either declare a plain column (kept up to \
+             date by a trigger, filled by a backfill) instead of a generated one, or accept the \
+             rewrite in a quiet window with --allow-blocking.",
+        ),
+        _ => None,
+    }
 }
 
 /// Lint the plan's session script with the lock rules. Error-level findings refuse the plan
@@ -422,8 +572,10 @@ fn gate(
                 .get(step.saturating_sub(1))
                 .map_or(String::new(), |s| s.sql.clone());
             refused.push(format!(
-                "step {step}: {} [{}]\n      {sql}",
-                f.message, f.rule
+                "step {step}: {} [{}]\n      {sql}\n    instead: {}",
+                f.message,
+                f.rule,
+                planner_advice(f.rule).unwrap_or(&f.help)
             ));
         } else {
             kept.push((step, f));

@@ -9,10 +9,17 @@
 //! whose relfilenode changed was rewritten. A plan whose last state is not the declared one is
 //! never written.
 //!
+//! Each transactional step's declared locks are compared with the observed ones on the tables
+//! that existed before the plan, table by table, on the strongest mode: a step that takes more
+//! (or less) than it says is mislabelled, and the planner refuses the plan. ACCESS SHARE alone
+//! is left out of the comparison on both sides: it conflicts only with ACCESS EXCLUSIVE, so it
+//! cannot stall traffic, and PostgreSQL takes it incidentally (a view's query, a foreign key's
+//! lookup) where the SQL does not show it.
+//!
 //! Steps that run outside a transaction (`CONCURRENTLY`) cannot be observed from their own
-//! session; their locks are the classifier's.
+//! session; their locks are the classifier's. Their rewrites are observed like any other.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::catalog::fingerprint::{Fingerprint, UnitHashes};
 use crate::catalog::{CatalogError, introspect, observe};
@@ -52,6 +59,16 @@ pub struct Observed {
     pub locks: Option<Vec<LockTaken>>,
     /// Tables whose storage was rewritten.
     pub rewrites: Vec<QualifiedName>,
+    /// When the step's declared locks on pre-existing tables differ from what it took: both
+    /// sides, strongest mode per table, named as the tables were called before the step.
+    pub lock_mismatch: Option<LockMismatch>,
+}
+
+/// Declared and observed locks of a step that do not agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockMismatch {
+    pub declared: Vec<LockTaken>,
+    pub observed: Vec<LockTaken>,
 }
 
 /// The outcome of a proof: per step what was observed, and the model the plan ends with.
@@ -191,6 +208,11 @@ async fn run(
             out.sort_by(|a, b| a.object.cmp(&b.object).then(a.mode.cmp(&b.mode)));
             out
         });
+        let lock_mismatch = if step.transactional {
+            compare_locks(step, &observe::held_locks(&rows), &before, &previous)
+        } else {
+            None
+        };
         let rewrites: Vec<QualifiedName> = previous
             .iter()
             .filter(|(oid, _)| before.contains_key(oid))
@@ -215,6 +237,7 @@ async fn run(
             fingerprint_after: h.fingerprint(),
             locks,
             rewrites,
+            lock_mismatch,
         });
     }
     let mut end = current.clone();
@@ -222,5 +245,58 @@ async fn run(
     Ok(Proof {
         steps: observed,
         end,
+    })
+}
+
+/// The step's declared locks against `held` (strongest mode by OID), on the tables of `before`
+/// (the state before the plan) that still exist in `previous` (the state before this step).
+fn compare_locks(
+    step: &Step,
+    held: &HashMap<i64, crate::locks::LockMode>,
+    before: &HashMap<i64, observe::Relation>,
+    previous: &HashMap<i64, observe::Relation>,
+) -> Option<LockMismatch> {
+    use crate::locks::LockMode;
+    let existing: HashMap<&QualifiedName, i64> = previous
+        .iter()
+        .filter(|(oid, _)| before.get(oid).is_some_and(|r| matches!(r.kind, 'r' | 'p')))
+        .map(|(oid, rel)| (&rel.name, *oid))
+        .collect();
+    let strongest = |pairs: &mut dyn Iterator<Item = (i64, LockMode)>| {
+        let mut out: BTreeMap<QualifiedName, LockMode> = BTreeMap::new();
+        for (oid, mode) in pairs {
+            if mode == LockMode::AccessShare {
+                continue;
+            }
+            if let Some(rel) = previous.get(&oid) {
+                let e = out.entry(rel.name.clone()).or_insert(mode);
+                *e = (*e).max(mode);
+            }
+        }
+        out
+    };
+    let declared = strongest(
+        &mut step
+            .locks
+            .iter()
+            .filter_map(|l| existing.get(&l.object).map(|oid| (*oid, l.mode))),
+    );
+    let observed = strongest(
+        &mut held
+            .iter()
+            .filter(|(oid, _)| existing.values().any(|o| o == *oid))
+            .map(|(oid, mode)| (*oid, *mode)),
+    );
+    if declared == observed {
+        return None;
+    }
+    let list = |m: BTreeMap<QualifiedName, LockMode>| {
+        m.into_iter()
+            .map(|(object, mode)| LockTaken { mode, object })
+            .collect()
+    };
+    Some(LockMismatch {
+        declared: list(declared),
+        observed: list(observed),
     })
 }

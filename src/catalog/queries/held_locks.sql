@@ -1,7 +1,9 @@
 -- The relation locks the current session holds (run inside a transaction, before it ends).
-SELECT l.mode, c.oid::bigint AS oid
+-- Not joined to pg_class: a relation the transaction dropped is gone from it, but its lock is
+-- still held.
+SELECT l.mode, l.relation::bigint AS oid
 FROM pg_locks l
-JOIN pg_class c ON c.oid = l.relation
 WHERE l.pid = pg_backend_pid()
   AND l.locktype = 'relation'
   AND l.granted
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
