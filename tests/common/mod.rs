@@ -129,3 +129,4 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+pub mod workload;
