@@ -234,6 +234,17 @@ pub async fn make_plan(
     for (mut step, seen) in drafted.into_iter().zip(&proof.steps) {
         if let Some(locks) = &seen.locks {
             step.locks = locks.clone();
+            // The proof ran the statement: a rewrite the classifier assumed from the SQL alone
+            // (it cannot tell a binary-coercible ALTER COLUMN ... TYPE from one that copies the
+            // table) did not happen, and neither did the scan that came with it.
+            let assumed: Vec<QualifiedName> = step
+                .rewrites
+                .iter()
+                .filter(|t| !seen.rewrites.contains(t))
+                .cloned()
+                .collect();
+            step.rewrites.retain(|t| !assumed.contains(t));
+            step.scans.retain(|t| !assumed.contains(t));
         }
         for t in &seen.rewrites {
             if !step.rewrites.contains(t) {
