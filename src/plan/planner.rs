@@ -304,13 +304,23 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>) -> Step 
         step = step.non_transactional();
     }
     step.hazards = d.hazards.clone();
-    let effect = crate::sqlfile::split(&d.sql).find_map(|item| match item {
+    let classified = crate::sqlfile::split(&d.sql).find_map(|item| match item {
         crate::sqlfile::Item::Statement(st) => {
-            Some(lint::classify::classify(&st.tokens, pg_major.max(10)).effect)
+            Some(lint::classify::classify(&st.tokens, pg_major.max(10)))
         }
         _ => None,
     });
-    if let Some(effect) = effect {
+    if let Some(lint::classify::Classified { stmt, mut effect }) = classified {
+        // The index a CREATE INDEX builds is new: its ACCESS EXCLUSIVE blocks nobody (the
+        // proof drops such locks for transactional steps; a concurrent build is not observed).
+        if let lint::classify::Stmt::CreateIndex {
+            name: Some(index), ..
+        } = &stmt
+        {
+            effect
+                .locks
+                .retain(|(_, t)| !(t.kind == lint::classify::ObjKind::Index && t.name == *index));
+        }
         let tables: Vec<QualifiedName> = effect
             .locks
             .iter()
