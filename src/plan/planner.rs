@@ -232,24 +232,15 @@ pub async fn make_plan(
 
     let mut touched: HashSet<QualifiedName> = HashSet::new();
     for (mut step, seen) in drafted.into_iter().zip(&proof.steps) {
+        // What PostgreSQL did is the record (the proof compares storage files): a rewrite the
+        // classifier assumed from the SQL alone (it cannot tell a binary-coercible ALTER
+        // COLUMN ... TYPE from one that copies the table) did not happen, and neither did the
+        // scan that came with it.
+        step.scans
+            .retain(|t| !step.rewrites.contains(t) || seen.rewrites.contains(t));
+        step.rewrites.clone_from(&seen.rewrites);
         if let Some(locks) = &seen.locks {
             step.locks = locks.clone();
-            // The proof ran the statement: a rewrite the classifier assumed from the SQL alone
-            // (it cannot tell a binary-coercible ALTER COLUMN ... TYPE from one that copies the
-            // table) did not happen, and neither did the scan that came with it.
-            let assumed: Vec<QualifiedName> = step
-                .rewrites
-                .iter()
-                .filter(|t| !seen.rewrites.contains(t))
-                .cloned()
-                .collect();
-            step.rewrites.retain(|t| !assumed.contains(t));
-            step.scans.retain(|t| !assumed.contains(t));
-        }
-        for t in &seen.rewrites {
-            if !step.rewrites.contains(t) {
-                step.rewrites.push(t.clone());
-            }
         }
         step.expected_fingerprint_after = seen.fingerprint_after;
         touched.extend(step.locks.iter().map(|l| l.object.clone()));
