@@ -25,7 +25,8 @@
 //!   change that silently switched strategy would not pass unnoticed.
 //!
 //! Measured on 2 cores with the tests running in parallel, online steps kept workload lock waits
-//! under 10 ms, while the naive forms stalled the workload for seconds.
+//! to a few tens of milliseconds (row locks behind a backfill batch included), while the naive
+//! forms stalled the workload for seconds.
 //!
 //! Two tests go further than the common bound. The lock-queue test holds a 1.5 s read of
 //! `items` open while a metadata-only step applies: the step's lock_timeout must be short
