@@ -309,8 +309,12 @@ pub async fn make_plan(
                 table: table.clone(),
             });
         }
-        // What PostgreSQL did is the record: a rewrite the classifier feared but that did not
-        // happen (a binary-coercible type change) is not one.
+        // What PostgreSQL did is the record (the proof compares storage files): a rewrite the
+        // classifier assumed from the SQL alone (it cannot tell a binary-coercible ALTER
+        // COLUMN ... TYPE from one that copies the table) did not happen, and neither did the
+        // scan that came with it.
+        step.scans
+            .retain(|t| !step.rewrites.contains(t) || seen.rewrites.contains(t));
         step.rewrites.clone_from(&seen.rewrites);
         if let Some(locks) = &seen.locks {
             step.locks = locks.clone();
@@ -373,13 +377,13 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current:
         step = step.non_transactional();
     }
     step.hazards = d.hazards.clone();
-    let effect = crate::sqlfile::split(&d.sql).find_map(|item| match item {
+    let classified = crate::sqlfile::split(&d.sql).find_map(|item| match item {
         crate::sqlfile::Item::Statement(st) => {
-            Some(lint::classify::classify(&st.tokens, pg_major.max(10)).effect)
+            Some(lint::classify::classify(&st.tokens, pg_major.max(10)))
         }
         _ => None,
     });
-    if let Some(effect) = effect {
+    if let Some(lint::classify::Classified { effect, .. }) = classified {
         let tables: Vec<QualifiedName> = effect
             .locks
             .iter()
