@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -69,7 +68,7 @@ fn importing_the_adoption_example_gives_the_checked_in_declaration() {
 }
 
 /// Runs the formwork binary with scratch databases on the test cluster.
-fn formwork(args: &[&OsStr]) -> Output {
+fn formwork(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_formwork"))
         .args(args)
         .env_remove("DATABASE_URL")
@@ -80,6 +79,17 @@ fn formwork(args: &[&OsStr]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run formwork")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// `formwork plan` of the declaration in `dir` against `url`, the plan written to `out`.
+fn plan(url: &str, dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["plan", "--db", url, "--dir", path(dir), "--out", path(out)];
+    args.extend_from_slice(extra);
+    formwork(&args)
 }
 
 fn describe(o: &Output) -> String {
@@ -145,30 +155,14 @@ fn check_recipe(name: &str) {
         .expect("tokio runtime")
         .block_on(db.execute(&start));
     let url = db.url();
-    let url = OsStr::new(&url);
     let tmp = common::TempDir::new(name);
     let (before, after) = (recipe.join("before"), recipe.join("after"));
 
     if update {
-        let o = formwork(&[
-            "dump".as_ref(),
-            "--db".as_ref(),
-            url,
-            "--out".as_ref(),
-            before.as_os_str(),
-        ]);
+        let o = formwork(&["dump", "--db", &url, "--out", path(&before)]);
         assert!(o.status.success(), "{name}: dump failed: {}", describe(&o));
     }
-    let unchanged = tmp.0.join("unchanged.bin");
-    let o = formwork(&[
-        "plan".as_ref(),
-        "--db".as_ref(),
-        url,
-        "--dir".as_ref(),
-        before.as_os_str(),
-        "--out".as_ref(),
-        unchanged.as_os_str(),
-    ]);
+    let o = plan(&url, &before, &tmp.0.join("unchanged.bin"), &[]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -176,18 +170,8 @@ fn check_recipe(name: &str) {
         describe(&o)
     );
 
-    let plan = tmp.0.join("plan.bin");
-    let o = formwork(&[
-        "plan".as_ref(),
-        "--db".as_ref(),
-        url,
-        "--dir".as_ref(),
-        after.as_os_str(),
-        "--out".as_ref(),
-        plan.as_os_str(),
-        "--format".as_ref(),
-        "markdown".as_ref(),
-    ]);
+    let plan_file = tmp.0.join("plan.bin");
+    let o = plan(&url, &after, &plan_file, &["--format", "markdown"]);
     assert_eq!(
         o.status.code(),
         Some(2),
@@ -211,26 +195,17 @@ fn check_recipe(name: &str) {
     }
 
     let o = formwork(&[
-        "apply".as_ref(),
-        plan.as_os_str(),
-        "--db".as_ref(),
-        url,
-        "--auto-approve".as_ref(),
-        "--phase".as_ref(),
-        "all".as_ref(),
+        "apply",
+        path(&plan_file),
+        "--db",
+        &url,
+        "--auto-approve",
+        "--phase",
+        "all",
     ]);
     assert!(o.status.success(), "{name}: apply failed: {}", describe(&o));
 
-    let again = tmp.0.join("again.bin");
-    let o = formwork(&[
-        "plan".as_ref(),
-        "--db".as_ref(),
-        url,
-        "--dir".as_ref(),
-        after.as_os_str(),
-        "--out".as_ref(),
-        again.as_os_str(),
-    ]);
+    let o = plan(&url, &after, &tmp.0.join("again.bin"), &[]);
     assert_eq!(
         o.status.code(),
         Some(0),
