@@ -207,9 +207,9 @@ for change in "${changes[@]}"; do
     out=$("$PGLOAD" -d run -t public.t -r "$ROWS" -s "$LOAD_S" -c "$CLIENTS" -- \
       "$work/change.sh" "$change" "$HOLD_S" -- "${cmd[@]}" | tail -1)
     read -r t0 t1 change_rc <"$work/change.out" || { t0=0; t1=0; change_rc=?; }
-    during=$(python3 - "$work/txlog" "$t0" "$t1" <<'PY'
+    during=$(python3 - "$work/txlog" "$t0" "$t1" "$LOAD_S" <<'PY'
 import glob, os, sys
-logs, t0, t1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+logs, t0, t1, load_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 during = []
 for f in glob.glob(os.path.join(logs, "tx*")):
     for line in open(f):
@@ -222,7 +222,9 @@ for f in glob.glob(os.path.join(logs, "tx*")):
             during.append(ms)
 during.sort()
 p99 = during[max(0, int(len(during) * 0.99) - 1)] if during else -1
-print(f"during_p99_ms={p99:.0f} during_txns={len(during)} change_s={t1 - t0:.2f}")
+# The load runs LOAD_S seconds from 2 s before the change: a longer change outlives it.
+short = " load_ended_first=1" if t1 - t0 > load_s - 2 else ""
+print(f"during_p99_ms={p99:.0f} during_txns={len(during)} change_s={t1 - t0:.2f}{short}")
 PY
 )
     log "  $out $during rc=$change_rc"
@@ -245,13 +247,17 @@ labels = {
     "widen-varchar": "varchar(20) → varchar(100)", "enum-add-value": "enum add value",
     "lock-queue": f"lock queue: add column behind a {hold} s transaction",
 }
+def notes(note, m):
+    yield note
+    if "load_ended_first" in m:
+        yield "the load ended before the change (raise LOAD_S)"
 print("| change | how | worst latency during change (ms) | p99 during change (ms) | p99 of the whole load (ms) | failed clients | transactions during change | change (s) | change exit | notes |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for change, how, out, rc, note in rows:
     m = dict(kv.split("=", 1) for kv in out.split())
     print(f"| {labels.get(change, change)} | {how} | {m.get('during_worst_ms', '?')} | {m.get('during_p99_ms', '?')} | "
           f"{m.get('p99_ms', '?')} | {m.get('failed_clients', '?')} | {m.get('during_txns', '?')} | "
-          f"{m.get('change_s', '?')} | {rc} | {note} |")
+          f"{m.get('change_s', '?')} | {rc} | {'; '.join(n for n in notes(note, m) if n)} |")
 PY
 if grep -q . "$work/change.log"; then
   echo
