@@ -28,6 +28,7 @@
 #   cargo build --release && bench/online/run.sh                  # 2,000,000 rows
 #   ROWS=50000 LOAD_S=10 bench/online/run.sh                      # a quick look
 #   ONLY="create-index lock-queue" ROWS=50000 bench/online/run.sh # some changes only
+#   FORMWORK=/path/to/formwork FORMWORK_COMMIT=abc1234 bench/online/run.sh  # another build
 #
 # Prints a markdown table on standard output (progress on standard error). Starts its own
 # throwaway cluster (as the `postgres` OS user when run as root, fsync off) and removes it on
@@ -234,7 +235,7 @@ PY
 done
 
 echo "rows: $ROWS, load: pgload -c $CLIENTS -s $LOAD_S, $(nproc) cores, PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), formwork $("$FORMWORK" --version | awk '{print $2}')"
-echo "formwork binary: $FORMWORK, built $(date -u -r "$FORMWORK" +%Y-%m-%dT%H:%MZ), source commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); run $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "formwork binary: $FORMWORK, built $(date -u -r "$FORMWORK" +%Y-%m-%dT%H:%MZ), source commit ${FORMWORK_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}; run $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 python3 - "$work/results.tsv" "$HOLD_S" <<'PY'
 import sys
