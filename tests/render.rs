@@ -282,11 +282,17 @@ fn json_counts_every_phase_and_hazard_kind_even_when_zero() {
     }
     let json: serde_json::Value =
         serde_json::from_str(&render(&sample_plan(), Format::Json, false)).expect("valid JSON");
-    assert_eq!(json["summary"]["by_phase"]["expand"], 6);
+    assert_eq!(json["summary"]["by_phase"]["expand"], 7);
     assert_eq!(json["summary"]["by_phase"]["contract"], 1);
     assert_eq!(json["summary"]["by_hazard"]["scans-table"], 3);
     assert_eq!(json["steps"][0]["locks"][0]["mode"], "AccessExclusiveLock");
     assert_eq!(json["steps"][0]["locks"][0]["object"]["name"], "users");
+    assert_eq!(json["steps"][0]["backfill"], serde_json::Value::Null);
+    let backfill = &json["steps"][1]["backfill"];
+    assert_eq!(backfill["key"], "columns");
+    assert_eq!(backfill["key_columns"][0]["data_type"], "bigint");
+    assert_eq!(backfill["set"][0]["column"], "email");
+    assert_eq!(backfill["predicate"], "\"email\" IS NULL");
 }
 
 /// Whether a documented path such as `steps[].locks[].mode` or `summary.by_hazard.<kind>`

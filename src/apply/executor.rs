@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_postgres::Client;
 
+use super::backfill::{self, BackfillOptions, JournalSlot};
 use super::journal::{self, JournalError};
 use super::retry::{RetryPolicy, is_retryable};
 use crate::catalog::fingerprint::{Fingerprint, fingerprint};
@@ -52,6 +53,8 @@ pub struct ApplyOptions {
     /// How long to wait for another apply to release the advisory lock (zero: fail at once).
     pub wait_lock: Duration,
     pub retry: RetryPolicy,
+    /// How backfill steps pace themselves.
+    pub backfill: BackfillOptions,
 }
 
 impl Default for ApplyOptions {
@@ -60,6 +63,7 @@ impl Default for ApplyOptions {
             phase: PhaseSelection::Expand,
             wait_lock: Duration::ZERO,
             retry: RetryPolicy::default(),
+            backfill: BackfillOptions::default(),
         }
     }
 }
@@ -97,6 +101,36 @@ pub enum Event {
         elapsed_ms: u64,
         lock_wait_ms: u64,
         attempts: u32,
+    },
+    /// A backfill continues from where an earlier, interrupted apply left it.
+    BackfillResumed {
+        step: usize,
+        /// The last key the earlier run committed (text per key column).
+        after_key: Vec<String>,
+        /// The earlier run had already walked the whole table.
+        finished: bool,
+    },
+    /// A backfill's progress: at most once a second, and once at its end (`done`).
+    BackfillProgress {
+        step: usize,
+        batches: u64,
+        /// Rows walked so far (all runs), against `rows_estimate` (`pg_class.reltuples`).
+        rows_scanned: u64,
+        /// Rows this run changed (those the predicate still selected).
+        rows_updated: u64,
+        rows_estimate: Option<u64>,
+        /// Rows and lock-holding time of the latest batch.
+        batch_rows: u64,
+        batch_ms: u64,
+        worst_batch_ms: u64,
+        eta_s: Option<u64>,
+        done: bool,
+    },
+    /// A backfill waits: a replica's replay lag is over the limit.
+    BackfillPaused {
+        step: usize,
+        replica_lag_ms: u64,
+        max_replica_lag_ms: u64,
     },
     /// Test-only pause (see [`TEST_PAUSE_ENV`]).
     Paused { after_step: usize },
@@ -326,7 +360,15 @@ async fn locked(
         .filter(|s| s.phase == Phase::Expand)
         .count();
 
-    let done = if live == plan.desired_fingerprint() {
+    // A backfill changes rows, not the catalog: the steps after the last one that changes the
+    // catalog all end at the desired fingerprint. If the journal says this plan stopped there,
+    // the database is not done yet; it resumes with the steps left.
+    let backfill_left = progress.known
+        && live == fingerprint_at(plan, progress.done)
+        && plan.steps()[progress.done.min(total)..]
+            .iter()
+            .any(|s| s.as_backfill().is_some());
+    let done = if live == plan.desired_fingerprint() && !backfill_left {
         if progress.known {
             journal::finish_plan(client, plan, "applied", None).await?;
         }
@@ -376,7 +418,7 @@ async fn locked(
             resumed: done > 0,
         });
         for n in done + 1..=end {
-            match run_one(client, plan, n, &options.retry, on_event).await {
+            match run_one(client, plan, n, options, on_event).await {
                 Ok(waited) => lock_wait += waited,
                 Err(e) => {
                     let _ =
@@ -430,9 +472,10 @@ async fn run_one(
     client: &Client,
     plan: &Plan,
     n: usize,
-    policy: &RetryPolicy,
+    options: &ApplyOptions,
     on_event: &mut (dyn FnMut(&Event) + Send),
 ) -> Result<Duration, ApplyError> {
+    let policy = &options.retry;
     let total = plan.steps().len();
     let Some(step) = plan.steps().get(n - 1) else {
         return Ok(Duration::ZERO);
@@ -452,9 +495,29 @@ async fn run_one(
         let attempt_started = Instant::now();
         // A concurrent build that failed before left an INVALID index under the step's name;
         // it goes first (its drop can itself meet a lock timeout, and is retried like the step).
-        let result = match drop_invalid_index(client, step, n, on_event).await {
-            Ok(_) => super::run_step(client, step, None).await.map(|_| ()),
-            Err(e) => Err(e),
+        let result = if let Some(bf) = step.as_backfill() {
+            // Batches retry on their own; the journal keeps the walk's position.
+            let slot = JournalSlot {
+                plan_id: plan.id().to_hex(),
+                step: n,
+            };
+            backfill::run(
+                client,
+                step,
+                bf,
+                &options.backfill,
+                policy,
+                Some(&slot),
+                n,
+                on_event,
+            )
+            .await
+            .map(|_| ())
+        } else {
+            match drop_invalid_index(client, step, n, on_event).await {
+                Ok(_) => super::run_step(client, step, None).await.map(|_| ()),
+                Err(e) => Err(e),
+            }
         };
         let _ = client
             .batch_execute("RESET lock_timeout; RESET statement_timeout")

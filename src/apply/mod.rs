@@ -11,6 +11,7 @@
 //! [`approval`] decides whether a plan may run at all, before any connection.
 
 pub mod approval;
+pub mod backfill;
 pub mod executor;
 pub mod journal;
 pub mod progress;
@@ -52,11 +53,32 @@ pub async fn execute_steps(client: &Client, plan: &Plan) -> Result<(), ExecuteEr
 /// Run one step. For a transactional step, `before_commit` (if any) runs inside the step's
 /// transaction after its statement, and its rows are returned: the proof reads `pg_locks` there,
 /// while the step's locks are still held.
+///
+/// A backfill runs to its end with the default pacing and no journal (the executor runs it
+/// with its own options and the journal); with `before_commit`, one more batch statement that
+/// matches no row runs in a transaction of its own, so the locks of a batch can be observed.
 pub async fn run_step(
     client: &Client,
     step: &Step,
     before_commit: Option<&str>,
 ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    if let Some(bf) = step.as_backfill() {
+        backfill::run(
+            client,
+            step,
+            bf,
+            &backfill::BackfillOptions::default(),
+            &retry::RetryPolicy::default(),
+            None,
+            0,
+            &mut |_| {},
+        )
+        .await?;
+        return match before_commit {
+            Some(q) => backfill::observe_batch_locks(client, step, bf, q).await,
+            None => Ok(Vec::new()),
+        };
+    }
     let settings = format!(
         "SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
         step.lock_timeout_ms, step.statement_timeout_ms
@@ -78,10 +100,19 @@ pub async fn run_step(
         }
     }
     .await;
+    end_transaction(client, result).await
+}
+
+/// End the open transaction: commit what succeeded, roll back what failed (the failure is
+/// what the caller reports, not the rollback's).
+pub(crate) async fn end_transaction<T>(
+    client: &Client,
+    result: Result<T, tokio_postgres::Error>,
+) -> Result<T, tokio_postgres::Error> {
     match result {
-        Ok(rows) => {
+        Ok(value) => {
             client.batch_execute("COMMIT").await?;
-            Ok(rows)
+            Ok(value)
         }
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;

@@ -34,6 +34,7 @@ use crate::pg::connect::ConnInfo;
   formwork apply plans/plan.bin --key-env APPROVAL_KEY                  # in the pipeline
   formwork apply plans/plan.bin --phase contract --approve 3f1c0a9b22de  # after the deploy
   formwork apply plans/plan.bin --db postgres://localhost/dev --auto-approve
+  formwork apply plans/plan.bin --key-env APPROVAL_KEY --backfill-target-ms 20 --max-replica-lag-ms 2000
   formwork apply --dir schemas --db postgres://localhost/dev --auto-approve --phase all")]
 pub struct Args {
     /// The plan file written by `formwork plan --out`.
@@ -77,6 +78,28 @@ pub struct Args {
     /// Longest wait between two attempts of a step, in seconds (waits double from 0.2 s).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     max_backoff: u64,
+    /// Backfills: how long one batch may hold its row locks, in milliseconds. The batch size
+    /// adapts after every batch toward the rows that take this long (it starts at
+    /// --backfill-initial-rows). Smaller means shorter waits for the application's writes to
+    /// the same rows and more commits; see docs/apply.md, "Backfills".
+    #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    backfill_target_ms: u64,
+    /// Backfills: rows in the first batch, before any measurement.
+    #[arg(long, value_name = "ROWS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    backfill_initial_rows: u64,
+    /// Backfills: never more rows than this in one batch.
+    #[arg(long, value_name = "ROWS", default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
+    backfill_max_rows: u64,
+    /// Backfills: sleep this many milliseconds after each batch, leaving the server (and
+    /// autovacuum) room between batches. Default: none.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    backfill_pause_ms: u64,
+    /// Backfills: before each round of batches (about a second of work), wait while any
+    /// replica's replay lag (pg_stat_replication on this server) is above this many
+    /// milliseconds, so a backfill never leaves replicas far behind. Example:
+    /// --max-replica-lag-ms 2000. Default: do not watch replicas.
+    #[arg(long, value_name = "MS")]
+    max_replica_lag_ms: Option<u64>,
     /// Progress as text lines on stderr, or as one JSON event per line on stdout.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -125,6 +148,13 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             budget: Duration::from_secs(args.retry_budget),
             max_backoff: Duration::from_secs(args.max_backoff.max(1)),
             ..RetryPolicy::default()
+        },
+        backfill: crate::apply::backfill::BackfillOptions {
+            target: Duration::from_millis(args.backfill_target_ms),
+            initial_rows: args.backfill_initial_rows,
+            max_rows: args.backfill_max_rows,
+            pause: Duration::from_millis(args.backfill_pause_ms),
+            max_replica_lag: args.max_replica_lag_ms.map(Duration::from_millis),
         },
     };
     if !json {
@@ -290,6 +320,56 @@ fn report(e: &Event, json: bool) {
             "[{step}/{total}] done in {:.1}s ({:.1}s waiting for locks, {attempts} attempt(s))",
             secs(*elapsed_ms),
             secs(*lock_wait_ms)
+        ),
+        Event::BackfillResumed {
+            step,
+            after_key,
+            finished,
+        } => {
+            if *finished {
+                eprintln!("      step {step}: the backfill had already walked the whole table");
+            } else {
+                eprintln!(
+                    "      step {step}: resuming the backfill after key ({})",
+                    after_key.join(", ")
+                );
+            }
+        }
+        Event::BackfillProgress {
+            step,
+            batches,
+            rows_scanned,
+            rows_updated,
+            rows_estimate,
+            batch_rows,
+            batch_ms,
+            worst_batch_ms,
+            eta_s,
+            done,
+        } => {
+            let of = match rows_estimate {
+                Some(total) if *total > 0 => {
+                    format!(" of ~{total} ({}%)", (rows_scanned * 100 / total).min(100))
+                }
+                _ => String::new(),
+            };
+            let eta = eta_s.map_or(String::new(), |s| format!(", about {s}s left"));
+            if *done {
+                eprintln!(
+                    "      step {step}: backfill walked {rows_scanned} rows, filled                      {rows_updated} in {batches} batches (longest batch {worst_batch_ms} ms)"
+                );
+            } else {
+                eprintln!(
+                    "      step {step}: backfill {rows_scanned} rows{of}, {batches} batches,                      last {batch_rows} rows in {batch_ms} ms{eta}"
+                );
+            }
+        }
+        Event::BackfillPaused {
+            step,
+            replica_lag_ms,
+            max_replica_lag_ms,
+        } => eprintln!(
+            "      step {step}: backfill waits: replica replay lag {replica_lag_ms} ms is over              {max_replica_lag_ms} ms"
         ),
         Event::Paused { after_step } => eprintln!("paused after step {after_step} (test hook)"),
     }

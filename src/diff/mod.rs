@@ -100,6 +100,8 @@ pub struct Draft {
     pub hazards: Vec<Hazard>,
     /// The data loss this statement causes, which the planner refuses unless allowed.
     pub loss: Option<DataLoss>,
+    /// Set when the draft is a batched backfill; `sql` is then its batch statement.
+    pub backfill: Option<crate::plan::Backfill>,
 }
 
 impl Draft {
@@ -111,7 +113,15 @@ impl Draft {
             transactional: true,
             hazards: Vec::new(),
             loss: None,
+            backfill: None,
         }
+    }
+
+    /// A batched backfill (`plan::backfill`); its SQL is the batch statement.
+    fn backfill(stage: Stage, description: impl Into<String>, b: crate::plan::Backfill) -> Draft {
+        let mut d = Draft::new(stage, description, b.batch_sql());
+        d.backfill = Some(b);
+        d
     }
 
     fn outside_transaction(mut self) -> Draft {

@@ -215,11 +215,26 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
         }
     }
     for dc in &p.created {
-        ctx.push(Draft::new(
-            Stage::Columns,
-            format!("add column {shown}.{}", dc.name),
-            format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, dc)),
-        ));
+        let add = format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, dc));
+        let declared = ctx
+            .desired
+            .backfill_of(&tq, &dc.name)
+            .filter(|_| dc.generated.is_none() && dc.identity.is_none())
+            .map(str::to_string);
+        let fill = declared.or_else(|| {
+            dc.default
+                .clone()
+                .filter(|_| default_rewrites(&add, ctx.pg_major))
+        });
+        if let Some(fill) = fill {
+            add_filled_column(ctx, names, c, d, &tq, dc, fill);
+        } else {
+            ctx.push(Draft::new(
+                Stage::Columns,
+                format!("add column {shown}.{}", dc.name),
+                add,
+            ));
+        }
         if dc.comment.is_some() {
             ctx.push(column_comment(&t, &shown, dc));
         }
@@ -259,6 +274,130 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
             d.comment.as_deref(),
         ));
     }
+}
+
+/// Whether `ALTER TABLE ... ADD COLUMN` as written would rewrite the table because of its
+/// default: the lock classifier's judgement (the one `lint` uses), where a default that calls
+/// a function the classifier does not know counts as volatile too, since filling in batches
+/// is always safe and a rewrite under ACCESS EXCLUSIVE is not. Identity, serial and generated
+/// columns are not judged here: they cannot be filled by an `UPDATE`.
+fn default_rewrites(add_column: &str, pg_major: u32) -> bool {
+    use crate::lint::classify::{AlterAction, Stmt, Volatility, classify};
+    let Some(st) = crate::sqlfile::split(add_column).find_map(|item| match item {
+        crate::sqlfile::Item::Statement(st) => Some(st),
+        _ => None,
+    }) else {
+        return false;
+    };
+    match classify(&st.tokens, pg_major.max(11)).stmt {
+        Stmt::AlterTable { actions, .. } => actions.iter().any(|(a, _)| {
+            matches!(a, AlterAction::AddColumn(col)
+            if !col.generated_stored
+                && !col.identity
+                && !col.ty.is_serial()
+                && col.default.as_ref().is_some_and(|d| {
+                    !d.is_null && d.volatility != Volatility::NotVolatile
+                }))
+        }),
+        _ => false,
+    }
+}
+
+/// A new column whose existing rows need values computed row by row: its default is volatile,
+/// or the declaration says how to fill it (`backfill=`). Added without default and nullable
+/// (metadata only), given its default if it has one (metadata only; new rows get it from now
+/// on), filled in existing rows by a batched backfill of `fill`, then made NOT NULL the online
+/// way if declared so. One `ADD COLUMN ... DEFAULT gen_random_uuid()` would rewrite the table
+/// under ACCESS EXCLUSIVE instead, and `ADD COLUMN ... NOT NULL` without a default fails on a
+/// table that has rows.
+fn add_filled_column(
+    ctx: &mut Ctx,
+    names: &Names,
+    c: &Table,
+    d: &Table,
+    tq: &QualifiedName,
+    dc: &Column,
+    fill: String,
+) {
+    let t = qualified(tq);
+    let shown = format!("{tq}.{}", dc.name);
+    let col = quote_ident(&dc.name);
+    let bare = Column {
+        default: None,
+        not_null: false,
+        ..dc.clone()
+    };
+    ctx.push(Draft::new(
+        Stage::Columns,
+        format!("add column {shown}, nullable and without default (no rewrite)"),
+        format!("ALTER TABLE {t} ADD COLUMN {}", ddl::column(names, &bare)),
+    ));
+    if let Some(default) = &dc.default {
+        ctx.push(Draft::new(
+            Stage::Columns,
+            format!("set the default of {shown} (new rows get it)"),
+            format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {default}"),
+        ));
+    }
+    let what = if dc.default.as_ref() == Some(&fill) {
+        "its default"
+    } else {
+        "the declared backfill expression"
+    };
+    ctx.push(Draft::backfill(
+        Stage::Columns,
+        format!("fill {shown} in existing rows with {what}, in batches"),
+        crate::plan::Backfill {
+            table: tq.clone(),
+            key: batch_key(c, d),
+            set: vec![crate::plan::Assignment {
+                column: dc.name.clone(),
+                expression: fill,
+            }],
+            predicate: Some(format!("{col} IS NULL")),
+        },
+    ));
+    if dc.not_null {
+        set_not_null(ctx, tq, &dc.name);
+    }
+}
+
+/// The key a backfill of `d` walks: the primary key, else a unique key over NOT NULL columns,
+/// provided the plan changes neither the key nor its columns (the backfill runs between the
+/// plan's other steps); else the physical position.
+fn batch_key(c: &Table, d: &Table) -> crate::plan::BatchKey {
+    let typed = |cols: &[String]| -> Option<Vec<crate::plan::KeyColumn>> {
+        cols.iter()
+            .map(|n| {
+                let cc = c.columns.get(n)?;
+                let dc = d.columns.get(n)?;
+                (cc.not_null && cc.data_type == dc.data_type && cc.collation == dc.collation).then(
+                    || crate::plan::KeyColumn {
+                        name: n.clone(),
+                        data_type: cc.data_type.clone(),
+                    },
+                )
+            })
+            .collect()
+    };
+    if let (Some(cp), Some(dp)) = (&c.primary_key, &d.primary_key) {
+        if cp.columns == dp.columns {
+            if let Some(k) = typed(&cp.columns) {
+                return crate::plan::BatchKey::Columns(k);
+            }
+        }
+    }
+    for u in c.uniques.values() {
+        if d.uniques
+            .get(&u.name)
+            .is_some_and(|du| du.columns == u.columns)
+        {
+            if let Some(k) = typed(&u.columns) {
+                return crate::plan::BatchKey::Columns(k);
+            }
+        }
+    }
+    crate::plan::BatchKey::Ctid
 }
 
 fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
@@ -594,5 +733,47 @@ fn wider_mods(old: &[i64], new: &[i64]) -> bool {
         ([p1, s1], [p2, s2]) => s2 >= s1 && (p2 - s2) >= (p1 - s1),
         ([p1], [p2, s2]) => (p2 - s2) >= *p1,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_rewrites;
+
+    #[test]
+    fn only_defaults_that_give_each_row_its_own_value_are_backfilled() {
+        let add = |default: &str| {
+            default_rewrites(
+                &format!("ALTER TABLE \"public\".\"t\" ADD COLUMN \"c\" text DEFAULT {default}"),
+                15,
+            )
+        };
+        for volatile in [
+            "gen_random_uuid()",
+            "clock_timestamp()",
+            "(random() * 10)",
+            "nextval('public.t_c_seq'::regclass)",
+            "my_function()",
+        ] {
+            assert!(add(volatile), "{volatile}");
+        }
+        for constant in [
+            "'x'::text",
+            "now()",
+            "CURRENT_TIMESTAMP",
+            "'{}'::jsonb",
+            "0",
+            "NULL",
+            "lower('A'::text)",
+        ] {
+            assert!(!add(constant), "{constant}");
+        }
+        assert!(
+            !default_rewrites(
+                "ALTER TABLE t ADD COLUMN c bigint GENERATED ALWAYS AS IDENTITY",
+                15
+            ),
+            "identity columns are not filled by an UPDATE"
+        );
     }
 }

@@ -1310,6 +1310,21 @@ impl Loader {
                 "remove `nullable=#true`",
             );
         }
+        if let Some(expression) = c.prop_string("backfill") {
+            if generated.is_some() {
+                self.conflict(
+                    f,
+                    c.prop_span("backfill"),
+                    format!("generated column `{name}` cannot be backfilled"),
+                    "remove `backfill=`",
+                );
+            }
+            self.model.backfills.push(crate::model::ColumnBackfill {
+                table: table.clone(),
+                column: name.clone(),
+                expression,
+            });
+        }
         Some(Column {
             name,
             data_type,

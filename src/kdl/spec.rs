@@ -401,6 +401,11 @@ pub static NODES: &[NodeSpec] = &[
                 "GENERATED ALWAYS AS (expression) STORED (short form)",
             ),
             p("collation", Ty::Str, "COLLATE, when not the type's default"),
+            p(
+                "backfill",
+                Ty::Str,
+                "SQL expression that fills the column in existing rows when it is added to a table that has rows (declaration-only, like renamed-from)",
+            ),
             COMMENT,
         ],
         summary: "a column; the type is SQL text",

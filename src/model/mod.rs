@@ -40,6 +40,29 @@ pub struct Model {
     /// fingerprint.
     #[serde(skip)]
     pub allow_data_loss: Vec<DataLoss>,
+    /// How to fill new columns in existing rows (`backfill=` on a KDL column). Declaration-only
+    /// intent like `renamed_from`: never read from a catalog, not part of equality or of the
+    /// fingerprint, and only used when the column is added to a table that already exists.
+    #[serde(skip)]
+    pub backfills: Vec<ColumnBackfill>,
+}
+
+/// A declared backfill: the SQL expression existing rows of `table` get in the new `column`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnBackfill {
+    pub table: QualifiedName,
+    pub column: String,
+    pub expression: String,
+}
+
+impl Model {
+    /// The declared backfill expression of a column, if any.
+    pub fn backfill_of(&self, table: &QualifiedName, column: &str) -> Option<&str> {
+        self.backfills
+            .iter()
+            .find(|b| &b.table == table && b.column == column)
+            .map(|b| b.expression.as_str())
+    }
 }
 
 impl PartialEq for Model {

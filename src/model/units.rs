@@ -116,6 +116,7 @@ impl Model {
             extensions: self.extensions.clone(),
             schemas: Default::default(),
             allow_data_loss: Vec::new(),
+            backfills: Vec::new(),
         };
         for s in self.schemas.values() {
             let sn = s.name.as_str();

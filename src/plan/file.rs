@@ -24,7 +24,7 @@ use super::approval::Approval;
 use super::{Plan, PlanContents, PlanError, PlanId};
 
 /// Version of the envelope and body encoding this formwork writes and the only one it reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// First bytes of every plan file.
 pub const PLAN_MAGIC: &[u8; 14] = b"FORMWORK-PLAN\0";

@@ -21,6 +21,7 @@
 //! checks approvals.
 
 pub mod approval;
+pub mod backfill;
 pub mod file;
 pub mod materialize;
 pub mod normalize;
@@ -36,6 +37,8 @@ pub use crate::locks::{LockMode, UnknownLockMode};
 
 use crate::catalog::fingerprint::Fingerprint;
 use crate::model::QualifiedName;
+
+pub use backfill::{Assignment, Backfill, BatchKey, KeyColumn};
 
 /// The version of formwork that made a plan, bound into every plan.
 pub const FORMWORK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -106,7 +109,9 @@ impl Plan {
                 "\n-- step {} of {total} ({}{})\n",
                 n + 1,
                 step.phase,
-                if step.transactional {
+                if step.as_backfill().is_some() {
+                    ", a backfill: this statement once per batch, each batch its own transaction"
+                } else if step.transactional {
                     ""
                 } else {
                     ", outside a transaction"
@@ -253,8 +258,11 @@ impl fmt::Display for Phase {
 pub struct Step {
     /// What the step does, in words, for people ("add column public.users.email").
     pub description: String,
-    /// One SQL statement, sent as it is.
+    /// One SQL statement, sent as it is; for a backfill, its batch statement
+    /// ([`Backfill::batch_sql`]), which the engine sends once per batch.
     pub sql: String,
+    /// What running the step means: send `sql`, or walk a table batch by batch.
+    pub action: Action,
     pub phase: Phase,
     /// Whether the step runs inside a transaction. `CREATE INDEX CONCURRENTLY` and friends
     /// cannot, and a failure part-way leaves work behind that `apply` must clean up.
@@ -287,6 +295,7 @@ impl Step {
         Step {
             description: String::new(),
             sql: sql.into(),
+            action: Action::Sql,
             phase,
             transactional: true,
             lock_timeout_ms: DEFAULT_LOCK_TIMEOUT_MS,
@@ -296,6 +305,25 @@ impl Step {
             rewrites: Vec::new(),
             hazards: Vec::new(),
             expected_fingerprint_after,
+        }
+    }
+
+    /// A backfill step: its `sql` is the batch statement, and it is long-running by nature.
+    pub fn backfill(
+        backfill: Backfill,
+        phase: Phase,
+        expected_fingerprint_after: Fingerprint,
+    ) -> Step {
+        let mut step = Step::new(backfill.batch_sql(), phase, expected_fingerprint_after);
+        step.action = Action::Backfill(backfill);
+        step
+    }
+
+    /// The backfill this step runs, if it is one.
+    pub fn as_backfill(&self) -> Option<&Backfill> {
+        match &self.action {
+            Action::Backfill(b) => Some(b),
+            Action::Sql => None,
         }
     }
 
@@ -378,6 +406,16 @@ impl Step {
                 message: format!("scans all of {table}"),
             });
         }
+        if let Some(b) = self.as_backfill() {
+            out.push(Hazard {
+                kind: HazardKind::LongRunning,
+                message: format!(
+                    "updates rows of {} in batches: runs as long as the table is large (each \
+                     batch holds its row locks only briefly)",
+                    b.table
+                ),
+            });
+        }
         if !self.transactional {
             out.push(Hazard {
                 kind: HazardKind::NotTransactional,
@@ -386,6 +424,16 @@ impl Step {
         }
         out
     }
+}
+
+/// How a step runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Send the step's `sql` once (inside a transaction when the step is transactional).
+    Sql,
+    /// Run a backfill in batches, one transaction each (`apply::backfill`).
+    Backfill(Backfill),
 }
 
 /// A lock a step takes: its mode and the relation it is taken on.
@@ -575,6 +623,12 @@ pub enum PlanError {
         kind: HazardKind,
         what: &'static str,
     },
+    #[error(
+        "step {step} is a backfill whose SQL is not its batch statement; what a plan shows must be what runs"
+    )]
+    BackfillSqlMismatch { step: usize },
+    #[error("step {step} is a backfill outside a transaction; every batch commits on its own")]
+    BackfillNotTransactional { step: usize },
     #[error("the plan could not be encoded: {0}")]
     Encode(String),
     #[error("the plan's source units do not combine into its source fingerprint")]
@@ -680,6 +734,14 @@ impl PlanContents {
             if step.lock_timeout_ms == 0 {
                 return Err(PlanError::NoLockTimeout { step: n });
             }
+            if let Some(b) = step.as_backfill() {
+                if step.sql != b.batch_sql() {
+                    return Err(PlanError::BackfillSqlMismatch { step: n });
+                }
+                if !step.transactional {
+                    return Err(PlanError::BackfillNotTransactional { step: n });
+                }
+            }
             match step.phase {
                 Phase::Contract => seen_contract = true,
                 Phase::Expand if seen_contract => {
@@ -697,6 +759,7 @@ impl PlanContents {
                             HazardKind::BlocksWrites => "takes a lock that blocks writes",
                             HazardKind::RewritesTable => "rewrites a table",
                             HazardKind::ScansTable => "scans a table",
+                            HazardKind::LongRunning => "is a backfill",
                             _ => "runs outside a transaction",
                         },
                     });

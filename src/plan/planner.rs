@@ -287,8 +287,11 @@ fn new_tables(current: &Model, desired: &Model) -> HashSet<QualifiedName> {
 /// A draft as a step, with the locks, scans and rewrites the classifier reads from its SQL
 /// (the proof replaces the locks and rewrites of transactional steps by what it observed).
 fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>) -> Step {
-    let mut step = Step::new(d.sql.clone(), d.stage.phase(), Fingerprint([0; 32]))
-        .description(d.description.clone());
+    let mut step = match &d.backfill {
+        Some(b) => Step::backfill(b.clone(), d.stage.phase(), Fingerprint([0; 32])),
+        None => Step::new(d.sql.clone(), d.stage.phase(), Fingerprint([0; 32])),
+    }
+    .description(d.description.clone());
     if !d.transactional {
         step = step.non_transactional();
     }

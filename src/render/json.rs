@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use super::Summary;
 use crate::model::{ObjectKind, QualifiedName};
-use crate::plan::{Hazard, LockMode, Phase, Plan, TableEstimate, TargetIdentity};
+use crate::plan::{
+    Backfill, BatchKey, Hazard, LockMode, Phase, Plan, TableEstimate, TargetIdentity,
+};
 
 /// The version of the JSON document; docs/plan-json.md describes version 1.
 pub const FORMAT_VERSION: u32 = 1;
@@ -60,6 +62,59 @@ struct JsonStep<'a> {
     rewrites: &'a [QualifiedName],
     hazards: &'a [Hazard],
     expected_fingerprint_after: String,
+    /// `null` unless the step is a backfill.
+    backfill: Option<JsonBackfill<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonBackfill<'a> {
+    table: &'a QualifiedName,
+    /// `"columns"` (a primary or unique key) or `"ctid"` (block ranges).
+    key: &'static str,
+    key_columns: Vec<JsonKeyColumn<'a>>,
+    set: Vec<JsonAssignment<'a>>,
+    predicate: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonKeyColumn<'a> {
+    name: &'a str,
+    data_type: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonAssignment<'a> {
+    column: &'a str,
+    expression: &'a str,
+}
+
+fn backfill(b: &Backfill) -> JsonBackfill<'_> {
+    let (key, key_columns) = match &b.key {
+        BatchKey::Columns(cols) => (
+            "columns",
+            cols.iter()
+                .map(|c| JsonKeyColumn {
+                    name: &c.name,
+                    data_type: &c.data_type,
+                })
+                .collect(),
+        ),
+        BatchKey::Ctid => ("ctid", Vec::new()),
+    };
+    JsonBackfill {
+        table: &b.table,
+        key,
+        key_columns,
+        set: b
+            .set
+            .iter()
+            .map(|a| JsonAssignment {
+                column: &a.column,
+                expression: &a.expression,
+            })
+            .collect(),
+        predicate: b.predicate.as_deref(),
+    }
 }
 
 #[derive(Serialize)]
@@ -132,6 +187,7 @@ pub(super) fn render(plan: &Plan) -> String {
                 rewrites: &s.rewrites,
                 hazards: &s.hazards,
                 expected_fingerprint_after: s.expected_fingerprint_after.to_hex(),
+                backfill: s.as_backfill().map(backfill),
             })
             .collect(),
     };

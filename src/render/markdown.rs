@@ -221,6 +221,9 @@ fn step_sections(plan: &Plan) -> impl Iterator<Item = String> + '_ {
             duration(step.lock_timeout_ms),
             duration(step.statement_timeout_ms)
         );
+        if let Some(b) = step.as_backfill() {
+            let _ = writeln!(out, "- **Backfill:** {}", escape(&b.summary()));
+        }
         if !step.hazards.is_empty() {
             let _ = writeln!(out, "- **Hazards:**");
             for hazard in &step.hazards {

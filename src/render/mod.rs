@@ -76,6 +76,14 @@ pub(crate) fn tables_of(step: &Step) -> Vec<&QualifiedName> {
 /// What a step does to table data, which is how long its locks are held: "metadata only", or
 /// one entry per scanned or rewritten table ("rewrites public.users: ~2.1M rows (~1.2 GB)").
 pub(crate) fn held(plan: &Plan, step: &Step) -> Vec<String> {
+    if let Some(b) = step.as_backfill() {
+        return vec![format!(
+            "one short batch at a time (about 50 ms each by default, see `formwork apply \
+             --backfill-target-ms`), over {}: {}",
+            b.table,
+            size(plan.estimate(&b.table))
+        )];
+    }
     if step.scans.is_empty() && step.rewrites.is_empty() {
         return vec!["metadata only".to_string()];
     }
@@ -264,9 +272,11 @@ fn visible(text: &str, keep_lines: bool) -> String {
     out
 }
 
-/// "in a transaction" or "outside a transaction".
+/// "in a transaction" or "outside a transaction" (a backfill: one transaction per batch).
 pub(crate) fn transaction_mode(step: &Step) -> &'static str {
-    if step.transactional {
+    if step.as_backfill().is_some() {
+        "in batches, one transaction each (the SQL below runs once per batch)"
+    } else if step.transactional {
         "in a transaction"
     } else {
         "outside a transaction"

@@ -179,6 +179,9 @@ pub(super) fn render(plan: &Plan, color: bool) -> String {
                 one_line(&hazard.message)
             );
         }
+        if let Some(b) = step.as_backfill() {
+            let _ = writeln!(out, "  {} {}", label("backfill"), one_line(&b.summary()));
+        }
         let _ = writeln!(out, "  {}", t.paint(t.label, "sql"));
         for line in multi_line(step.sql.trim()).lines() {
             let _ = writeln!(out, "    {}", t.paint(t.sql, line));

@@ -5,7 +5,8 @@
 use formwork::catalog::fingerprint::Fingerprint;
 use formwork::model::{ObjectKind, QualifiedName, Unmanaged};
 use formwork::plan::{
-    HazardKind, LockMode, Phase, Plan, PlanBuilder, Step, TableEstimate, TargetIdentity,
+    Assignment, Backfill, BatchKey, HazardKind, KeyColumn, LockMode, Phase, Plan, PlanBuilder,
+    Step, TableEstimate, TargetIdentity,
 };
 
 pub fn fp(b: u8) -> Fingerprint {
@@ -75,6 +76,27 @@ pub fn sample_plan() -> Plan {
             .lock(LockMode::AccessExclusive, users())
             .lock_timeout_ms(2_000)
             .statement_timeout_ms(10_000),
+        )
+        .step(
+            Step::backfill(
+                Backfill {
+                    table: users(),
+                    key: BatchKey::Columns(vec![KeyColumn {
+                        name: "id".into(),
+                        data_type: "bigint".into(),
+                    }]),
+                    set: vec![Assignment {
+                        column: "email".into(),
+                        expression: "lower(login) || '@example.com'".into(),
+                    }],
+                    predicate: Some("\"email\" IS NULL".into()),
+                },
+                Phase::Expand,
+                fp(2),
+            )
+            .description("fill public.users.email in existing rows, in batches")
+            .lock(LockMode::RowExclusive, users())
+            .lock_timeout_ms(2_000),
         )
         .step(
             Step::new(

@@ -28,3 +28,25 @@ CREATE TABLE IF NOT EXISTS formwork.steps (
     error        text,
     PRIMARY KEY (plan_id, step)
 );
+
+-- Progress of backfill steps, written in the same transaction as each batch, so a killed
+-- apply resumes after the last batch that committed.
+CREATE TABLE IF NOT EXISTS formwork.backfills (
+    plan_id      text NOT NULL,
+    step         integer NOT NULL,
+    -- the last key done, as text per key column (ctid walks: next block, pass, rows filled)
+    last_key     text[],
+    finished     boolean NOT NULL DEFAULT false,
+    rows_scanned bigint NOT NULL DEFAULT 0,
+    rows_updated bigint NOT NULL DEFAULT 0,
+    batches      bigint NOT NULL DEFAULT 0,
+    runs         integer NOT NULL DEFAULT 1,
+    -- pacing, so the next round (or a resumed apply) continues where this one was
+    worst_batch_ms  bigint NOT NULL DEFAULT 0,
+    last_batch_ms   bigint NOT NULL DEFAULT 0,
+    last_batch_rows bigint NOT NULL DEFAULT 0,
+    batch_rows   bigint,
+    rate         float8,
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (plan_id, step)
+);
