@@ -34,21 +34,8 @@ PORT=${PORT:-54341}
 APPLY_ARGS=${APPLY_ARGS:-}
 [ -x "$FORMWORK" ] || { echo "build first: cargo build" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/formwork-bench-backfill.XXXXXX)
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  chown postgres "$work"
-  as_pg=(runuser -u postgres --)
-fi
-cleanup() {
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"${as_pg[@]}" "$PG_BIN/initdb" -D "$work/data" -U postgres --auth=trust >/dev/null
-"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-k $work -p $PORT -c listen_addresses=''" start >/dev/null
+. bench/lib/cluster.sh
+start_cluster backfill "$PORT"
 psql() { "$PG_BIN/psql" -X -q -h "$work" -p "$PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 url="postgresql://postgres@/bench?host=$work&port=$PORT"
 export FORMWORK_DEV_URL="postgresql://postgres@/postgres?host=$work&port=$PORT"

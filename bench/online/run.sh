@@ -51,23 +51,8 @@ PORT=${PORT:-54331}
 FORMWORK=$(realpath "$FORMWORK")
 REAL_PGBENCH=${PGBENCH:-$PG_BIN/pgbench}
 
-work=$(mktemp -d /tmp/formwork-bench-online.XXXXXX)
-chmod 755 "$work"
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  chown postgres "$work"
-  as_pg=(runuser -u postgres --)
-fi
-cleanup() {
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"${as_pg[@]}" "$PG_BIN/initdb" -D "$work/data" -U postgres --auth=trust >/dev/null
-"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-k $work -p $PORT -c listen_addresses='' -c fsync=off -c shared_buffers=512MB" \
-  start >/dev/null
+. bench/lib/cluster.sh
+start_cluster online "$PORT" -c fsync=off -c shared_buffers=512MB
 export PGHOST=$work PGPORT=$PORT PGUSER=postgres
 psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 url() { echo "host=$work port=$PORT user=postgres dbname=$1"; }

@@ -34,22 +34,8 @@ PLAN_ARGS=${PLAN_ARGS:-}
 [ -x "$FORMWORK" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "GNU time is missing: apt-get install time" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/formwork-bench-plan.XXXXXX)
-as_pg=()
-if [ "$(id -u)" = 0 ]; then
-  chown postgres "$work"
-  as_pg=(runuser -u postgres --)
-fi
-cleanup() {
-  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"${as_pg[@]}" "$PG_BIN/initdb" -D "$work/data" -U postgres --auth=trust >/dev/null
-"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-  -o "-k $work -p $PORT -c listen_addresses='' -c fsync=off -c max_locks_per_transaction=1024" \
-  start >/dev/null
+. bench/lib/cluster.sh
+start_cluster plan "$PORT" -c fsync=off -c max_locks_per_transaction=1024
 psql() { "$PG_BIN/psql" -X -q -h "$work" -p "$PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 
 measure() { # name, expected exit status, command...
