@@ -17,14 +17,8 @@ const SECRET: &str = "correct-horse-battery-staple-42";
 const OTHER_SECRET: &str = "another-long-secret-key-9999";
 
 fn formwork(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_formwork"));
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env(
-            "FORMWORK_DEV_URL",
-            common::cluster().conn_info("postgres").to_url_string(),
-        )
-        .env("NO_COLOR", "1");
+    let mut cmd = common::formwork_command();
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -21,16 +21,7 @@ use formwork::model::QualifiedName;
 use formwork::plan::{Assignment, Backfill, BatchKey, KeyColumn, Phase, Step};
 
 fn formwork(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_formwork"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env(
-            "FORMWORK_DEV_URL",
-            common::cluster().conn_info("postgres").to_url_string(),
-        )
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    common::formwork_command().args(args).output().unwrap()
 }
 
 fn out(o: &Output) -> String {

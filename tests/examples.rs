@@ -69,14 +69,8 @@ fn importing_the_adoption_example_gives_the_checked_in_declaration() {
 
 /// Runs the formwork binary with scratch databases on the test cluster.
 fn formwork(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_formwork"))
+    common::formwork_command()
         .args(args)
-        .env_remove("DATABASE_URL")
-        .env(
-            "FORMWORK_DEV_URL",
-            common::cluster().conn_info("postgres").to_url_string(),
-        )
-        .env("NO_COLOR", "1")
         .output()
         .expect("run formwork")
 }

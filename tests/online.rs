@@ -214,14 +214,8 @@ fn p(path: &Path) -> &str {
 }
 
 async fn formwork(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+    tokio::process::Command::from(common::formwork_command())
         .args(args)
-        .env_remove("DATABASE_URL")
-        .env(
-            "FORMWORK_DEV_URL",
-            common::cluster().conn_info("postgres").to_url_string(),
-        )
-        .env("NO_COLOR", "1")
         .output()
         .await
         .expect("run formwork")

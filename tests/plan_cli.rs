@@ -4,21 +4,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::TempDir;
 
 fn formwork(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_formwork"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env(
-            "FORMWORK_DEV_URL",
-            common::cluster().conn_info("postgres").to_url_string(),
-        )
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    common::formwork_command().args(args).output().unwrap()
 }
 
 fn text(o: &Output) -> (String, String) {

@@ -143,3 +143,16 @@ impl Drop for TempDir {
     }
 }
 pub mod workload;
+
+/// The `formwork` binary as the tests run it: `DATABASE_URL` from the environment never leaks
+/// in, scratch databases go to this test binary's cluster, and output has no colour.
+pub fn formwork_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"));
+    cmd.env_remove("DATABASE_URL")
+        .env(
+            "FORMWORK_DEV_URL",
+            cluster().conn_info("postgres").to_url_string(),
+        )
+        .env("NO_COLOR", "1");
+    cmd
+}
