@@ -253,3 +253,27 @@ async fn user_indexes_named_like_formwork_are_left_alone() {
     assert!(steps[0].sql.contains("formwork_idx_custom"));
     assert!(!steps[0].description.contains("transitional"));
 }
+
+#[tokio::test]
+async fn status_lists_leftover_transitional_objects_and_what_removes_them() {
+    let db = indexed_table().await;
+    let first = plan(&db, &indexed_two_columns()).await;
+    run_prefix(&db, &first, 1).await;
+    db.execute("CREATE INDEX formwork_idx_custom ON t (b)")
+        .await;
+    let temp = leftovers(&db).await;
+    assert_eq!(temp.len(), 1);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args(["status", "--db", &db.url(), "--dir", "/nonexistent/schemas"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&temp[0]))
+        .unwrap_or_else(|| panic!("{} not listed:\n{text}", temp[0]));
+    assert!(line.starts_with("transitional index"), "{line}");
+    assert!(line.contains("renames it into place"), "{line}");
+    assert!(!text.contains("formwork_idx_custom"), "{text}");
+}

@@ -44,6 +44,15 @@ pub enum ObjectType {
     CheckConstraint,
 }
 
+impl std::fmt::Display for ObjectType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ObjectType::Index => "index",
+            ObjectType::CheckConstraint => "check",
+        })
+    }
+}
+
 /// One kind of transitional object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kind {
