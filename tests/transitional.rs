@@ -277,3 +277,87 @@ async fn status_lists_leftover_transitional_objects_and_what_removes_them() {
     assert!(line.contains("renames it into place"), "{line}");
     assert!(!text.contains("formwork_idx_custom"), "{text}");
 }
+
+fn formwork_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test]
+async fn a_killed_apply_then_a_new_plan_finishes_the_not_null_sequence_through_the_cli() {
+    use std::io::BufRead;
+    let db = table_with_rows().await;
+    let url = db.url();
+    let dir = common::TempDir::new("transitional-kill");
+    let schemas = dir.0.join("schemas");
+    let schemas = schemas.to_str().unwrap();
+    let file = dir.0.join("plan.bin");
+    let file = file.to_str().unwrap();
+    dir.write(
+        "schemas/public.kdl",
+        &NULLABLE.replace(r#""text" nullable=#true"#, r#""text""#),
+    );
+    let o = formwork_cli(&["plan", "--db", &url, "--dir", schemas, "--out", file]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // Killed (SIGKILL) right after the NOT VALID check was added.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
+        .args(["apply", file, "--db", &url, "--auto-approve"])
+        .env_remove("DATABASE_URL")
+        .env(formwork::apply::executor::TEST_PAUSE_ENV, "1")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("paused after step 1") {
+            break;
+        }
+    }
+    assert!(seen.contains("paused after step 1"), "{seen}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(leftovers(&db).await.len(), 1);
+
+    let o = formwork_cli(&["status", "--db", &url, "--dir", schemas]);
+    assert!(
+        text(&o).contains("transitional check formwork_notnull_"),
+        "{}",
+        text(&o)
+    );
+
+    // A new plan (the old one is abandoned) picks the sequence up where it stopped.
+    let again = dir.0.join("again.bin");
+    let again = again.to_str().unwrap();
+    let o = formwork_cli(&["plan", "--db", &url, "--dir", schemas, "--out", again]);
+    let shown = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("transitional check left by an interrupted apply"),
+        "{shown}"
+    );
+    let o = formwork_cli(&["apply", again, "--db", &url, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = formwork_cli(&["plan", "--db", &url, "--dir", schemas, "--out", again]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(leftovers(&db).await.is_empty());
+    let o = formwork_cli(&["status", "--db", &url, "--dir", schemas]);
+    assert!(text(&o).contains("the database matches"), "{}", text(&o));
+    assert!(!text(&o).contains("transitional check"), "{}", text(&o));
+}
