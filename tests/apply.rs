@@ -367,6 +367,12 @@ fn expand_runs_by_default_and_contract_waits_until_asked() {
     );
     assert!(out(&o).contains("expand-done"), "{}", out(&o));
     assert!(out(&o).contains("contract step(s) pending"), "{}", out(&o));
+    // Each pending contract step is listed, by number and description, from the journal.
+    for (n, s) in plan.steps().iter().enumerate() {
+        let line = format!("step {}: {}", n + 1, s.description);
+        let listed = out(&o).contains(&line);
+        assert_eq!(listed, s.phase == Phase::Contract, "{line}\n{}", out(&o));
+    }
 
     // Pipelines read one JSON event per line on stdout.
     let o = apply(

@@ -52,6 +52,8 @@ pub struct PlanRecord {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub error: Option<String>,
+    /// The descriptions of the plan's contract steps, in order (the last ones of the plan).
+    pub contract_steps: Vec<String>,
 }
 
 pub async fn exists(client: &Client) -> Result<bool, JournalError> {
@@ -118,10 +120,17 @@ pub async fn start_plan(client: &Client, plan: &Plan) -> Result<(), JournalError
         .iter()
         .filter(|s| s.phase == Phase::Expand)
         .count() as i32;
+    let contract: Vec<&str> = plan
+        .steps()
+        .iter()
+        .filter(|s| s.phase == Phase::Contract)
+        .map(|s| s.description.as_str())
+        .collect();
     client
         .execute(
             "INSERT INTO formwork.plans AS p (plan_id, source_fingerprint, desired_fingerprint, \
-             steps_total, expand_steps, status) VALUES ($1, $2, $3, $4, $5, 'running') \
+             steps_total, expand_steps, status, contract_steps) \
+             VALUES ($1, $2, $3, $4, $5, 'running', $6) \
              ON CONFLICT (plan_id) DO UPDATE SET status = 'running', finished_at = NULL, \
              error = NULL",
             &[
@@ -130,6 +139,7 @@ pub async fn start_plan(client: &Client, plan: &Plan) -> Result<(), JournalError
                 &plan.desired_fingerprint().to_hex(),
                 &total,
                 &expand,
+                &contract,
             ],
         )
         .await
@@ -214,7 +224,7 @@ pub async fn plans(client: &Client) -> Result<Vec<PlanRecord>, JournalError> {
             "SELECT p.plan_id, p.status, p.steps_total, p.expand_steps, \
              (SELECT count(*) FROM formwork.steps s \
                WHERE s.plan_id = p.plan_id AND s.status = 'done'), \
-             p.started_at::text, p.finished_at::text, p.error \
+             p.started_at::text, p.finished_at::text, p.error, p.contract_steps \
              FROM formwork.plans p ORDER BY p.started_at, p.plan_id",
             &[],
         )
@@ -234,6 +244,7 @@ pub async fn plans(client: &Client) -> Result<Vec<PlanRecord>, JournalError> {
                 started_at: r.try_get(5)?,
                 finished_at: r.try_get(6)?,
                 error: r.try_get(7)?,
+                contract_steps: r.try_get(8)?,
             })
         })
         .collect::<Result<_, tokio_postgres::Error>>()

@@ -10,7 +10,10 @@ use crate::pg::scratch::LazyScratch;
 /// Show the plans applied to a database, contract steps still pending, and whether the
 /// database matches the declaration.
 ///
-/// Reads the journal in the `formwork` schema (written by `formwork apply`), then, when the
+/// Reads the journal in the `formwork` schema (written by `formwork apply`) and lists, for a
+/// plan applied with `--phase expand` only, the contract steps not yet run. Lists formwork's
+/// transitional objects an interrupted apply left (temporary checks, replacement indexes) and
+/// what removes each. Then, when the
 /// declaration directory exists, plans against the live catalog (read-only; the declaration is
 /// normalized in a scratch database) and says whether it matches or how many steps a plan
 /// would have. Exit status: 0 (also when changes are pending), 1 on error.
@@ -62,10 +65,29 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                     "    {} contract step(s) pending: formwork apply <plan file> --phase contract",
                     p.steps_total.saturating_sub(p.expand_steps)
                 );
+                // Contract steps already done (a contract apply that stopped) are skipped.
+                let done = p.steps_done.saturating_sub(p.expand_steps);
+                for (i, d) in p.contract_steps.iter().enumerate().skip(done) {
+                    println!("      step {}: {d}", p.expand_steps + i + 1);
+                }
             }
             if let Some(e) = &p.error {
                 println!("    error: {e}");
             }
+        }
+        let catalog = crate::catalog::introspect(&client)
+            .await
+            .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
+        // Without a declaration every object of the right shape counts: there is nothing
+        // that could declare one of those names.
+        let empty = crate::model::Model::default();
+        for f in
+            crate::diff::transitional::find(&catalog.model, declared.as_ref().unwrap_or(&empty))
+        {
+            println!(
+                "transitional {} {} on {} ({}): {}",
+                f.kind.object, f.name, f.table, f.kind.what, f.kind.removal
+            );
         }
         let Some(declared) = declared else {
             println!(
@@ -74,9 +96,6 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         };
-        let catalog = crate::catalog::introspect(&client)
-            .await
-            .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
         let scratch =
             LazyScratch::from_args(args.scratch.dev_url.clone(), args.scratch.pg_bin.clone());
         let planned = crate::plan::planner::make_plan(

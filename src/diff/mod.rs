@@ -26,6 +26,7 @@ mod indexes;
 mod schemas;
 mod sequences;
 mod tables;
+pub mod transitional;
 mod views;
 
 use std::collections::HashSet;
@@ -201,6 +202,8 @@ pub(crate) struct Ctx<'a> {
     pub unsupported: Vec<String>,
     /// The target server's major version: some changes have a better form on newer servers.
     pub pg_major: u32,
+    /// `SET NOT NULL` sequences an interrupted apply left half done (see [`transitional`]).
+    pub resumed_not_null: transitional::Resumed,
 }
 
 impl Ctx<'_> {
@@ -274,14 +277,16 @@ fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
 /// the order they must run, for a server of major version `pg_major`. Renames follow
 /// `renamed_from` in `desired`.
 pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Unsupported> {
+    let (current, cleanup, resumed_not_null) = transitional::separate(current, desired);
     let mut ctx = Ctx {
-        current,
+        current: &current,
         desired,
         new_tables: HashSet::new(),
         reshaped_tables: HashSet::new(),
-        drafts: Vec::new(),
+        drafts: cleanup,
         unsupported: Vec::new(),
         pg_major,
+        resumed_not_null,
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);

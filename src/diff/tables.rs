@@ -639,16 +639,34 @@ pub(super) fn set_not_null(ctx: &mut Ctx, tq: &QualifiedName, column: &str) {
         ));
         return;
     }
-    ctx.push(Draft::new(
-        Stage::NotNull,
-        format!("check that {shown} holds no NULL (not validated yet)"),
-        format!("ALTER TABLE {t} ADD CONSTRAINT {chk} CHECK ({col} IS NOT NULL) NOT VALID"),
-    ));
-    ctx.push(Draft::new(
-        Stage::NotNull,
-        format!("validate that {shown} holds no NULL, without blocking writes"),
-        format!("ALTER TABLE {t} VALIDATE CONSTRAINT {chk}"),
-    ));
+    // An interrupted apply left this sequence's check: continue with it.
+    let resumed = ctx
+        .resumed_not_null
+        .get(&(tq.clone(), column.to_string()))
+        .cloned();
+    let (chk, validated) = match resumed {
+        Some((name, valid)) => (quote_ident(&name), Some(valid)),
+        None => (chk, None),
+    };
+    let again = if validated.is_some() {
+        " (transitional check left by an interrupted apply)"
+    } else {
+        ""
+    };
+    if validated.is_none() {
+        ctx.push(Draft::new(
+            Stage::NotNull,
+            format!("check that {shown} holds no NULL (not validated yet)"),
+            format!("ALTER TABLE {t} ADD CONSTRAINT {chk} CHECK ({col} IS NOT NULL) NOT VALID"),
+        ));
+    }
+    if validated != Some(true) {
+        ctx.push(Draft::new(
+            Stage::NotNull,
+            format!("validate that {shown} holds no NULL, without blocking writes{again}"),
+            format!("ALTER TABLE {t} VALIDATE CONSTRAINT {chk}"),
+        ));
+    }
     ctx.push(
         Draft::new(
             Stage::NotNull,
@@ -659,7 +677,7 @@ pub(super) fn set_not_null(ctx: &mut Ctx, tq: &QualifiedName, column: &str) {
     );
     ctx.push(Draft::new(
         Stage::NotNull,
-        format!("drop the temporary check on {shown}"),
+        format!("drop the temporary check on {shown}{again}"),
         format!("ALTER TABLE {t} DROP CONSTRAINT {chk}"),
     ));
 }

@@ -535,7 +535,13 @@ fn gate(
         let types = facts.column_types.entry(key.clone()).or_default();
         for c in t.columns.values() {
             types.insert(c.name.clone(), c.data_type.clone());
-            if c.not_null {
+            // A validated `CHECK (c IS NOT NULL)` (a `SET NOT NULL` sequence an interrupted
+            // apply left) proves the column as well as NOT NULL does.
+            let proven = t
+                .checks
+                .values()
+                .any(|k| k.valid && diff::transitional::proves_not_null(&k.expression, &c.name));
+            if c.not_null || proven {
                 facts.not_null.insert((key.clone(), c.name.clone()));
             }
         }

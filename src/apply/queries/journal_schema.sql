@@ -15,6 +15,10 @@ CREATE TABLE IF NOT EXISTS formwork.plans (
     error               text
 );
 
+-- The contract steps' descriptions, so `formwork status` can list what an expand-only apply
+-- left to do. Added to journals created before it existed.
+ALTER TABLE formwork.plans ADD COLUMN IF NOT EXISTS contract_steps text[] NOT NULL DEFAULT '{}';
+
 CREATE TABLE IF NOT EXISTS formwork.steps (
     plan_id      text NOT NULL REFERENCES formwork.plans (plan_id),
     step         integer NOT NULL,

@@ -1,0 +1,328 @@
+//! formwork's own transitional objects: the temporary objects a plan creates and removes again
+//! before it ends, recognized when an interrupted apply left them behind.
+//!
+//! [`KINDS`] is the one list of those objects: each kind's purpose word (the name is
+//! `formwork_<purpose>_<16 lowercase hex digits>`, see [`super::temp_name`]), what kind of
+//! object carries it, and what removes it. A strategy that adds a transitional object adds its
+//! kind here, and [`separate`] learns to finish or clean it up.
+//!
+//! What an interrupted apply leaves, and what the next `formwork plan` does about it:
+//!
+//! `SET NOT NULL` sequence on `t.c` (check `formwork_notnull_<h>`):
+//! 1. killed after `ADD CONSTRAINT ... NOT VALID`: an unvalidated check. Declared NOT NULL: the
+//!    plan validates it, runs `SET NOT NULL` (no scan) and drops it; otherwise it drops it.
+//! 2. killed after `VALIDATE`: the same without the validation.
+//! 3. killed after `SET NOT NULL`: the column is NOT NULL; the plan drops the check.
+//!
+//! Index replacement of `t.i` (index `formwork_idx_<h>`):
+//! 1. killed during `CREATE INDEX CONCURRENTLY`: an INVALID index; the plan drops it
+//!    concurrently, then replaces `i` as any changed index.
+//! 2. killed after the build: a valid index next to the old `i`; the plan drops the old `i`
+//!    concurrently and renames the new one (a later difference is then diffed as usual).
+//! 3. killed after dropping the old `i`: the plan renames the new index to `i`.
+//!
+//! `apply --phase expand` leaves no transitional object (every sequence finishes inside the
+//! expand phase); the contract steps stay in the journal (`formwork status`). The journal itself
+//! (schema `formwork`, with `formwork.backfills`) is never introspected, so never drift.
+//!
+//! An object is transitional only when its name matches the pattern exactly, its hash is the
+//! one formwork gives that object (salts 0 to [`MAX_SALT`], see `Ctx::fresh_name`) where the
+//! hash can be checked, and the declaration does not declare that name: a user object named
+//! `formwork_...` is a user object. This module does not read a catalog: it works on the
+//! current model like the rest of the diff.
+
+use std::collections::HashMap;
+
+use super::{Draft, Stage, qn, temp_name};
+use crate::model::{Model, QualifiedName};
+use crate::sql::{qualified, quote_ident};
+
+/// The kinds of object a transitional object can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectType {
+    Index,
+    CheckConstraint,
+}
+
+impl std::fmt::Display for ObjectType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ObjectType::Index => "index",
+            ObjectType::CheckConstraint => "check",
+        })
+    }
+}
+
+/// One kind of transitional object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// The word in `formwork_<purpose>_<hash>`.
+    pub purpose: &'static str,
+    pub object: ObjectType,
+    /// What it is for, in words.
+    pub what: &'static str,
+    /// What removes a leftover one.
+    pub removal: &'static str,
+}
+
+/// Every kind of transitional object formwork creates.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        purpose: "notnull",
+        object: ObjectType::CheckConstraint,
+        what: "temporary check proving a column holds no NULL before SET NOT NULL",
+        removal: "the next plan completes SET NOT NULL when declared, then drops the check",
+    },
+    Kind {
+        purpose: "idx",
+        object: ObjectType::Index,
+        what: "replacement index built under a temporary name",
+        removal: "the next plan renames it into place, or drops it concurrently when INVALID",
+    },
+];
+
+/// How many salted names `Ctx::fresh_name` is assumed to have tried.
+pub const MAX_SALT: u32 = 8;
+
+/// The kind of `name` when it has the exact shape of a transitional name of `object`.
+pub fn recognize(name: &str, object: ObjectType) -> Option<&'static Kind> {
+    let rest = name.strip_prefix("formwork_")?;
+    let (purpose, hash) = rest.rsplit_once('_')?;
+    if hash.len() != 16 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    KINDS
+        .iter()
+        .find(|k| k.purpose == purpose && k.object == object)
+}
+
+/// Whether `name` is the name formwork gives the `purpose` object for `parts`.
+fn hash_matches(name: &str, purpose: &str, parts: &[&str]) -> bool {
+    (0..=MAX_SALT).any(|n| {
+        let salt = n.to_string();
+        let mut salted = parts.to_vec();
+        if n > 0 {
+            salted.push(&salt);
+        }
+        temp_name(purpose, &salted) == name
+    })
+}
+
+/// A transitional object found in a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub kind: &'static Kind,
+    pub table: QualifiedName,
+    pub name: String,
+}
+
+/// Every transitional object of `current` that `desired` does not declare.
+pub fn find(current: &Model, desired: &Model) -> Vec<Found> {
+    let mut out = Vec::new();
+    for s in current.schemas.values() {
+        for t in s.tables.values() {
+            let declared = desired
+                .schemas
+                .get(&s.name)
+                .and_then(|d| d.tables.get(&t.name));
+            let tq = QualifiedName::new(&s.name, &t.name);
+            for c in t.checks.values() {
+                if declared.is_some_and(|d| d.checks.contains_key(&c.name)) {
+                    continue;
+                }
+                let Some(kind) = recognize(&c.name, ObjectType::CheckConstraint) else {
+                    continue;
+                };
+                if notnull_column(&tq, t, &c.name).is_some() {
+                    out.push(Found {
+                        kind,
+                        table: tq.clone(),
+                        name: c.name.clone(),
+                    });
+                }
+            }
+            for i in t.indexes.values() {
+                if declared.is_some_and(|d| d.indexes.contains_key(&i.name)) {
+                    continue;
+                }
+                if let Some(kind) = recognize(&i.name, ObjectType::Index) {
+                    out.push(Found {
+                        kind,
+                        table: tq.clone(),
+                        name: i.name.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The column a `formwork_notnull_*` check of `t` was made for: its hash must be the one
+/// formwork gives that column's check, and its expression `col IS NOT NULL`.
+fn notnull_column<'t>(
+    tq: &QualifiedName,
+    t: &'t crate::model::Table,
+    check: &str,
+) -> Option<&'t str> {
+    let expr = &t.checks.get(check)?.expression;
+    t.columns
+        .keys()
+        .find(|c| {
+            hash_matches(check, "notnull", &[&tq.schema, &tq.name, c]) && proves_not_null(expr, c)
+        })
+        .map(String::as_str)
+}
+
+/// Whether a check expression (as the catalog prints it) is `column IS NOT NULL`, which a
+/// validated check lets `SET NOT NULL` skip its scan with.
+pub fn proves_not_null(expression: &str, column: &str) -> bool {
+    let bare = expression.replace(['(', ')', '"'], "");
+    bare.trim()
+        .eq_ignore_ascii_case(&format!("{column} IS NOT NULL"))
+}
+
+/// A leftover `formwork_notnull_*` check that the `SET NOT NULL` sequence picks up where it
+/// stopped: (table, column) -> (check name, validated).
+pub(crate) type Resumed = HashMap<(QualifiedName, String), (String, bool)>;
+
+/// Split the transitional objects off `current`: returns the model the rest of the diff
+/// compares (without them, and with a finished index replacement renamed into place), the
+/// cleanup drafts, and the `SET NOT NULL` sequences to resume.
+pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, Resumed) {
+    let mut model = current.clone();
+    let mut drafts = Vec::new();
+    let mut resumed = Resumed::new();
+    for f in find(current, desired) {
+        let Some(table) = model
+            .schemas
+            .get_mut(&f.table.schema)
+            .and_then(|s| s.tables.get_mut(&f.table.name))
+        else {
+            continue;
+        };
+        let declared = desired
+            .schemas
+            .get(&f.table.schema)
+            .and_then(|s| s.tables.get(&f.table.name));
+        let t = qualified(&f.table);
+        match f.kind.object {
+            ObjectType::CheckConstraint => {
+                let Some(column) = notnull_column(&f.table, table, &f.name).map(str::to_string)
+                else {
+                    continue;
+                };
+                let Some(check) = table.checks.shift_remove(&f.name) else {
+                    continue;
+                };
+                let now_not_null = table.columns.get(&column).is_some_and(|c| c.not_null);
+                let wanted = declared
+                    .and_then(|d| d.columns.get(&column))
+                    .is_some_and(|c| c.not_null);
+                if wanted && !now_not_null {
+                    // The sequence in `tables::set_not_null` continues with this check.
+                    resumed.insert((f.table.clone(), column), (f.name.clone(), check.valid));
+                } else {
+                    drafts.push(Draft::new(
+                        Stage::Relax,
+                        format!(
+                            "clean up transitional check {} on {}.{column} (left by an \
+                             interrupted apply)",
+                            f.name, f.table
+                        ),
+                        format!("ALTER TABLE {t} DROP CONSTRAINT {}", quote_ident(&f.name)),
+                    ));
+                }
+            }
+            ObjectType::Index => {
+                let Some(leftover) = table.indexes.shift_remove(&f.name) else {
+                    continue;
+                };
+                let replaces = declared.and_then(|d| {
+                    d.indexes.keys().find(|n| {
+                        hash_matches(&f.name, "idx", &[&f.table.schema, &f.table.name, n])
+                    })
+                });
+                match replaces {
+                    Some(target) if leftover.valid => {
+                        if table.indexes.shift_remove(target).is_some() {
+                            drafts.push(
+                                Draft::new(
+                                    Stage::Relax,
+                                    format!(
+                                        "finish replacing index {target} of {}: drop the old \
+                                         index without blocking writes ({} is built)",
+                                        f.table, f.name
+                                    ),
+                                    format!(
+                                        "DROP INDEX CONCURRENTLY {}",
+                                        qn(&f.table.schema, target)
+                                    ),
+                                )
+                                .outside_transaction(),
+                            );
+                        }
+                        drafts.push(Draft::new(
+                            Stage::Relax,
+                            format!(
+                                "finish replacing index {target} of {}: rename transitional \
+                                 index {} to {target}",
+                                f.table, f.name
+                            ),
+                            format!(
+                                "ALTER INDEX {} RENAME TO {}",
+                                qn(&f.table.schema, &f.name),
+                                quote_ident(target)
+                            ),
+                        ));
+                        let mut renamed = leftover;
+                        renamed.name.clone_from(target);
+                        table.indexes.insert(target.clone(), renamed);
+                    }
+                    _ => drafts.push(
+                        Draft::new(
+                            Stage::Relax,
+                            format!(
+                                "clean up transitional index {} of {} without blocking writes \
+                                 ({})",
+                                f.name,
+                                f.table,
+                                if leftover.valid {
+                                    "no declared index is built through it"
+                                } else {
+                                    "INVALID, left by an interrupted build"
+                                }
+                            ),
+                            format!("DROP INDEX CONCURRENTLY {}", qn(&f.table.schema, &f.name)),
+                        )
+                        .outside_transaction(),
+                    ),
+                }
+            }
+        }
+    }
+    (model, drafts, resumed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exact_names_of_a_known_kind_are_recognized() {
+        let idx = temp_name("idx", &["public", "t", "i"]);
+        assert!(recognize(&idx, ObjectType::Index).is_some());
+        assert!(recognize(&idx, ObjectType::CheckConstraint).is_none());
+        assert!(recognize("formwork_idx_custom", ObjectType::Index).is_none());
+        assert!(recognize("formwork_idx_0123456789ABCDEF", ObjectType::Index).is_none());
+        assert!(recognize("formwork_idx_0123456789abcdef0", ObjectType::Index).is_none());
+        assert!(recognize("formwork_shadow_0123456789abcdef", ObjectType::Index).is_none());
+    }
+
+    #[test]
+    fn salted_names_hash_back_to_their_object() {
+        let salted = temp_name("notnull", &["public", "t", "c", "2"]);
+        assert!(hash_matches(&salted, "notnull", &["public", "t", "c"]));
+        assert!(!hash_matches(&salted, "notnull", &["public", "t", "d"]));
+    }
+}
