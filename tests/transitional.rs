@@ -263,10 +263,7 @@ async fn status_lists_leftover_transitional_objects_and_what_removes_them() {
         .await;
     let temp = leftovers(&db).await;
     assert_eq!(temp.len(), 1);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
-        .args(["status", "--db", &db.url(), "--dir", "/nonexistent/schemas"])
-        .output()
-        .unwrap();
+    let o = formwork_cli(&["status", "--db", &db.url(), "--dir", "/nonexistent/schemas"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{text}");
     let line = text
@@ -279,11 +276,7 @@ async fn status_lists_leftover_transitional_objects_and_what_removes_them() {
 }
 
 fn formwork_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_formwork"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap()
+    common::formwork_command().args(args).output().unwrap()
 }
 
 fn text(o: &std::process::Output) -> String {
