@@ -23,16 +23,7 @@ fn key(schema: &str, name: &str) -> Key {
 
 /// For each view of `model`, the tables and views its query reads.
 pub(super) fn dependencies(model: &Model) -> HashMap<Key, Vec<Key>> {
-    let known: HashSet<(&str, &str)> = model
-        .schemas
-        .values()
-        .flat_map(|s| {
-            s.tables
-                .keys()
-                .chain(s.views.keys())
-                .map(move |n| (s.name.as_str(), n.as_str()))
-        })
-        .collect();
+    let known = super::relation_names(model);
     let mut out = HashMap::new();
     for s in model.schemas.values() {
         for v in s.views.values() {
