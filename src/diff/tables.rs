@@ -242,7 +242,7 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     // Constraints first: a primary key must go before its columns may lose NOT NULL.
     super::constraints::diff_table(ctx, names, schema, c, d);
     for (cc, dc, _) in &p.matched {
-        alter_column(ctx, names, &tq, cc, dc);
+        alter_column(ctx, names, (c, d), &tq, cc, dc);
     }
     for cc in &p.dropped {
         ctx.reshaped_tables
@@ -408,7 +408,14 @@ fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
     )
 }
 
-fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d: &Column) {
+fn alter_column(
+    ctx: &mut Ctx,
+    names: &Names,
+    tables: (&Table, &Table),
+    tq: &QualifiedName,
+    c: &Column,
+    d: &Column,
+) {
     let t = qualified(tq);
     let shown = format!("{tq}.{}", d.name);
     let col = quote_ident(&d.name);
@@ -476,6 +483,20 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
     }
 
     let retype = c.data_type != d.data_type || c.collation != d.collation;
+    let coercible =
+        crate::lint::classify::binary_coercible(&type_name(&c.data_type), &type_name(&d.data_type))
+            && c.collation == d.collation;
+    let in_place = (retype && !coercible)
+        .then(|| super::retype::why_not_online(ctx, tq, tables.0, c, d))
+        .flatten();
+    if retype && !coercible && in_place.is_none() {
+        // The old column, its NOT NULL and default stay as they are until the swap: the
+        // running application keeps writing through them.
+        ctx.reshaped_tables.insert(tq.clone());
+        let key = batch_key(tables.0, tables.1);
+        super::retype::expand_contract(ctx, tq, key, c, d);
+        return;
+    }
     let default_changes = c.default != d.default;
     if c.default.is_some() && (retype || default_changes) && d.identity.is_none()
         || c.default.is_some() && d.identity.is_some()
@@ -496,10 +517,6 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
         // A USING clause makes PostgreSQL rewrite the table even when the change is binary
         // coercible (varchar widening, numeric precision up, varchar to text), so it is only
         // written when the bytes change anyway.
-        let coercible = crate::lint::classify::binary_coercible(
-            &type_name(&c.data_type),
-            &type_name(&d.data_type),
-        ) && c.collation == d.collation;
         // Between a user type (an enum) and anything else there may be no direct cast, but
         // every type has text input and output.
         let user_type = |t: &str| t.contains('.');
@@ -520,8 +537,10 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
                 )
             } else {
                 format!(
-                    "change the type of {shown} from {} to {}",
-                    c.data_type, d.data_type
+                    "change the type of {shown} from {} to {} (rewrites the table: {})",
+                    c.data_type,
+                    d.data_type,
+                    in_place.unwrap_or("no online form")
                 )
             },
             alter(format!("TYPE {ty}{using}")),
