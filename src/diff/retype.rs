@@ -12,12 +12,15 @@
 //!    still unset; the trigger makes every later write keep it in step.
 //! 4. The declared default set on the shadow (metadata only; until the swap the trigger
 //!    overrides it), and NOT NULL through the validated-check sequence of `tables`.
-//! 5. The swap, one transaction under the short lock_timeout: the old column renamed to a
+//! 5. Each index on the column, declared unchanged, built again on the shadow concurrently
+//!    under a temporary name `formwork_idx_<hash>`.
+//! 6. The swap, one transaction under the short lock_timeout: the old column renamed to a
 //!    retired name `formwork_old_<hash>` and relieved of NOT NULL and its default (the new
 //!    application version never writes it), the shadow renamed to the declared name, the
-//!    trigger and its function dropped.
+//!    trigger and its function dropped, each old index renamed `formwork_oldidx_<hash>` and
+//!    its rebuilt twin given the declared name.
 //!
-//! Contract: the retired column is dropped.
+//! Contract: the retired column is dropped, and the old indexes with it.
 //!
 //! The conversion is `old::new_type`, the cast `ALTER COLUMN ... TYPE` would use.
 //!
@@ -26,15 +29,18 @@
 //! intermediate fingerprints record, column order carries no meaning in the fingerprint, and
 //! after the contract step the state is the declared one.
 //!
-//! What this deliberately does not do yet: columns that an index, a primary, unique or foreign
-//! key, a check or an exclusion constraint uses, columns of a table a view reads, identity,
-//! generated and serial (`nextval`) columns, user types (enums) and changes that can lose
-//! values (narrowing). Those keep the blocking `ALTER COLUMN ... TYPE` (which the lint gate
+//! What this deliberately does not do yet: columns of an index the declaration changes or
+//! drops, that is INVALID or uses the column in an expression or predicate; columns a
+//! primary, unique or foreign key, a check or an exclusion constraint uses; columns of a table
+//! a view reads; identity, generated and serial (`nextval`) columns; user types (enums);
+//! collation changes; changes that can lose values (narrowing, where a failing trigger would
+//! fail the running application's writes). Those keep the blocking `ALTER COLUMN ... TYPE` (which the lint gate
 //! reports and `--allow-blocking` must accept); [`why_not_online`] says why, and the plan's
 //! description carries it.
 
 use super::{Ctx, Draft, Stage};
-use crate::model::{Column, IndexKeyTarget, QualifiedName, Table};
+use crate::ddl::table::{self as ddl, Names};
+use crate::model::{Column, Index, IndexKeyTarget, QualifiedName, Schema, Table};
 use crate::sql::{qualified, quote_ident};
 
 /// Why the change of `c` into `d` (a rewriting type change on table `tq`, whose current
@@ -42,7 +48,7 @@ use crate::sql::{qualified, quote_ident};
 pub(super) fn why_not_online(
     ctx: &Ctx,
     tq: &QualifiedName,
-    table: &Table,
+    (table, declared): (&Table, &Table),
     c: &Column,
     d: &Column,
 ) -> Option<&'static str> {
@@ -78,16 +84,24 @@ pub(super) fn why_not_online(
     {
         return Some("key columns are retyped in place");
     }
-    let in_index = table.indexes.values().any(|i| {
+    let in_index = |i: &Index| {
         i.include.contains(&c.name)
             || i.predicate.as_deref().is_some_and(mentions)
             || i.keys.iter().any(|k| match &k.target {
                 IndexKeyTarget::Column(n) => *n == c.name,
                 IndexKeyTarget::Expression(e) => mentions(e),
             })
-    });
-    if in_index {
-        return Some("indexed columns are retyped in place");
+    };
+    let unmovable = table
+        .indexes
+        .values()
+        .filter(|i| in_index(i))
+        .any(|i| movable(i, declared).is_none());
+    if unmovable {
+        return Some(
+            "columns of an index that is changed, dropped, invalid, or uses an expression or \
+             predicate are retyped in place",
+        );
     }
     if table.checks.values().any(|k| mentions(&k.expression)) || !table.exclusions.is_empty() {
         return Some("columns under a check or exclusion constraint are retyped in place");
@@ -112,15 +126,37 @@ pub(super) fn why_not_online(
     None
 }
 
-/// The expand and contract drafts for retyping `c` (current) into `d` (declared) on `tq`.
-/// `key` is the order the backfill walks the table in.
+/// The declared twin of `idx` (current) when the index can be rebuilt on the shadow column and
+/// renamed in the swap: it is declared unchanged, valid, and only names columns.
+fn movable<'a>(idx: &Index, declared: &'a Table) -> Option<&'a Index> {
+    let twin = declared.indexes.get(&idx.name)?;
+    let plain = idx.valid
+        && idx.predicate.is_none()
+        && idx
+            .keys
+            .iter()
+            .all(|k| matches!(k.target, IndexKeyTarget::Column(_)));
+    let same = Index {
+        renamed_from: None,
+        ..twin.clone()
+    } == Index {
+        renamed_from: None,
+        ..idx.clone()
+    };
+    (plain && same).then_some(twin)
+}
+
+/// The expand and contract drafts for retyping `c` (current) into `d` (declared) on `tq`, whose
+/// current definition is `table`, declared as `declared` in `schema`.
 pub(super) fn expand_contract(
     ctx: &mut Ctx,
+    names: &Names,
+    (schema, table, declared): (&Schema, &Table, &Table),
     tq: &QualifiedName,
-    key: crate::plan::BatchKey,
     c: &Column,
     d: &Column,
 ) {
+    let key = super::tables::batch_key(table, declared);
     let t = qualified(tq);
     let shown = format!("{tq}.{}", d.name);
     let parts = [tq.schema.as_str(), tq.name.as_str(), d.name.as_str()];
@@ -186,10 +222,75 @@ pub(super) fn expand_contract(
     if d.not_null {
         super::tables::set_not_null(ctx, tq, &shadow);
     }
+    // Indexes on the column: built on the shadow under a temporary name without blocking
+    // writes, then swapped by name with the old ones, which go with the retired column.
+    // The column renames come first: the step's locks are read from its first statement
+    // (ACCESS EXCLUSIVE on the table covers everything after it).
     let mut swap = vec![
         format!("ALTER TABLE {t} RENAME COLUMN {col} TO {old}"),
         format!("ALTER TABLE {t} RENAME COLUMN {sh} TO {col}"),
     ];
+    let mut comments = Vec::new();
+    for idx in table.indexes.values() {
+        let Some(twin) = movable(idx, declared) else {
+            continue;
+        };
+        let on_column = |n: &String| *n == c.name;
+        if !idx.include.iter().any(on_column)
+            && !idx
+                .keys
+                .iter()
+                .any(|k| matches!(&k.target, IndexKeyTarget::Column(n) if on_column(n)))
+        {
+            continue;
+        }
+        let iparts = [tq.schema.as_str(), tq.name.as_str(), idx.name.as_str()];
+        let temp = ctx.fresh_name("idx", &tq.schema, &iparts);
+        let gone = ctx.fresh_name("oldidx", &tq.schema, &iparts);
+        let mut building = twin.clone();
+        building.name.clone_from(&temp);
+        for k in &mut building.keys {
+            if let IndexKeyTarget::Column(n) = &mut k.target {
+                if *n == d.name {
+                    n.clone_from(&shadow);
+                }
+            }
+        }
+        for n in &mut building.include {
+            if *n == d.name {
+                n.clone_from(&shadow);
+            }
+        }
+        ctx.push(
+            Draft::new(
+                Stage::NotNull,
+                format!(
+                    "build index {} on {shadow} of {tq} as {temp}, without blocking writes",
+                    idx.name
+                ),
+                ddl::create_index_with(names, schema, declared, &building, true),
+            )
+            .outside_transaction(),
+        );
+        let iq = |n: &str| qualified(&QualifiedName::new(&tq.schema, n));
+        swap.push(format!(
+            "ALTER INDEX {} RENAME TO {}",
+            iq(&idx.name),
+            quote_ident(&gone)
+        ));
+        swap.push(format!(
+            "ALTER INDEX {} RENAME TO {}",
+            iq(&temp),
+            quote_ident(&idx.name)
+        ));
+        if twin.comment.is_some() {
+            comments.push(super::comment_on(
+                format!("INDEX {}", iq(&idx.name)),
+                format!("index {}", super::display(&tq.schema, &idx.name)),
+                twin.comment.as_deref(),
+            ));
+        }
+    }
     if c.not_null {
         swap.push(format!("ALTER TABLE {t} ALTER COLUMN {old} DROP NOT NULL"));
     }
@@ -204,6 +305,9 @@ pub(super) fn expand_contract(
         format!("swap {shadow} in as {shown} and retire the old column as {retired}"),
         swap.join(";\n"),
     ));
+    for draft in comments {
+        ctx.push(draft);
+    }
     if d.comment.is_some() {
         ctx.push(super::comment_on(
             format!("COLUMN {t}.{col}"),

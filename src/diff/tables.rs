@@ -242,7 +242,7 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     // Constraints first: a primary key must go before its columns may lose NOT NULL.
     super::constraints::diff_table(ctx, names, schema, c, d);
     for (cc, dc, _) in &p.matched {
-        alter_column(ctx, names, (c, d), &tq, cc, dc);
+        alter_column(ctx, names, (schema, c, d), &tq, cc, dc);
     }
     for cc in &p.dropped {
         ctx.reshaped_tables
@@ -365,7 +365,7 @@ fn add_filled_column(
 /// The key a backfill of `d` walks: the primary key, else a unique key over NOT NULL columns,
 /// provided the plan changes neither the key nor its columns (the backfill runs between the
 /// plan's other steps); else the physical position.
-fn batch_key(c: &Table, d: &Table) -> crate::plan::BatchKey {
+pub(super) fn batch_key(c: &Table, d: &Table) -> crate::plan::BatchKey {
     let typed = |cols: &[String]| -> Option<Vec<crate::plan::KeyColumn>> {
         cols.iter()
             .map(|n| {
@@ -411,7 +411,7 @@ fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
 fn alter_column(
     ctx: &mut Ctx,
     names: &Names,
-    tables: (&Table, &Table),
+    tables: (&Schema, &Table, &Table),
     tq: &QualifiedName,
     c: &Column,
     d: &Column,
@@ -487,14 +487,13 @@ fn alter_column(
         crate::lint::classify::binary_coercible(&type_name(&c.data_type), &type_name(&d.data_type))
             && c.collation == d.collation;
     let in_place = (retype && !coercible)
-        .then(|| super::retype::why_not_online(ctx, tq, tables.0, c, d))
+        .then(|| super::retype::why_not_online(ctx, tq, (tables.1, tables.2), c, d))
         .flatten();
     if retype && !coercible && in_place.is_none() {
         // The old column, its NOT NULL and default stay as they are until the swap: the
         // running application keeps writing through them.
         ctx.reshaped_tables.insert(tq.clone());
-        let key = batch_key(tables.0, tables.1);
-        super::retype::expand_contract(ctx, tq, key, c, d);
+        super::retype::expand_contract(ctx, names, tables, tq, c, d);
         return;
     }
     let default_changes = c.default != d.default;
