@@ -22,7 +22,9 @@
 //!
 //! Contract: the retired column is dropped, and the old indexes with it.
 //!
-//! The conversion is `old::new_type`, the cast `ALTER COLUMN ... TYPE` would use.
+//! The conversion is `old::new_type`, the cast `ALTER COLUMN ... TYPE` would use, unless the
+//! declaration gives one (`using=` on the column, `Model::conversions`): an expression over
+//! the row's columns as they were, cast to the new type.
 //!
 //! The proof needs nothing special: the trigger and its function are not part of the model
 //! (nor of the fingerprint), the shadow and retired columns are ordinary columns the
@@ -170,7 +172,17 @@ pub(super) fn expand_contract(
     );
     let func = qualified(&QualifiedName::new(&tq.schema, &sync));
     let trigger = quote_ident(&sync);
-    let convert = |row: &str| format!("{row}{col}::{}", d.data_type);
+    // A declared conversion reads the row's columns by name: in the trigger, from a one-row
+    // subquery over NEW, with column names winning over PL/pgSQL variables.
+    let declared_using = ctx.desired.conversion_of(tq, &d.name).map(str::to_string);
+    let convert = |row: &str| match (&declared_using, row) {
+        (Some(u), "") => format!("({u})::{}", d.data_type),
+        (Some(u), _) => format!(
+            "(SELECT ({u})::{} FROM (SELECT NEW.*) AS formwork_row)",
+            d.data_type
+        ),
+        (None, _) => format!("{row}{col}::{}", d.data_type),
+    };
     let from_to = format!("{} to {}", c.data_type, d.data_type);
 
     ctx.push(Draft::new(
@@ -187,7 +199,7 @@ pub(super) fn expand_contract(
         format!("create the function that converts {shown} ({from_to}) on every write"),
         format!(
             "CREATE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS $formwork$\n\
-             BEGIN\n    NEW.{sh} := {};\n    RETURN NEW;\nEND\n$formwork$",
+             #variable_conflict use_column\nBEGIN\n    NEW.{sh} := {};\n    RETURN NEW;\nEND\n$formwork$",
             convert("NEW.")
         ),
     ));

@@ -485,7 +485,8 @@ fn alter_column(
     let retype = c.data_type != d.data_type || c.collation != d.collation;
     let coercible =
         crate::lint::classify::binary_coercible(&type_name(&c.data_type), &type_name(&d.data_type))
-            && c.collation == d.collation;
+            && c.collation == d.collation
+            && ctx.desired.conversion_of(tq, &d.name).is_none();
     let in_place = (retype && !coercible)
         .then(|| super::retype::why_not_online(ctx, tq, (tables.1, tables.2), c, d))
         .flatten();
@@ -519,7 +520,10 @@ fn alter_column(
         // Between a user type (an enum) and anything else there may be no direct cast, but
         // every type has text input and output.
         let user_type = |t: &str| t.contains('.');
-        let using = if d.generated.is_some() || coercible {
+        let declared = ctx.desired.conversion_of(tq, &d.name);
+        let using = if let Some(u) = declared.filter(|_| d.generated.is_none()) {
+            format!(" USING ({u})::{}", d.data_type)
+        } else if d.generated.is_some() || coercible {
             String::new()
         } else if user_type(&c.data_type) || user_type(&d.data_type) {
             format!(" USING {col}::text::{}", d.data_type)
