@@ -8,8 +8,8 @@
 //! 2. A trigger function `formwork_sync_<hash>()` and a `BEFORE INSERT OR UPDATE` trigger of
 //!    the same name that sets the shadow from the old column with the conversion on every
 //!    write, so rows written through the old shape during the change are converted too.
-//! 3. A batched backfill (`plan::backfill`) setting the shadow to the conversion where it is
-//!    still unset; the trigger makes every later write keep it in step.
+//! 3. A batched backfill (`plan::backfill`) setting the shadow to the conversion where it
+//!    differs from it; the trigger makes every later write keep it in step.
 //! 4. The declared default set on the shadow (metadata only; until the swap the trigger
 //!    overrides it), and NOT NULL through the validated-check sequence of `tables`.
 //! 5. Each index on the column, declared unchanged, built again on the shadow concurrently
@@ -221,7 +221,9 @@ pub(super) fn expand_contract(
                 column: shadow.clone(),
                 expression: convert(""),
             }],
-            predicate: Some(format!("{sh} IS NULL AND {col} IS NOT NULL")),
+            // Idempotent, and true of no row once done, whatever NULLs the conversion yields
+            // or reads (a `ctid` walk repeats until a pass changes nothing).
+            predicate: Some(format!("{sh} IS DISTINCT FROM {}", convert(""))),
         },
     ));
     if let Some(def) = &d.default {
