@@ -242,7 +242,7 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     // Constraints first: a primary key must go before its columns may lose NOT NULL.
     super::constraints::diff_table(ctx, names, schema, c, d);
     for (cc, dc, _) in &p.matched {
-        alter_column(ctx, names, &tq, cc, dc);
+        alter_column(ctx, names, (schema, c, d), &tq, cc, dc);
     }
     for cc in &p.dropped {
         ctx.reshaped_tables
@@ -365,7 +365,7 @@ fn add_filled_column(
 /// The key a backfill of `d` walks: the primary key, else a unique key over NOT NULL columns,
 /// provided the plan changes neither the key nor its columns (the backfill runs between the
 /// plan's other steps); else the physical position.
-fn batch_key(c: &Table, d: &Table) -> crate::plan::BatchKey {
+pub(super) fn batch_key(c: &Table, d: &Table) -> crate::plan::BatchKey {
     let typed = |cols: &[String]| -> Option<Vec<crate::plan::KeyColumn>> {
         cols.iter()
             .map(|n| {
@@ -408,7 +408,14 @@ fn column_comment(t: &str, shown: &str, c: &Column) -> Draft {
     )
 }
 
-fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d: &Column) {
+fn alter_column(
+    ctx: &mut Ctx,
+    names: &Names,
+    tables: (&Schema, &Table, &Table),
+    tq: &QualifiedName,
+    c: &Column,
+    d: &Column,
+) {
     let t = qualified(tq);
     let shown = format!("{tq}.{}", d.name);
     let col = quote_ident(&d.name);
@@ -476,6 +483,20 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
     }
 
     let retype = c.data_type != d.data_type || c.collation != d.collation;
+    let coercible =
+        crate::lint::classify::binary_coercible(&type_name(&c.data_type), &type_name(&d.data_type))
+            && c.collation == d.collation
+            && ctx.desired.conversion_of(tq, &d.name).is_none();
+    let in_place = (retype && !coercible)
+        .then(|| super::retype::why_not_online(ctx, tq, (tables.1, tables.2), c, d))
+        .flatten();
+    if retype && !coercible && in_place.is_none() {
+        // The old column, its NOT NULL and default stay as they are until the swap: the
+        // running application keeps writing through them.
+        ctx.reshaped_tables.insert(tq.clone());
+        super::retype::expand_contract(ctx, names, tables, tq, c, d);
+        return;
+    }
     let default_changes = c.default != d.default;
     if c.default.is_some() && (retype || default_changes) && d.identity.is_none()
         || c.default.is_some() && d.identity.is_some()
@@ -496,14 +517,13 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
         // A USING clause makes PostgreSQL rewrite the table even when the change is binary
         // coercible (varchar widening, numeric precision up, varchar to text), so it is only
         // written when the bytes change anyway.
-        let coercible = crate::lint::classify::binary_coercible(
-            &type_name(&c.data_type),
-            &type_name(&d.data_type),
-        ) && c.collation == d.collation;
         // Between a user type (an enum) and anything else there may be no direct cast, but
         // every type has text input and output.
         let user_type = |t: &str| t.contains('.');
-        let using = if d.generated.is_some() || coercible {
+        let declared = ctx.desired.conversion_of(tq, &d.name);
+        let using = if let Some(u) = declared.filter(|_| d.generated.is_none()) {
+            format!(" USING ({u})::{}", d.data_type)
+        } else if d.generated.is_some() || coercible {
             String::new()
         } else if user_type(&c.data_type) || user_type(&d.data_type) {
             format!(" USING {col}::text::{}", d.data_type)
@@ -520,8 +540,10 @@ fn alter_column(ctx: &mut Ctx, names: &Names, tq: &QualifiedName, c: &Column, d:
                 )
             } else {
                 format!(
-                    "change the type of {shown} from {} to {}",
-                    c.data_type, d.data_type
+                    "change the type of {shown} from {} to {} (rewrites the table: {})",
+                    c.data_type,
+                    d.data_type,
+                    in_place.unwrap_or("no online form")
                 )
             },
             alter(format!("TYPE {ty}{using}")),

@@ -1325,6 +1325,21 @@ impl Loader {
                 expression,
             });
         }
+        if let Some(expression) = c.prop_string("using") {
+            if generated.is_some() {
+                self.conflict(
+                    f,
+                    c.prop_span("using"),
+                    format!("generated column `{name}` has no values to convert"),
+                    "remove `using=`",
+                );
+            }
+            self.model.conversions.push(crate::model::ColumnBackfill {
+                table: table.clone(),
+                column: name.clone(),
+                expression,
+            });
+        }
         Some(Column {
             name,
             data_type,

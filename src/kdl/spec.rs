@@ -406,6 +406,11 @@ pub static NODES: &[NodeSpec] = &[
                 Ty::Str,
                 "SQL expression that fills the column in existing rows when it is added to a table that has rows (declaration-only, like renamed-from)",
             ),
+            p(
+                "using",
+                Ty::Str,
+                "SQL expression over the row's columns as they were that converts existing values when the column's type changes, instead of the cast (declaration-only, like renamed-from)",
+            ),
             COMMENT,
         ],
         summary: "a column; the type is SQL text",

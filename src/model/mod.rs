@@ -45,6 +45,12 @@ pub struct Model {
     /// fingerprint, and only used when the column is added to a table that already exists.
     #[serde(skip)]
     pub backfills: Vec<ColumnBackfill>,
+    /// How to convert existing values when a column's type changes (`using=` on a KDL column):
+    /// an expression over the row's columns as they are before the change. Declaration-only
+    /// intent like `backfills`: not part of equality or of the fingerprint, and only used by the
+    /// plan that changes the column's type.
+    #[serde(skip)]
+    pub conversions: Vec<ColumnBackfill>,
 }
 
 /// A declared backfill: the SQL expression existing rows of `table` get in the new `column`.
@@ -56,6 +62,14 @@ pub struct ColumnBackfill {
 }
 
 impl Model {
+    /// The declared conversion (`using=`) of a column whose type changes, if any.
+    pub fn conversion_of(&self, table: &QualifiedName, column: &str) -> Option<&str> {
+        self.conversions
+            .iter()
+            .find(|b| &b.table == table && b.column == column)
+            .map(|b| b.expression.as_str())
+    }
+
     /// The declared backfill expression of a column, if any.
     pub fn backfill_of(&self, table: &QualifiedName, column: &str) -> Option<&str> {
         self.backfills

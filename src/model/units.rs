@@ -117,6 +117,7 @@ impl Model {
             schemas: Default::default(),
             allow_data_loss: Vec::new(),
             backfills: Vec::new(),
+            conversions: Vec::new(),
         };
         for s in self.schemas.values() {
             let sn = s.name.as_str();

@@ -63,10 +63,12 @@ pub async fn normalize(
     Ok((out, core.len()))
 }
 
-/// Copy `renamed_from` (everywhere), `allow_data_loss` and `backfills` from the declaration.
+/// Copy `renamed_from` (everywhere), `allow_data_loss`, `backfills` and `conversions` from the
+/// declaration.
 pub fn carry_intent(into: &mut Model, declared: &Model) {
     into.allow_data_loss = declared.allow_data_loss.clone();
     into.backfills = declared.backfills.clone();
+    into.conversions = declared.conversions.clone();
     for (sname, ds) in &declared.schemas {
         let Some(s) = into.schemas.get_mut(sname) else {
             continue;
