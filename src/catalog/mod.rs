@@ -13,6 +13,7 @@
 //! This module never changes a database.
 
 mod canon;
+pub mod enum_usage;
 pub mod estimates;
 pub mod fingerprint;
 pub mod introspect;

@@ -208,6 +208,7 @@ async fn plan_now(
     let current = crate::catalog::introspect(&client)
         .await
         .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
+    super::plan::check_enum_values(&client, &current.model, &declared).await?;
     drop(client);
     let scratch = crate::pg::scratch::LazyScratch::from_args(
         args.scratch.dev_url.clone(),

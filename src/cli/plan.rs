@@ -111,6 +111,7 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                     .await
                     .map_err(|e| miette::miette!("reading {conn}: {e}"))?;
             let client = conn.connect().await.map_err(|e| miette::miette!("{e}"))?;
+            check_enum_values(&client, &catalog.model, &declared).await?;
             let tables: Vec<_> = catalog
                 .model
                 .tables()
@@ -174,6 +175,20 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         );
         Ok(ExitCode::from(2))
     })
+}
+
+/// Refuse a declaration that removes enum values rows still hold, without a replacement.
+pub(super) async fn check_enum_values(
+    client: &tokio_postgres::Client,
+    current: &crate::model::Model,
+    declared: &crate::model::Model,
+) -> miette::Result<()> {
+    use crate::catalog::enum_usage::{CheckError, refuse_removed_values_in_use};
+    match refuse_removed_values_in_use(client, current, declared).await {
+        Ok(()) => Ok(()),
+        Err(CheckError::InUse(e)) => Err(e.into()),
+        Err(CheckError::Catalog(e)) => Err(miette::miette!("{e}")),
+    }
 }
 
 fn write_plan(out: &Path, plan: &crate::plan::Plan) -> miette::Result<()> {

@@ -1,9 +1,9 @@
 //! Enum types: created before the columns that use them, values added in the declared position,
 //! values renamed where declared, the type dropped (with permission) after its users.
 //!
-//! Removing or reordering values has no in-place form in PostgreSQL (a new type and an online
-//! conversion of every column that uses it are needed); the diff reports it as unsupported
-//! rather than emitting `DROP TYPE ... CASCADE`.
+//! Removing or reordering values has no in-place form in PostgreSQL: `enum_rebuild` builds a
+//! copy of the declared type and converts every column that uses it, rather than emitting
+//! `DROP TYPE ... CASCADE`.
 
 use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas, qn};
 use crate::model::{DataLossKind, Enum};
@@ -80,6 +80,10 @@ fn alter(ctx: &mut Ctx, schema: &str, c: &Enum, d: &Enum, renamed: bool) {
             ),
         );
     }
+    if super::enum_rebuild::needed(ctx, schema, c, d) {
+        super::enum_rebuild::rebuild(ctx, schema, c, d);
+        return;
+    }
     // Current labels after the declared renames.
     let mut labels: Vec<String> = c.values.iter().map(|v| v.name.clone()).collect();
     for v in &d.values {
@@ -104,41 +108,8 @@ fn alter(ctx: &mut Ctx, schema: &str, c: &Enum, d: &Enum, renamed: bool) {
             ));
         }
     }
+    // Values only added (a removal or a new order was rebuilt above).
     let wanted: Vec<&str> = d.values.iter().map(|v| v.name.as_str()).collect();
-    let removed: Vec<&String> = labels
-        .iter()
-        .filter(|l| !wanted.contains(&l.as_str()))
-        .collect();
-    if !removed.is_empty() {
-        ctx.unsupported.push(format!(
-            "enum {}: removing values ({}) needs a new type and an online conversion of every \
-             column that uses it, which formwork does not plan yet",
-            display(schema, &d.name),
-            removed
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        return;
-    }
-    let kept: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|w| labels.iter().any(|l| l == w))
-        .collect();
-    if kept
-        .iter()
-        .zip(labels.iter())
-        .any(|(k, l)| *k != l.as_str())
-    {
-        ctx.unsupported.push(format!(
-            "enum {}: reordering existing values needs a new type and an online conversion of \
-             every column that uses it, which formwork does not plan yet",
-            display(schema, &d.name)
-        ));
-        return;
-    }
     // Add the new labels in declared order, each placed relative to one that exists by then.
     for (i, w) in wanted.iter().enumerate() {
         if labels.iter().any(|l| l == w) {

@@ -21,6 +21,7 @@
 //! This module reads two models and writes text; it runs no SQL and reads no catalog.
 
 mod constraints;
+pub mod enum_rebuild;
 mod enums;
 mod indexes;
 mod retype;

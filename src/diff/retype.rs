@@ -66,13 +66,15 @@ pub(super) fn why_not_online(
     if c.collation != d.collation {
         return Some("collation changes are made in place");
     }
-    if user_type(&c.data_type) || user_type(&d.data_type) {
+    // An enum rebuild (`enum_rebuild`) converts into a copy of the type under a temporary name.
+    let rebuild = super::enum_rebuild::is_rebuild_type(&d.data_type);
+    if !rebuild && (user_type(&c.data_type) || user_type(&d.data_type)) {
         return Some("changes from or to a user type are made in place");
     }
     if serial(&c.default) || serial(&d.default) {
         return Some("columns filled from a sequence are retyped in place");
     }
-    if super::tables::narrows(&c.data_type, &d.data_type) {
+    if !rebuild && super::tables::narrows(&c.data_type, &d.data_type) {
         return Some("a change that can reject values is made in place");
     }
     if table
@@ -153,10 +155,24 @@ fn movable<'a>(idx: &Index, declared: &'a Table) -> Option<&'a Index> {
 pub(super) fn expand_contract(
     ctx: &mut Ctx,
     names: &Names,
-    (schema, table, declared): (&Schema, &Table, &Table),
+    tables: (&Schema, &Table, &Table),
     tq: &QualifiedName,
     c: &Column,
     d: &Column,
+) {
+    let declared_using = ctx.desired.conversion_of(tq, &d.name).map(str::to_string);
+    expand_contract_using(ctx, names, tables, tq, (c, d), declared_using);
+}
+
+/// [`expand_contract`] with the conversion given: an expression over the row's columns as they
+/// were, cast to the new type (`None`: the plain cast).
+pub(super) fn expand_contract_using(
+    ctx: &mut Ctx,
+    names: &Names,
+    (schema, table, declared): (&Schema, &Table, &Table),
+    tq: &QualifiedName,
+    (c, d): (&Column, &Column),
+    declared_using: Option<String>,
 ) {
     let key = super::tables::batch_key(table, declared);
     let t = qualified(tq);
@@ -174,7 +190,6 @@ pub(super) fn expand_contract(
     let trigger = quote_ident(&sync);
     // A declared conversion reads the row's columns by name: in the trigger, from a one-row
     // subquery over NEW, with column names winning over PL/pgSQL variables.
-    let declared_using = ctx.desired.conversion_of(tq, &d.name).map(str::to_string);
     let convert = |row: &str| match (&declared_using, row) {
         (Some(u), "") => format!("({u})::{}", d.data_type),
         (Some(u), _) => format!(

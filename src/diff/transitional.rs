@@ -42,6 +42,7 @@ use crate::sql::{qualified, quote_ident};
 pub enum ObjectType {
     Index,
     CheckConstraint,
+    Enum,
 }
 
 impl std::fmt::Display for ObjectType {
@@ -49,6 +50,7 @@ impl std::fmt::Display for ObjectType {
         f.write_str(match self {
             ObjectType::Index => "index",
             ObjectType::CheckConstraint => "check",
+            ObjectType::Enum => "enum",
         })
     }
 }
@@ -78,6 +80,13 @@ pub const KINDS: &[Kind] = &[
         object: ObjectType::Index,
         what: "replacement index built under a temporary name",
         removal: "the next plan renames it into place, or drops it concurrently when INVALID",
+    },
+    Kind {
+        purpose: "enum",
+        object: ObjectType::Enum,
+        what: "copy of an enum being rebuilt without removed values (or in a new order)",
+        removal: "the contract phase of the plan that made it drops the old type and renames \
+                  it into place; resume that plan with `formwork apply`",
     },
 ];
 
@@ -112,6 +121,7 @@ fn hash_matches(name: &str, purpose: &str, parts: &[&str]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
     pub kind: &'static Kind,
+    /// The table it belongs to; for an enum, the declared enum it rebuilds.
     pub table: QualifiedName,
     pub name: String,
 }
@@ -120,6 +130,23 @@ pub struct Found {
 pub fn find(current: &Model, desired: &Model) -> Vec<Found> {
     let mut out = Vec::new();
     for s in current.schemas.values() {
+        let declared_enums = desired.schemas.get(&s.name).map(|d| &d.enums);
+        for e in s.enums.keys() {
+            if declared_enums.is_some_and(|d| d.contains_key(e)) {
+                continue;
+            }
+            let Some(kind) = recognize(e, ObjectType::Enum) else {
+                continue;
+            };
+            // Shown against the declared enum it rebuilds, when its hash says which.
+            let rebuilds = declared_enums
+                .and_then(|d| d.keys().find(|n| hash_matches(e, "enum", &[&s.name, n])));
+            out.push(Found {
+                kind,
+                table: QualifiedName::new(&s.name, rebuilds.unwrap_or(e)),
+                name: e.clone(),
+            });
+        }
         for t in s.tables.values() {
             let declared = desired
                 .schemas
@@ -234,6 +261,8 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
                     ));
                 }
             }
+            // Never reached (an enum is not a table); the plan that made it finishes it.
+            ObjectType::Enum => {}
             ObjectType::Index => {
                 let Some(leftover) = table.indexes.shift_remove(&f.name) else {
                     continue;

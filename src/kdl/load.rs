@@ -963,7 +963,10 @@ impl Loader {
             });
             spans.push(vspan);
         }
-        let children = self.children(f, c);
+        let (removed, children): (Vec<_>, Vec<_>) = self
+            .children(f, c)
+            .into_iter()
+            .partition(|ch| ch.node.name().value() == "removed");
         if !values.is_empty() && !children.is_empty() {
             self.push(
                 Problem::new(
@@ -1000,6 +1003,7 @@ impl Loader {
                 kept.push(v);
             }
         }
+        self.enum_removals(f, &QualifiedName::new(schema, &name), &kept, &removed);
         let e = Enum {
             name: name.clone(),
             values: kept,
@@ -1008,6 +1012,74 @@ impl Loader {
         };
         if let Some(s) = self.schema_mut(schema) {
             s.enums.insert(name, e);
+        }
+    }
+
+    /// `removed "old" replaced-by="new"` nodes of enum `type_name`, whose declared values are
+    /// `values`: the replacement must be one of them, the removed value must not.
+    fn enum_removals(
+        &mut self,
+        f: &FileCtx,
+        type_name: &QualifiedName,
+        values: &[EnumValue],
+        removed: &[Checked<'_>],
+    ) {
+        let declared = |v: &str| values.iter().any(|d| d.name == v);
+        for ch in removed {
+            let (Some((value, vspan)), Some(by)) = (ch.arg_str(0), ch.prop_string("replaced-by"))
+            else {
+                continue;
+            };
+            if declared(value) {
+                self.conflict(
+                    f,
+                    vspan,
+                    format!("enum `{type_name}` declares \"{value}\" and also removes it"),
+                    "remove the `removed` node, or the value",
+                );
+                continue;
+            }
+            if !declared(&by) {
+                self.push(
+                    Problem::new(
+                        ProblemKind::DanglingReference,
+                        f,
+                        ch.prop_span("replaced-by"),
+                        format!(
+                            "\"{value}\" is replaced by \"{by}\", which enum `{type_name}` does \
+                             not declare"
+                        ),
+                    )
+                    .label("not a value of the enum")
+                    .help(format!(
+                        "replaced-by= names one of the declared values: {}",
+                        values
+                            .iter()
+                            .map(|v| format!("\"{}\"", v.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+                continue;
+            }
+            if self.declare(
+                Key::EnumValue(
+                    type_name.schema.clone(),
+                    type_name.name.clone(),
+                    value.to_string(),
+                ),
+                f,
+                vspan,
+                format!("removed value \"{value}\" of enum `{type_name}`"),
+            ) {
+                self.model
+                    .enum_replacements
+                    .push(crate::model::EnumReplacement {
+                        type_name: type_name.clone(),
+                        value: value.to_string(),
+                        replaced_by: by,
+                    });
+            }
         }
     }
 

@@ -314,6 +314,21 @@ pub static NODES: &[NodeSpec] = &[
         summary: "one enum label (the long form, for renamed-from)",
     },
     NodeSpec {
+        parent: Ctx::Enum,
+        name: "removed",
+        ctx: Ctx::Leaf,
+        args: &[s("label")],
+        rest: None,
+        min_args: 1,
+        props: &[req(
+            "replaced-by",
+            Ty::Str,
+            "the declared value that rows holding the removed one get",
+        )],
+        summary: "a value the enum no longer has, and the value its rows get instead (the \
+                  type is rebuilt; see docs/online.md, Enum value removal)",
+    },
+    NodeSpec {
         parent: Ctx::Schema,
         name: "sequence",
         ctx: Ctx::Leaf,

@@ -51,6 +51,20 @@ pub struct Model {
     /// plan that changes the column's type.
     #[serde(skip)]
     pub conversions: Vec<ColumnBackfill>,
+    /// Values removed from an enum and the declared value their rows get instead (`removed
+    /// "old" replaced-by="new"` in an enum block). Declaration-only intent like `conversions`:
+    /// used by the plan that rebuilds the type (`diff::enum_rebuild`).
+    #[serde(skip)]
+    pub enum_replacements: Vec<EnumReplacement>,
+}
+
+/// A declared replacement of a removed enum value: rows of `type_name` holding `value` get
+/// `replaced_by`, a value the enum declares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EnumReplacement {
+    pub type_name: QualifiedName,
+    pub value: String,
+    pub replaced_by: String,
 }
 
 /// A declared backfill: the SQL expression existing rows of `table` get in the new `column`.
@@ -68,6 +82,14 @@ impl Model {
             .iter()
             .find(|b| &b.table == table && b.column == column)
             .map(|b| b.expression.as_str())
+    }
+
+    /// The declared replacement of a value removed from enum `type_name`, if any.
+    pub fn replacement_of(&self, type_name: &QualifiedName, value: &str) -> Option<&str> {
+        self.enum_replacements
+            .iter()
+            .find(|r| &r.type_name == type_name && r.value == value)
+            .map(|r| r.replaced_by.as_str())
     }
 
     /// The declared backfill expression of a column, if any.

@@ -69,6 +69,7 @@ pub fn carry_intent(into: &mut Model, declared: &Model) {
     into.allow_data_loss = declared.allow_data_loss.clone();
     into.backfills = declared.backfills.clone();
     into.conversions = declared.conversions.clone();
+    into.enum_replacements = declared.enum_replacements.clone();
     for (sname, ds) in &declared.schemas {
         let Some(s) = into.schemas.get_mut(sname) else {
             continue;

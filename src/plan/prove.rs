@@ -112,6 +112,16 @@ pub async fn prove(
             break;
         }
     }
+    // A table a step locks is changed by it even when its declaration is not (the columns
+    // of an enum being rebuilt are converted to its copy and back under the old name).
+    for step in steps {
+        for l in &step.locks {
+            let key = UnitKey::table(&l.object);
+            if current.has_unit(&key) {
+                core.insert(key);
+            }
+        }
+    }
     for key in current.unit_keys() {
         if matches!(key.kind, UnitKind::Extension | UnitKind::Schema) {
             core.insert(key);
@@ -224,7 +234,15 @@ async fn run(
         previous = after;
         last = introspect(client).await?.model;
         let mut h = current_hashes.clone();
-        h.replace(core, &last);
+        // A unit the target does not have was made by the plan, even when the declaration
+        // does not have it either (the copy of an enum being rebuilt).
+        let mut made = core.clone();
+        made.extend(
+            last.unit_keys()
+                .into_iter()
+                .filter(|k| !current.has_unit(k)),
+        );
+        h.replace(&made, &last);
         progress.say(t, || {
             format!(
                 "  step {} of {} proven: {}",
