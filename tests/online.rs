@@ -146,6 +146,11 @@ struct Case {
     /// Hold ACCESS SHARE on `items` in an open transaction for this long, from just before
     /// apply starts: the long-running report query every strong lock ends up queued behind.
     blocker: Option<Duration>,
+    /// The checksum of the seeded rows' immutable part (`CHECKSUM` unless the change under
+    /// test converts one of its columns).
+    checksum: &'static str,
+    /// The workload's insert, when the change under test needs it to write more columns.
+    insert_sql: Option<&'static str>,
 }
 
 impl Case {
@@ -157,6 +162,8 @@ impl Case {
             plan_args: &[],
             expect_sql: &[],
             blocker: None,
+            checksum: CHECKSUM,
+            insert_sql: None,
         }
     }
 
@@ -266,8 +273,8 @@ async fn items_filenode(db: &TestDb) -> i64 {
     scalar(db, "SELECT pg_relation_filenode('items')::bigint").await
 }
 
-async fn checksum(db: &TestDb) -> String {
-    scalar(db, &CHECKSUM.replace("$ROWS", &ROWS.to_string())).await
+async fn checksum(db: &TestDb, query: &str) -> String {
+    scalar(db, &query.replace("$ROWS", &ROWS.to_string())).await
 }
 
 /// Every key the workload inserted is in `items`.
@@ -320,10 +327,14 @@ async fn apply_under_load(case: Case) -> Applied {
     let seed_took = started.elapsed();
     let dir = TempDir::new(case.tag);
     dir.write("schemas/public.kdl", &case.declared);
-    let sum_before = checksum(&db).await;
+    let sum_before = checksum(&db, case.checksum).await;
     let filenode_before = items_filenode(&db).await;
 
-    let workload = Workload::start(db.conn_info(), workload_spec()).await;
+    let mut spec = workload_spec();
+    if let Some(insert) = case.insert_sql {
+        spec.insert_sql = insert.to_string();
+    }
+    let workload = Workload::start(db.conn_info(), spec).await;
     tokio::time::sleep(BEFORE).await;
 
     let change = Instant::now();
@@ -400,7 +411,11 @@ async fn apply_under_load(case: Case) -> Applied {
         report.summary(),
         all_sql.join("\n")
     );
-    assert_eq!(checksum(&db).await, sum_before, "seeded rows changed");
+    assert_eq!(
+        checksum(&db, case.checksum).await,
+        sum_before,
+        "seeded rows changed"
+    );
     assert_eq!(
         items_filenode(&db).await,
         filenode_before,
@@ -734,6 +749,72 @@ async fn enum_rename_value_under_load() {
     )
     .await;
     assert_eq!(hectic, ROWS / 2, "the renamed value keeps its rows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enum_value_removed_by_rebuilding_the_type_under_load() {
+    // `tired` is held by every tenth seeded row; it goes away, its rows becoming `busy`.
+    // Every workload insert writes `busy` through the old type while the columns are
+    // converted to the rebuilt copy, swapped, and the old type dropped.
+    let mut case = Case::new(
+        "enum-remove-value",
+        declared(&[(
+            r#"enum "mood" "calm" "busy""#,
+            "enum \"mood\" \"calm\" \"busy\" {\n        removed \"tired\" replaced-by=\"busy\"\n    }",
+        )]),
+    )
+    .before(
+        "BEGIN; ALTER TYPE mood ADD VALUE 'tired'; COMMIT; \
+         UPDATE items SET status = 'tired' WHERE id % 10 = 3; ANALYZE items",
+    )
+    .expect(&[
+        "CREATE TYPE",
+        "WHEN 'tired' THEN 'busy'",
+        "CREATE TRIGGER",
+        "DROP TYPE \"public\".\"mood\";",
+    ]);
+    // The status is checked row by row below: the label oids change with the type.
+    case.checksum = "SELECT md5(string_agg(concat_ws('|', id, code, grp, amount, label, extra), \
+         ',' ORDER BY id)) FROM items WHERE id <= $ROWS";
+    case.insert_sql = Some(
+        "INSERT INTO items (id, code, grp, amount, label, extra, status) \
+         VALUES ($1, 'c' || $1::bigint, $1::bigint % 1000, $1::bigint % 10000, \
+         'l' || $1::bigint, 'x' || $1::bigint, 'busy')",
+    );
+    let applied = apply_under_load(case).await;
+    let db = &applied.db;
+    let order: String = scalar(db, "SELECT enum_range(NULL::mood)::text").await;
+    assert_eq!(order, "{calm,busy}");
+    let wrong: i64 = scalar(
+        db,
+        &format!(
+            "SELECT count(*) FROM items WHERE status::text <> CASE WHEN id > {ROWS} THEN 'busy' \
+             WHEN id % 10 = 3 THEN 'busy' WHEN id % 2 = 0 THEN 'busy' ELSE 'calm' END"
+        ),
+    )
+    .await;
+    assert_eq!(wrong, 0, "rows whose status is not the expected conversion");
+    let inserted_during: i64 =
+        scalar(db, &format!("SELECT count(*) FROM items WHERE id > {ROWS}")).await;
+    assert!(inserted_during > 0, "the workload wrote during the change");
+    let default: String = scalar(
+        db,
+        "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN pg_attribute a \
+         ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+         WHERE d.adrelid = 'items'::regclass AND a.attname = 'status'",
+    )
+    .await;
+    assert_eq!(default, "'calm'::mood");
+    let leftovers: i64 = scalar(
+        db,
+        "SELECT (SELECT count(*) FROM pg_type WHERE typname LIKE 'formwork%') \
+         + (SELECT count(*) FROM pg_attribute WHERE attrelid = 'items'::regclass \
+            AND attname LIKE 'formwork%' AND NOT attisdropped) \
+         + (SELECT count(*) FROM pg_trigger WHERE tgrelid = 'items'::regclass) \
+         + (SELECT count(*) FROM pg_proc WHERE proname LIKE 'formwork%')",
+    )
+    .await;
+    assert_eq!(leftovers, 0, "transitional objects left behind");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
