@@ -295,7 +295,7 @@ pub(super) fn rebuild(ctx: &mut Ctx, schema: &str, c: &Enum, d: &Enum) {
     ctx.push(Draft::new(
         Stage::Enum,
         format!(
-            "create {temp}, enum {shown} as declared ({}), to convert its columns to",
+            "create {temp}, a copy of enum {shown} as declared ({}), for its columns",
             if gone.is_empty() {
                 "values reordered".to_string()
             } else {
