@@ -126,6 +126,14 @@ impl Bed {
     }
 }
 
+/// Output with miette's line wrapping undone (it wraps long lines behind a box-drawing margin).
+fn flat(out: &str) -> String {
+    out.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn sql_of(steps: &[serde_json::Value]) -> Vec<String> {
     steps
         .iter()
@@ -268,12 +276,7 @@ async fn rows_holding_a_removed_value_without_replacement_refuse_the_plan() {
     let o = bed.plan();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    // miette wraps long lines behind a box-drawing margin.
-    let flat = out
-        .split_whitespace()
-        .filter(|w| *w != "│")
-        .collect::<Vec<_>>()
-        .join(" ");
+    let flat = flat(&out);
     assert!(
         flat.contains("public.tickets.mood: 1000 rows hold \"meh\", which enum public.mood loses"),
         "{out}"
@@ -446,4 +449,50 @@ async fn an_apply_killed_in_the_middle_of_the_backfill_resumes_and_converges() {
     )
     .await;
     assert_eq!(wrong, 0, "every row holds the conversion of its value");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn between_the_phases_status_lists_the_copy_and_the_old_shape_still_takes_writes() {
+    let bed = Bed::new("enum-phases", SEED, &declared(REPLACED)).await;
+    let o = bed.plan();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = bed.apply(&["--phase", "expand"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The application writes untyped literals, old values included: the replacement applies.
+    bed.db
+        .execute("INSERT INTO tickets (id, mood) VALUES (9001, 'busy'), (9002, 'calm'); INSERT INTO tickets (id) VALUES (9003)")
+        .await;
+    let schemas = bed.dir.0.join("schemas");
+    let o = formwork(&[
+        "status",
+        "--db",
+        &bed.db.url(),
+        "--dir",
+        schemas.to_str().unwrap(),
+    ]);
+    let out = text(&o);
+    assert!(out.contains("contract step(s) pending"), "{out}");
+    // Until then a new plan says what to finish rather than planning over the half-done state.
+    let flat = flat(&out);
+    assert!(
+        flat.contains(
+            "the copy an earlier plan made to rebuild it, still exists: finish that plan first"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("transitional enum formwork_enum_") && out.contains(" on public.mood "),
+        "{out}"
+    );
+    let o = bed.apply(&["--phase", "contract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = bed.plan();
+    assert_eq!(o.status.code(), Some(0), "second plan: {}", text(&o));
+    assert_nothing_left(&bed.db).await;
+    let written: String = scalar(
+        &bed.db,
+        "SELECT string_agg(mood::text, ',' ORDER BY id) FROM tickets WHERE id > 9000",
+    )
+    .await;
+    assert_eq!(written, "busy,calm,calm");
 }

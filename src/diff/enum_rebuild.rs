@@ -225,6 +225,21 @@ pub(super) fn rebuild(ctx: &mut Ctx, schema: &str, c: &Enum, d: &Enum) {
     let declared_q = QualifiedName::new(schema, &d.name);
     let users = users(ctx.current, &current_q);
 
+    // A copy left by a plan whose contract has not run: its columns may use the copy already.
+    let pending = ctx.current.schemas.get(schema).and_then(|s| {
+        s.enums.keys().find(|n| {
+            super::transitional::recognize(n, super::transitional::ObjectType::Enum).is_some()
+                && super::transitional::hash_matches(n, "enum", &[schema, &d.name])
+        })
+    });
+    if let Some(copy) = pending {
+        ctx.unsupported.push(format!(
+            "enum {shown}: {copy}, the copy an earlier plan made to rebuild it, still exists: \
+             finish that plan first (`formwork apply <plan file> --phase contract`, see \
+             `formwork status`)"
+        ));
+        return;
+    }
     let mut refused = Vec::new();
     for u in users.iter().filter(|u| u.array) {
         refused.push(format!(

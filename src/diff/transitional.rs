@@ -106,7 +106,7 @@ pub fn recognize(name: &str, object: ObjectType) -> Option<&'static Kind> {
 }
 
 /// Whether `name` is the name formwork gives the `purpose` object for `parts`.
-fn hash_matches(name: &str, purpose: &str, parts: &[&str]) -> bool {
+pub(crate) fn hash_matches(name: &str, purpose: &str, parts: &[&str]) -> bool {
     (0..=MAX_SALT).any(|n| {
         let salt = n.to_string();
         let mut salted = parts.to_vec();
