@@ -496,3 +496,86 @@ async fn between_the_phases_status_lists_the_copy_and_the_old_shape_still_takes_
     .await;
     assert_eq!(written, "busy,calm,calm");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renamed_and_replaced_values_convert_together_in_one_rebuild() {
+    let bed = Bed::new(
+        "enum-rename-remove",
+        SEED,
+        &declared(
+            "enum \"mood\" {\n        value \"calm\"\n        value \"hectic\" renamed-from=\"busy\"\n        removed \"meh\" replaced-by=\"calm\"\n    }",
+        ),
+    )
+    .await;
+    let o = bed.plan();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let all = sql_of(&bed.steps()).join("\n");
+    assert!(
+        all.contains("CASE \"mood\"::text WHEN 'meh' THEN 'calm' WHEN 'busy' THEN 'hectic' ELSE \"mood\"::text END"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("RENAME VALUE"),
+        "the copy has the new name: {all}"
+    );
+    bed.converge().await;
+    assert_eq!(labels(&bed.db).await, "{calm,hectic}");
+    let wrong: i64 = scalar(
+        &bed.db,
+        "SELECT count(*) FROM tickets WHERE mood::text <> CASE WHEN id % 3 = 0 THEN 'calm' \
+         WHEN id % 2 = 0 THEN 'hectic' ELSE 'calm' END",
+    )
+    .await;
+    assert_eq!(wrong, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_a_view_reads_is_converted_in_place_and_only_with_blocking_allowed() {
+    let seed = format!(
+        "{SEED} CREATE VIEW calm_tickets AS SELECT id, mood FROM tickets WHERE note IS NOT NULL;"
+    );
+    let declaration = declared(REPLACED).replace(
+        "    table \"tickets\" {",
+        "    view \"calm_tickets\" \"SELECT id, mood FROM tickets WHERE note IS NOT NULL\"\n    table \"tickets\" {",
+    );
+    let bed = Bed::new("enum-view", &seed, &declaration).await;
+    let o = bed.plan();
+    let out = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "refused without --allow-blocking: {out}"
+    );
+    let o = formwork(&[
+        "plan",
+        "--db",
+        &bed.db.url(),
+        "--dir",
+        bed.dir.0.join("schemas").to_str().unwrap(),
+        "--out",
+        &bed.file(),
+        "--allow-blocking",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let all = sql_of(&bed.steps()).join("\n");
+    assert!(
+        all.contains("ALTER COLUMN \"mood\" TYPE \"public\".\"formwork_enum_"),
+        "{all}"
+    );
+    let shown = text(&formwork(&["show", &bed.file()]));
+    assert!(
+        flat(&shown).contains("columns of a table a view reads are retyped in place"),
+        "{shown}"
+    );
+    let o = bed.apply(&["--phase", "all"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = bed.plan();
+    assert_eq!(o.status.code(), Some(0), "second plan: {}", text(&o));
+    assert_nothing_left(&bed.db).await;
+    let calm: i64 = scalar(
+        &bed.db,
+        "SELECT count(*) FROM calm_tickets WHERE mood = 'calm'",
+    )
+    .await;
+    assert_eq!(calm, 2000, "meh became calm, seen through the view");
+}

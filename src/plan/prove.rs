@@ -93,6 +93,16 @@ pub async fn prove(
         .differing(desired_hashes)
         .into_iter()
         .collect();
+    // A table a step locks is changed by it even when its declaration is not (the columns
+    // of an enum being rebuilt are converted to its copy and back under the old name).
+    for step in steps {
+        for l in &step.locks {
+            let key = UnitKey::table(&l.object);
+            if current.has_unit(&key) {
+                core.insert(key);
+            }
+        }
+    }
     // Views that read a touched table or view may be dropped and recreated by the plan.
     let deps = crate::diff::view_dependencies(current);
     loop {
@@ -110,16 +120,6 @@ pub async fn prove(
         }
         if core.len() == before {
             break;
-        }
-    }
-    // A table a step locks is changed by it even when its declaration is not (the columns
-    // of an enum being rebuilt are converted to its copy and back under the old name).
-    for step in steps {
-        for l in &step.locks {
-            let key = UnitKey::table(&l.object);
-            if current.has_unit(&key) {
-                core.insert(key);
-            }
         }
     }
     for key in current.unit_keys() {
