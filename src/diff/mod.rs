@@ -23,6 +23,7 @@
 mod constraints;
 mod enums;
 mod indexes;
+mod renames;
 mod retype;
 mod schemas;
 mod sequences;
