@@ -1171,3 +1171,107 @@ async fn rename_table_by_expand_and_contract_while_both_versions_write() {
         "a second plan should find nothing to do:\n{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_column_killed_mid_backfill_then_a_new_plan_converges_under_load() {
+    use tokio::io::AsyncBufReadExt;
+    let db = seeded("").await;
+    let dir = TempDir::new("rename-kill");
+    dir.write(
+        "schemas/public.kdl",
+        &declared(&[(
+            r#"column "note" "text" nullable=#true"#,
+            r#"column "remark" "text" nullable=#true renamed-from="note""#,
+        )]),
+    );
+    let sum_before = checksum(&db).await;
+    let old_app = Workload::start(db.conn_info(), old_app_spec("items")).await;
+    tokio::time::sleep(BEFORE).await;
+    let (file, id, _) = planned(&db, &dir).await;
+    let url = db.url();
+    let mut child = tokio::process::Command::from(common::formwork_command())
+        .args([
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--backfill-initial-rows",
+            "500",
+            "--backfill-max-rows",
+            "500",
+            "--backfill-pause-ms",
+            "5",
+            "--log-format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run formwork apply");
+    // kill -9 once the backfill has committed a few batches.
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut batches = 0;
+    while let Some(line) = lines.next_line().await.expect("read apply output") {
+        if line.contains("backfill-progress") && !line.contains("\"rows_scanned\":0") {
+            batches += 1;
+            if batches == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(batches, 3, "the backfill did not get going");
+    child.kill().await.expect("kill -9 formwork apply");
+    // Copied so far: some rows, not all.
+    let copied: i64 = scalar(&db, "SELECT count(*) FROM items WHERE remark IS NOT NULL").await;
+    let source: i64 = scalar(&db, "SELECT count(*) FROM items WHERE note IS NOT NULL").await;
+    eprintln!("online rename-kill: killed with {copied} of {source} values copied");
+    for _ in 0..100 {
+        let held: i64 = scalar(
+            &db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+        )
+        .await;
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A new plan finishes the rename from where it stopped, while the old version writes on.
+    let (code, out) = plan(&db, &dir, &[]).await;
+    assert_eq!(code, Some(2), "{out}");
+    let second = dir.0.join("plan.bin");
+    let shown = formwork(&["show", p(&second), "--format", "json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("plan JSON");
+    let sql = step_sql(&json);
+    assert!(!sql.iter().any(|s| s.contains("ADD COLUMN")), "{sql:#?}");
+    assert!(
+        sql.iter()
+            .any(|s| s.starts_with("CREATE OR REPLACE FUNCTION")),
+        "{sql:#?}"
+    );
+    let second_id = json["id"].as_str().expect("plan id").to_string();
+    apply_phase(&db, &second, &second_id, "expand").await;
+    let new_app = Workload::start(db.conn_info(), new_app_spec("items", "remark")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let old_report = old_app.stop().await;
+    apply_phase(&db, &second, &second_id, "contract").await;
+    let new_report = new_app.stop().await;
+    let lock_timeout = blocking_lock_timeout(&json);
+    assert_rename_workload("old version", &old_report, lock_timeout, &sql);
+    assert_rename_workload("new version", &new_report, lock_timeout, &sql);
+    assert_eq!(
+        wrong_values(&db, "items", "remark", &old_report, &new_report).await,
+        0,
+        "rows lost a value written through one of the names"
+    );
+    assert_eq!(checksum(&db).await, sum_before, "seeded rows changed");
+    let (code, out) = plan(&db, &dir, &[]).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "a third plan should find nothing to do:\n{out}"
+    );
+}
