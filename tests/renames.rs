@@ -418,6 +418,15 @@ async fn a_table_rename_leaves_an_updatable_view_until_the_contract() {
         .await;
     assert_eq!(count(&db, "SELECT count(*) FROM customers").await, 501);
 
+    // `formwork status` lists the view as transitional.
+    let found = formwork::diff::transitional::find(&catalog(&db).await.model, &declared(TABLE_KDL));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].name, "clients");
+    assert_eq!(found[0].table.name, "customers");
+    assert_eq!(
+        found[0].kind.object,
+        formwork::diff::transitional::ObjectType::View
+    );
     // A plan made now (expand done, contract pending) recognizes the view: only its drop is
     // left, in the contract phase.
     let pending = plan(&db, TABLE_KDL).await;
@@ -495,6 +504,13 @@ async fn an_expand_stopped_during_the_backfill_is_finished_by_the_next_plan() {
          UPDATE t SET email = 'changed' WHERE id = 1500;",
     )
     .await;
+    let found =
+        formwork::diff::transitional::find(&catalog(&db).await.model, &declared(COLUMN_KDL));
+    assert!(
+        found.iter().any(|f| f.name == "email"
+            && f.kind.object == formwork::diff::transitional::ObjectType::Column),
+        "the old column is listed as transitional: {found:?}"
+    );
     let again = plan(&db, COLUMN_KDL).await;
     let s = sqls(&again);
     assert!(!s.iter().any(|q| q.contains("ADD COLUMN")), "{s:#?}");
