@@ -269,3 +269,8 @@ fn normalizing_a_plan_masks_only_ids_target_and_fingerprints() {
         - **Runs:** in a transaction, `lock_timeout` 5s, `statement_timeout` none"
     );
 }
+
+#[test]
+fn recipe_drop_a_column_plans_as_documented_and_applies() {
+    check_recipe("drop-a-column");
+}
