@@ -1300,3 +1300,23 @@ async fn rename_column_killed_mid_backfill_then_a_new_plan_converges_under_load(
         "a third plan should find nothing to do:\n{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_column_declared_atomic_is_one_short_rename_under_load() {
+    // The workload does not use `legacy`: the application tolerates the atomic rename.
+    let case = Case::new(
+        "rename-atomic",
+        declared(&[(
+            r#"column "legacy" "text" nullable=#true"#,
+            r#"column "legacy_text" "text" nullable=#true renamed-from="legacy" rename="atomic""#,
+        )]),
+    )
+    .expect(&["RENAME COLUMN \"legacy\" TO \"legacy_text\""]);
+    let applied = apply_under_load(case).await;
+    assert_eq!(
+        step_sql(&applied.plan).len(),
+        1,
+        "{:?}",
+        step_sql(&applied.plan)
+    );
+}
