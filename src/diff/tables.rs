@@ -2,8 +2,8 @@
 //! `constraints` and `indexes`.
 //!
 //! A new table is created whole, as `ddl` writes it (its foreign keys after every table
-//! exists). On an existing table, columns are added, retyped, renamed and dropped one
-//! statement each; `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
+//! exists). On an existing table, columns are added, retyped and dropped one statement each
+//! (renames are `renames`' business, and rewriting type changes `retype`'s); `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
 //! scan happens without blocking writes, and the exclusive lock that follows is brief.
 
 use super::constraints::drop_foreign_key;

@@ -21,8 +21,14 @@
 //!    concurrently and renames the new one (a later difference is then diffed as usual).
 //! 3. killed after dropping the old `i`: the plan renames the new index to `i`.
 //!
-//! `apply --phase expand` leaves no transitional object (every sequence finishes inside the
-//! expand phase); the contract steps stay in the journal (`formwork status`). The journal itself
+//! Rename of table `t` (see `renames`): after the expand, a view under the old name; the plan
+//! made then has its contract, `DROP VIEW`, left. Rename of column `t.c` to `d`: the table has
+//! both columns (and maybe `formwork_idx_` indexes on `d`, left in place for `renames`, which
+//! builds only the missing ones); the plan finishes the expand and plans the contract.
+//!
+//! `apply --phase expand` leaves no transitional object but a rename's (every other sequence
+//! finishes inside the expand phase; a rename's view, old column and trigger are what the
+//! running application uses until the contract); the contract steps stay in the journal (`formwork status`). The journal itself
 //! (schema `formwork`, with `formwork.backfills`) is never introspected, so never drift.
 //!
 //! An object is transitional only when its name matches the pattern exactly, its hash is the
