@@ -255,6 +255,11 @@ fn recipe_add_required_column_with_data_plans_as_documented_and_applies() {
 }
 
 #[test]
+fn recipe_rename_a_column_plans_as_documented_and_applies() {
+    check_recipe("rename-a-column");
+}
+
+#[test]
 fn normalizing_a_plan_masks_only_ids_target_and_fingerprints() {
     let md = "## formwork plan `030f960dda7e`\n\n\
         - **Plan id:** `030f960dda7e713a`\n\

@@ -51,6 +51,19 @@ pub struct Model {
     /// plan that changes the column's type.
     #[serde(skip)]
     pub conversions: Vec<ColumnBackfill>,
+    /// Renames the running application tolerates being atomic (`rename="atomic"` next to
+    /// `renamed-from` in KDL): a table (`column` is `None`) or a column, by its declared name.
+    /// Other renames are made by expand and contract. Declaration-only intent like
+    /// `renamed_from`.
+    #[serde(skip)]
+    pub atomic_renames: Vec<AtomicRename>,
+}
+
+/// A rename declared atomic: the table `table` (declared name), or its column `column`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AtomicRename {
+    pub table: QualifiedName,
+    pub column: Option<String>,
 }
 
 /// A declared backfill: the SQL expression existing rows of `table` get in the new `column`.
@@ -68,6 +81,14 @@ impl Model {
             .iter()
             .find(|b| &b.table == table && b.column == column)
             .map(|b| b.expression.as_str())
+    }
+
+    /// Whether the rename of table `table` (`column` `None`) or of its column is declared
+    /// atomic (`rename="atomic"`).
+    pub fn rename_is_atomic(&self, table: &QualifiedName, column: Option<&str>) -> bool {
+        self.atomic_renames
+            .iter()
+            .any(|r| &r.table == table && r.column.as_deref() == column)
     }
 
     /// The declared backfill expression of a column, if any.

@@ -118,6 +118,7 @@ impl Model {
             allow_data_loss: Vec::new(),
             backfills: Vec::new(),
             conversions: Vec::new(),
+            atomic_renames: Vec::new(),
         };
         for s in self.schemas.values() {
             let sn = s.name.as_str();
