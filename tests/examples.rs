@@ -116,15 +116,21 @@ fn mask_spans(line: &str, open: &str, close: &str, count: usize, placeholder: &s
 
 /// The markdown plan with what legitimately differs between two runs of the same recipe
 /// replaced by placeholders: the plan id (it covers the target's identity), the target
-/// database's name and cluster identifier, and the catalog fingerprints. Everything else (step
-/// titles, SQL, locks, timeouts, hazards, estimates) is compared as written.
+/// database's name, cluster identifier and major version, and the catalog fingerprints.
+/// Everything else (step titles, SQL, locks, timeouts, hazards, estimates) is compared as
+/// written.
 fn normalize_plan_markdown(md: &str) -> String {
     md.lines()
         .map(|line| {
             if line.starts_with("## formwork plan `") || line.starts_with("- **Plan id:** `") {
                 mask_spans(line, "`", "`", 1, "<plan id>")
             } else if line.starts_with("- **Target:** database ") {
-                mask_spans(line, "<code>", "</code>", 2, "&lt;target&gt;")
+                // The server's major too: the recipes are checked on every supported major.
+                let line = mask_spans(line, "<code>", "</code>", 2, "&lt;target&gt;");
+                match line.rfind("PostgreSQL ") {
+                    Some(at) => format!("{}PostgreSQL <major>", &line[..at]),
+                    None => line,
+                }
             } else if line.starts_with("- **Catalog:** from `") {
                 mask_spans(line, "`", "`", 2, "<fingerprint>")
             } else {
@@ -254,6 +260,11 @@ fn recipe_remove_an_enum_value_plans_as_documented_and_applies() {
 }
 
 #[test]
+fn recipe_rename_a_column_plans_as_documented_and_applies() {
+    check_recipe("rename-a-column");
+}
+
+#[test]
 fn normalizing_a_plan_masks_only_ids_target_and_fingerprints() {
     let md = "## formwork plan `030f960dda7e`\n\n\
         - **Plan id:** `030f960dda7e713a`\n\
@@ -264,8 +275,13 @@ fn normalizing_a_plan_masks_only_ids_target_and_fingerprints() {
         normalize_plan_markdown(md),
         "## formwork plan `<plan id>`\n\n\
         - **Plan id:** `<plan id>`\n\
-        - **Target:** database <code>&lt;target&gt;</code> on cluster <code>&lt;target&gt;</code>, PostgreSQL 15\n\
+        - **Target:** database <code>&lt;target&gt;</code> on cluster <code>&lt;target&gt;</code>, PostgreSQL <major>\n\
         - **Catalog:** from `<fingerprint>` to `<fingerprint>` (planned by formwork 0.1.0)\n\
         - **Runs:** in a transaction, `lock_timeout` 5s, `statement_timeout` none"
     );
+}
+
+#[test]
+fn recipe_drop_a_column_plans_as_documented_and_applies() {
+    check_recipe("drop-a-column");
 }

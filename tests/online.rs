@@ -273,7 +273,11 @@ async fn items_filenode(db: &TestDb) -> i64 {
     scalar(db, "SELECT pg_relation_filenode('items')::bigint").await
 }
 
-async fn checksum(db: &TestDb, query: &str) -> String {
+async fn checksum(db: &TestDb) -> String {
+    checksum_with(db, CHECKSUM).await
+}
+
+async fn checksum_with(db: &TestDb, query: &str) -> String {
     scalar(db, &query.replace("$ROWS", &ROWS.to_string())).await
 }
 
@@ -327,7 +331,7 @@ async fn apply_under_load(case: Case) -> Applied {
     let seed_took = started.elapsed();
     let dir = TempDir::new(case.tag);
     dir.write("schemas/public.kdl", &case.declared);
-    let sum_before = checksum(&db, case.checksum).await;
+    let sum_before = checksum_with(&db, case.checksum).await;
     let filenode_before = items_filenode(&db).await;
 
     let mut spec = workload_spec();
@@ -412,7 +416,7 @@ async fn apply_under_load(case: Case) -> Applied {
         all_sql.join("\n")
     );
     assert_eq!(
-        checksum(&db, case.checksum).await,
+        checksum_with(&db, case.checksum).await,
         sum_before,
         "seeded rows changed"
     );
@@ -932,4 +936,472 @@ async fn naive_alter_behind_a_long_transaction_stalls_the_workload_for_all_of_it
         report.summary()
     );
     assert!(report.failures.is_empty(), "{:?}", report.failures);
+}
+
+/// Apply `file` (plan `id`) with `--phase phase`; asserts it succeeded.
+async fn apply_phase(db: &TestDb, file: &Path, id: &str, phase: &str) {
+    apply_phase_with(db, file, id, phase, &[]).await;
+}
+
+/// [`apply_phase`] with more `formwork apply` arguments.
+async fn apply_phase_with(db: &TestDb, file: &Path, id: &str, phase: &str, extra: &[&str]) {
+    let url = db.url();
+    let mut args = vec![
+        "apply",
+        p(file),
+        "--db",
+        &url,
+        "--approve",
+        id,
+        "--phase",
+        phase,
+    ];
+    args.extend_from_slice(extra);
+    let o = formwork(&args).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "apply --phase {phase}: {}",
+        text(&o)
+    );
+}
+
+/// The largest lock_timeout of the plan's steps that take a lock blocking traffic.
+fn blocking_lock_timeout(plan: &serde_json::Value) -> u64 {
+    plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| {
+            s["locks"].as_array().is_some_and(|ls| {
+                ls.iter()
+                    .any(|l| l["blocks_traffic"].as_bool() == Some(true))
+            })
+        })
+        .filter_map(|s| s["lock_timeout_ms"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The common assertions on a workload that ran during a rename (see the module comment).
+fn assert_rename_workload(what: &str, report: &Report, lock_timeout: u64, sql: &[String]) {
+    eprintln!("online rename, {what}: {}", report.summary());
+    assert_no_failures(report);
+    let bound = Duration::from_millis(lock_timeout) + MARGIN;
+    assert!(
+        report.longest_wait() <= bound,
+        "{what}: a statement waited for a lock longer than lock_timeout {lock_timeout} ms + {} \
+         ms: {}\nplan:\n{}",
+        MARGIN.as_millis(),
+        report.summary(),
+        sql.join("\n")
+    );
+}
+
+/// Plan toward `declared`; returns the plan file, its id and its JSON.
+async fn planned(db: &TestDb, dir: &TempDir) -> (std::path::PathBuf, String, serde_json::Value) {
+    let (code, out) = plan(db, dir, &[]).await;
+    assert_eq!(code, Some(2), "formwork plan should plan a change:\n{out}");
+    let file = dir.0.join("plan.bin");
+    let shown = formwork(&["show", p(&file), "--format", "json"]).await;
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown));
+    let json: serde_json::Value =
+        serde_json::from_slice(&shown.stdout).expect("show --format json prints JSON");
+    let id = json["id"].as_str().expect("plan id").to_string();
+    (file, id, json)
+}
+
+/// Keys the second application version inserts are offset by this, away from the first's.
+const NEW_APP_KEYS: i64 = 5_000_000;
+
+/// The workload of the application version that uses the new shape: it inserts rows of its
+/// own (keys offset by `NEW_APP_KEYS`) and updates odd keys, the old version even ones, so the
+/// two never wait for each other's row locks.
+fn new_app_spec(table: &str, column: &str) -> Spec {
+    Spec {
+        read_sql: format!("SELECT id, code, {column} FROM {table} WHERE id = $1"),
+        insert_sql: format!(
+            "INSERT INTO {table} (id, code, grp, amount, label, extra, {column}) \
+             VALUES ($1::bigint + {NEW_APP_KEYS}, 'c' || $1::bigint, $1::bigint % 1000, \
+             $1::bigint % 10000, 'l' || $1::bigint, 'x' || $1::bigint, \
+             'bins ' || ($1::bigint + {NEW_APP_KEYS}))"
+        ),
+        update_sql: format!(
+            "UPDATE {table} SET {column} = 'new ' || $1::bigint WHERE id = $1 AND id % 2 = 1"
+        ),
+        ..workload_spec()
+    }
+}
+
+/// The workload of the application version that uses the old shape, writing `note` with values
+/// derived from the key so that every row's final value can be checked.
+fn old_app_spec(table: &str) -> Spec {
+    Spec {
+        read_sql: format!(
+            "SELECT i.id, i.code, i.note, g.name FROM {table} i JOIN groups g ON g.id = i.grp \
+             WHERE i.id = $1"
+        ),
+        insert_sql: format!(
+            "INSERT INTO {table} (id, code, grp, amount, label, extra, note) \
+             VALUES ($1, 'c' || $1::bigint, $1::bigint % 1000, $1::bigint % 10000, \
+             'l' || $1::bigint, 'x' || $1::bigint, 'ins ' || $1::bigint)"
+        ),
+        update_sql: format!(
+            "UPDATE {table} SET note = 'upd ' || $1::bigint WHERE id = $1 AND id % 2 = 0"
+        ),
+        ..workload_spec()
+    }
+}
+
+/// Rows of `table` whose `column` does not hold what the workloads wrote: seeded rows hold
+/// NULL (or `'seed ' || id` when the test seeded the column), or the last update of the
+/// version that owns their parity; inserted rows what their inserting version wrote.
+async fn wrong_values(db: &TestDb, table: &str, column: &str, old: &Report, new: &Report) -> i64 {
+    let client = db.client().await;
+    let seeded: i64 = client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {table} WHERE id <= {ROWS} AND {column} IS NOT NULL \
+                 AND {column} <> CASE WHEN id % 2 = 0 THEN 'upd ' ELSE 'new ' END || id \
+                 AND {column} <> 'seed ' || id"
+            ),
+            &[],
+        )
+        .await
+        .expect("check seeded rows")
+        .get(0);
+    let inserted: i64 = client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM unnest($1::bigint[]) k LEFT JOIN {table} r ON r.id = k \
+                 WHERE r.{column} IS DISTINCT FROM 'ins ' || k"
+            ),
+            &[&old.inserted],
+        )
+        .await
+        .expect("check the old version's rows")
+        .get(0);
+    let new_keys: Vec<i64> = new.inserted.iter().map(|k| k + NEW_APP_KEYS).collect();
+    let inserted_new: i64 = client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM unnest($1::bigint[]) k LEFT JOIN {table} r ON r.id = k \
+                 WHERE r.{column} IS DISTINCT FROM 'bins ' || k"
+            ),
+            &[&new_keys],
+        )
+        .await
+        .expect("check the new version's rows")
+        .get(0);
+    seeded + inserted + inserted_new
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_column_by_expand_and_contract_while_both_versions_write() {
+    let db = seeded("CREATE INDEX items_note_idx ON items (note)").await;
+    let dir = TempDir::new("rename-column");
+    dir.write(
+        "schemas/public.kdl",
+        &with_items_line(r#"index "items_note_idx" "remark""#).replace(
+            r#"column "note" "text" nullable=#true"#,
+            r#"column "remark" "text" nullable=#true renamed-from="note""#,
+        ),
+    );
+    let sum_before = checksum(&db).await;
+    let filenode_before = items_filenode(&db).await;
+
+    // The running version writes through the old name throughout the expand.
+    let old_app = Workload::start(db.conn_info(), old_app_spec("items")).await;
+    tokio::time::sleep(BEFORE).await;
+    let (file, id, json) = planned(&db, &dir).await;
+    let sql = step_sql(&json);
+    for fragment in [
+        "ADD COLUMN \"remark\"",
+        "CREATE TRIGGER",
+        "CREATE INDEX CONCURRENTLY",
+    ] {
+        assert!(
+            sql.iter().any(|s| s.contains(fragment)),
+            "{fragment}: {sql:#?}"
+        );
+    }
+    assert!(!sql.iter().any(|s| s.contains("RENAME COLUMN")), "{sql:#?}");
+    let lock_timeout = blocking_lock_timeout(&json);
+    let started = Instant::now();
+    apply_phase(&db, &file, &id, "expand").await;
+    let expand_took = started.elapsed();
+
+    // The new version is deployed next to the old one: each sees the other's writes.
+    let new_app = Workload::start(db.conn_info(), new_app_spec("items", "remark")).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        scalar::<i64>(
+            &db,
+            "SELECT count(*) FROM items WHERE note IS DISTINCT FROM remark"
+        )
+        .await,
+        0,
+        "the two names disagree while both versions run"
+    );
+    // The old version is retired, then the contract runs under the new version's traffic.
+    let old_report = old_app.stop().await;
+    let started = Instant::now();
+    apply_phase(&db, &file, &id, "contract").await;
+    let contract_took = started.elapsed();
+    tokio::time::sleep(AFTER).await;
+    let new_report = new_app.stop().await;
+    eprintln!(
+        "online rename-column: expand {} ms, contract {} ms",
+        expand_took.as_millis(),
+        contract_took.as_millis()
+    );
+    assert_rename_workload("old version", &old_report, lock_timeout, &sql);
+    assert_rename_workload("new version", &new_report, lock_timeout, &sql);
+    assert!(
+        !new_report.inserted.is_empty(),
+        "the new version inserted nothing"
+    );
+    assert_inserted_rows_present(&db, &old_report).await;
+    assert_eq!(
+        wrong_values(&db, "items", "remark", &old_report, &new_report).await,
+        0,
+        "rows lost a value written through one of the names"
+    );
+    assert_eq!(checksum(&db).await, sum_before, "seeded rows changed");
+    assert_eq!(
+        items_filenode(&db).await,
+        filenode_before,
+        "items was rewritten"
+    );
+    let (code, out) = plan(&db, &dir, &[]).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "a second plan should find nothing to do:\n{out}"
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &db,
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'items'::regclass AND NOT tgisinternal"
+        )
+        .await
+            + scalar::<i64>(
+                &db,
+                "SELECT count(*) FROM pg_proc WHERE proname LIKE 'formwork%'"
+            )
+            .await
+            + scalar::<i64>(
+                &db,
+                "SELECT count(*) FROM pg_class WHERE relname LIKE 'formwork%'"
+            )
+            .await,
+        0,
+        "the contract left a transitional object behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_table_by_expand_and_contract_while_both_versions_write() {
+    let db = seeded("").await;
+    let dir = TempDir::new("rename-table");
+    dir.write(
+        "schemas/public.kdl",
+        &declared(&[(
+            r#"table "items" {"#,
+            r#"table "products" renamed-from="items" {"#,
+        )])
+        .replace(
+            "        primary-key \"id\"\n    }\n}",
+            "        primary-key \"id\" name=\"items_pkey\"\n    }\n}",
+        ),
+    );
+    let sum_before = checksum(&db).await;
+    let old_app = Workload::start(db.conn_info(), old_app_spec("items")).await;
+    tokio::time::sleep(BEFORE).await;
+    let (file, id, json) = planned(&db, &dir).await;
+    let sql = step_sql(&json);
+    assert!(
+        sql.iter()
+            .any(|s| s.contains("CREATE VIEW \"public\".\"items\"")),
+        "{sql:#?}"
+    );
+    let lock_timeout = blocking_lock_timeout(&json);
+    apply_phase(&db, &file, &id, "expand").await;
+    let new_app = Workload::start(db.conn_info(), new_app_spec("products", "note")).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let old_report = old_app.stop().await;
+    apply_phase(&db, &file, &id, "contract").await;
+    tokio::time::sleep(AFTER).await;
+    let new_report = new_app.stop().await;
+    assert_rename_workload("old version", &old_report, lock_timeout, &sql);
+    assert_rename_workload("new version", &new_report, lock_timeout, &sql);
+    assert!(
+        !new_report.inserted.is_empty(),
+        "the new version inserted nothing"
+    );
+    assert_eq!(
+        wrong_values(&db, "products", "note", &old_report, &new_report).await,
+        0,
+        "rows lost a value written through one of the names"
+    );
+    let moved: String = scalar(
+        &db,
+        &CHECKSUM
+            .replace("$ROWS", &ROWS.to_string())
+            .replace("FROM items i", "FROM products i"),
+    )
+    .await;
+    assert_eq!(moved, sum_before, "seeded rows changed");
+    assert_eq!(
+        scalar::<i64>(&db, "SELECT count(*) FROM pg_class WHERE relname = 'items'").await,
+        0,
+        "the contract dropped the view"
+    );
+    let (code, out) = plan(&db, &dir, &[]).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "a second plan should find nothing to do:\n{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_column_killed_mid_backfill_then_a_new_plan_converges_under_load() {
+    use tokio::io::AsyncBufReadExt;
+    // Every row has a value to copy, so the backfill has the whole table to walk.
+    let db = seeded("UPDATE items SET note = 'seed ' || id; ANALYZE items").await;
+    let dir = TempDir::new("rename-kill");
+    dir.write(
+        "schemas/public.kdl",
+        &declared(&[(
+            r#"column "note" "text" nullable=#true"#,
+            r#"column "remark" "text" nullable=#true renamed-from="note""#,
+        )]),
+    );
+    let sum_before = checksum(&db).await;
+    let old_app = Workload::start(db.conn_info(), old_app_spec("items")).await;
+    tokio::time::sleep(BEFORE).await;
+    let (file, id, _) = planned(&db, &dir).await;
+    let url = db.url();
+    let mut child = tokio::process::Command::from(common::formwork_command())
+        .args([
+            "apply",
+            p(&file),
+            "--db",
+            &url,
+            "--approve",
+            &id,
+            "--backfill-initial-rows",
+            "500",
+            "--backfill-max-rows",
+            "500",
+            "--backfill-pause-ms",
+            "5",
+            "--log-format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run formwork apply");
+    // kill -9 once the backfill has committed a few batches.
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut batches = 0;
+    while let Some(line) = lines.next_line().await.expect("read apply output") {
+        if line.contains("backfill-progress") && !line.contains("\"rows_scanned\":0") {
+            batches += 1;
+            if batches == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(batches, 3, "the backfill did not get going");
+    child.kill().await.expect("kill -9 formwork apply");
+    // Copied so far: some rows, not all.
+    let copied: i64 = scalar(&db, "SELECT count(*) FROM items WHERE remark IS NOT NULL").await;
+    let source: i64 = scalar(&db, "SELECT count(*) FROM items WHERE note IS NOT NULL").await;
+    eprintln!("online rename-kill: killed with {copied} of {source} values copied");
+    assert!(copied > 0 && copied < source / 2, "{copied} of {source}");
+    for _ in 0..100 {
+        let held: i64 = scalar(
+            &db,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+        )
+        .await;
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A new plan finishes the rename from where it stopped, while the old version writes on.
+    let (code, out) = plan(&db, &dir, &[]).await;
+    assert_eq!(code, Some(2), "{out}");
+    let second = dir.0.join("plan.bin");
+    let shown = formwork(&["show", p(&second), "--format", "json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("plan JSON");
+    let sql = step_sql(&json);
+    assert!(!sql.iter().any(|s| s.contains("ADD COLUMN")), "{sql:#?}");
+    assert!(
+        sql.iter()
+            .any(|s| s.starts_with("CREATE OR REPLACE FUNCTION")),
+        "{sql:#?}"
+    );
+    let second_id = json["id"].as_str().expect("plan id").to_string();
+    // Batches small enough that a workload update waiting for a row a batch holds waits well
+    // within the bound on this shared machine (the adaptive default aims at 50 ms, and a busy
+    // machine stretches that).
+    apply_phase_with(
+        &db,
+        &second,
+        &second_id,
+        "expand",
+        &["--backfill-max-rows", "1000"],
+    )
+    .await;
+    let new_app = Workload::start(db.conn_info(), new_app_spec("items", "remark")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let old_report = old_app.stop().await;
+    apply_phase(&db, &second, &second_id, "contract").await;
+    let new_report = new_app.stop().await;
+    let lock_timeout = blocking_lock_timeout(&json);
+    assert_rename_workload("old version", &old_report, lock_timeout, &sql);
+    assert_rename_workload("new version", &new_report, lock_timeout, &sql);
+    assert_eq!(
+        wrong_values(&db, "items", "remark", &old_report, &new_report).await,
+        0,
+        "rows lost a value written through one of the names"
+    );
+    assert_eq!(checksum(&db).await, sum_before, "seeded rows changed");
+    assert_eq!(
+        scalar::<i64>(&db, "SELECT count(*) FROM items WHERE remark IS NULL").await,
+        0,
+        "a row was not copied"
+    );
+    let (code, out) = plan(&db, &dir, &[]).await;
+    assert_eq!(
+        code,
+        Some(0),
+        "a third plan should find nothing to do:\n{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_column_declared_atomic_is_one_short_rename_under_load() {
+    // The workload does not use `legacy`: the application tolerates the atomic rename.
+    let case = Case::new(
+        "rename-atomic",
+        declared(&[(
+            r#"column "legacy" "text" nullable=#true"#,
+            r#"column "legacy_text" "text" nullable=#true renamed-from="legacy" rename="atomic""#,
+        )]),
+    )
+    .expect(&["RENAME COLUMN \"legacy\" TO \"legacy_text\""]);
+    let applied = apply_under_load(case).await;
+    assert_eq!(
+        step_sql(&applied.plan).len(),
+        1,
+        "{:?}",
+        step_sql(&applied.plan)
+    );
 }

@@ -324,15 +324,34 @@ async fn a_killed_apply_then_a_new_plan_finishes_the_not_null_sequence_through_t
         }
     }
     assert!(seen.contains("paused after step 1"), "{seen}");
+    // While the apply holds its advisory lock, status reports it as running now.
+    let o = formwork_cli(&["status", "--db", &url, "--dir", "/nonexistent/schemas"]);
+    assert!(text(&o).contains("running"), "{}", text(&o));
+    assert!(text(&o).contains("applying now"), "{}", text(&o));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(leftovers(&db).await.len(), 1);
 
-    let o = formwork_cli(&["status", "--db", &url, "--dir", schemas]);
+    // Once the server has noticed the client is gone, the journal row still says `running`,
+    // and status tells it apart from a live apply.
+    let mut shown = String::new();
+    for _ in 0..50 {
+        let o = formwork_cli(&["status", "--db", &url, "--dir", schemas]);
+        shown = text(&o);
+        if shown.contains("interrupted") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(shown.contains("interrupted"), "{shown}");
     assert!(
-        text(&o).contains("transitional check formwork_notnull_"),
-        "{}",
-        text(&o)
+        shown.contains("apply the same plan again to resume"),
+        "{shown}"
+    );
+    assert!(!shown.contains("applying now"), "{shown}");
+    assert!(
+        shown.contains("transitional check formwork_notnull_"),
+        "{shown}"
     );
 
     // A new plan (the old one is abandoned) picks the sequence up where it stopped.

@@ -263,22 +263,25 @@ async fn take_lock(client: &Client, wait: Duration) -> Result<(), ApplyError> {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            let (hi, lo) = (ADVISORY_LOCK_KEY >> 32, ADVISORY_LOCK_KEY & 0xffff_ffff);
-            let holder = client
-                .query_opt(LOCK_HOLDER_SQL, &[&hi, &lo])
-                .await
-                .ok()
-                .flatten();
+            let holder = lock_holder(client).await.ok().flatten();
             return Err(ApplyError::LockHeld {
-                pid: holder.as_ref().and_then(|r| r.try_get(0).ok()).unwrap_or(0),
-                application: holder
-                    .as_ref()
-                    .and_then(|r| r.try_get(1).ok())
-                    .unwrap_or_default(),
+                pid: holder.as_ref().map_or(0, |h| h.0),
+                application: holder.map(|h| h.1).unwrap_or_default(),
             });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The session holding formwork's advisory lock in this database, if an apply is running:
+/// its backend pid and application name. A journal row left `running` with no holder is an
+/// apply that was killed, not one in progress.
+pub async fn lock_holder(
+    client: &tokio_postgres::Client,
+) -> Result<Option<(i32, String)>, tokio_postgres::Error> {
+    let (hi, lo) = (ADVISORY_LOCK_KEY >> 32, ADVISORY_LOCK_KEY & 0xffff_ffff);
+    let row = client.query_opt(LOCK_HOLDER_SQL, &[&hi, &lo]).await?;
+    Ok(row.map(|r| (r.try_get(0).unwrap_or(0), r.try_get(1).unwrap_or_default())))
 }
 
 /// The fingerprint the plan expects after `k` steps (0: its source).

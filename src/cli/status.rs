@@ -48,11 +48,28 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
         if plans.is_empty() {
             println!("no plans applied to {conn} (no formwork journal)");
         }
-        for p in &plans {
+        // Only one apply runs at a time (the advisory lock), so at most one `running` row is
+        // live, the latest started (rows come in start order); the others were killed and are
+        // shown as such.
+        let latest_running = plans.iter().rposition(|p| p.status == "running");
+        let holder = if latest_running.is_some() {
+            crate::apply::executor::lock_holder(&client)
+                .await
+                .map_err(|e| miette::miette!("reading {conn}: {e}"))?
+        } else {
+            None
+        };
+        for (i, p) in plans.iter().enumerate() {
             let short: String = p.plan_id.chars().take(crate::plan::SHORT_ID_LEN).collect();
+            let live = latest_running == Some(i) && holder.is_some();
+            let status = if p.status == "running" && !live {
+                "interrupted"
+            } else {
+                p.status.as_str()
+            };
             println!(
                 "plan {short}  {:<11}  {}/{} steps  started {}{}",
-                p.status,
+                status,
                 p.steps_done,
                 p.steps_total,
                 p.started_at,
@@ -70,6 +87,16 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
                 for (i, d) in p.contract_steps.iter().enumerate().skip(done) {
                     println!("      step {}: {d}", p.expand_steps + i + 1);
                 }
+            }
+            if live {
+                if let Some((pid, app)) = &holder {
+                    println!("    applying now (backend pid {pid}, application {app:?})");
+                }
+            } else if p.status == "running" {
+                println!(
+                    "    the apply stopped without finishing: apply the same plan again to resume, \
+                     or make a new plan (it finishes what the interrupted steps left)"
+                );
             }
             if let Some(e) = &p.error {
                 println!("    error: {e}");

@@ -129,7 +129,12 @@ pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Tabl
         if renamed {
             rename(ctx, &tq, &cf.name, &df.name);
         }
-        if !same_fk(cf, df) || (cf.valid && !df.valid) {
+        // A referenced table renamed by this plan is the same table.
+        let followed = ForeignKey {
+            references: ctx.renamed(&cf.references),
+            ..cf.clone()
+        };
+        if !same_fk(&followed, df) || (cf.valid && !df.valid) {
             let references = ctx.renamed(&cf.references);
             ctx.push(drop_foreign_key(
                 Stage::RelaxForeignKeys,

@@ -7,7 +7,8 @@
 //!
 //! Each object kind has one file that knows how to compare it and which statements change it:
 //! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
-//! `constraints`, `indexes`, `views`. They produce [`Draft`]s: one statement each, with the
+//! `constraints`, `indexes`, `views`; `renames` makes table and column renames by expand and
+//! contract. They produce [`Draft`]s: one statement each, with the
 //! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
 //! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
 //! and rewrites are not decided here: the lock classifier reads them from the SQL, and the proof
@@ -24,6 +25,7 @@ mod constraints;
 pub mod enum_rebuild;
 mod enums;
 mod indexes;
+mod renames;
 mod retype;
 mod schemas;
 mod sequences;

@@ -2,8 +2,8 @@
 //! `constraints` and `indexes`.
 //!
 //! A new table is created whole, as `ddl` writes it (its foreign keys after every table
-//! exists). On an existing table, columns are added, retyped, renamed and dropped one
-//! statement each; `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
+//! exists). On an existing table, columns are added, retyped and dropped one statement each
+//! (renames are `renames`' business, and rewriting type changes `retype`'s); `SET NOT NULL` goes through a validated `CHECK (col IS NOT NULL)` so the
 //! scan happens without blocking writes, and the exclusive lock that follows is brief.
 
 use super::constraints::drop_foreign_key;
@@ -163,24 +163,7 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     let t = qualified(&tq);
     let shown = display(sname, &d.name);
     if renamed {
-        ctx.push(
-            Draft::new(
-                Stage::Rename,
-                format!("rename table {} to {shown}", display(sname, &c.name)),
-                format!(
-                    "ALTER TABLE {} RENAME TO {}",
-                    qualified(&QualifiedName::new(sname, &c.name)),
-                    quote_ident(&d.name)
-                ),
-            )
-            .hazard(
-                HazardKind::BreaksCompatibility,
-                format!(
-                    "clients using the old name {} break",
-                    display(sname, &c.name)
-                ),
-            ),
-        );
+        super::renames::table(ctx, schema, c, d);
     }
     if c.persistence != d.persistence {
         let to = match d.persistence {
@@ -194,24 +177,15 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
         ));
     }
 
+    // Renames made by expand and contract are planned there; the rest of the diff compares
+    // the table as it will be once they are done.
+    let online = super::renames::columns(ctx, names, (schema, c, d), &tq);
+    let before = c;
+    let c = online.as_ref().unwrap_or(c);
     let p = pair(&c.columns, &d.columns, |col| col.renamed_from.as_ref());
     for (cc, dc, col_renamed) in &p.matched {
         if *col_renamed {
-            ctx.push(
-                Draft::new(
-                    Stage::Rename,
-                    format!("rename column {shown}.{} to {}", cc.name, dc.name),
-                    format!(
-                        "ALTER TABLE {t} RENAME COLUMN {} TO {}",
-                        quote_ident(&cc.name),
-                        quote_ident(&dc.name)
-                    ),
-                )
-                .hazard(
-                    HazardKind::BreaksCompatibility,
-                    format!("clients using column {} break", cc.name),
-                ),
-            );
+            super::renames::atomic_column(ctx, &tq, (before, d), cc, dc);
         }
     }
     for dc in &p.created {

@@ -81,11 +81,15 @@ fn a_rename_is_only_taken_from_renamed_from_and_never_guessed() {
     let mut renamed = desired.clone();
     renamed.schemas["public"].tables["customers"].renamed_from = Some("users".into());
     let d = diff(&current, &renamed, 15).unwrap();
-    assert_eq!(d.drafts.len(), 1, "{:?}", d.drafts);
+    // Expand and contract: the old name stays a view until the contract phase.
+    assert_eq!(d.drafts.len(), 2, "{:?}", d.drafts);
     assert_eq!(
         d.drafts[0].sql,
-        "ALTER TABLE \"public\".\"users\" RENAME TO \"customers\""
+        "ALTER TABLE \"public\".\"users\" RENAME TO \"customers\";\n\
+         CREATE VIEW \"public\".\"users\" AS SELECT \"id\" FROM \"public\".\"customers\""
     );
+    assert_eq!(d.drafts[1].sql, "DROP VIEW \"public\".\"users\"");
+    assert_eq!(d.drafts[1].stage.phase(), Phase::Contract);
     assert_eq!(d.losses().count(), 0);
 }
 

@@ -21,8 +21,14 @@
 //!    concurrently and renames the new one (a later difference is then diffed as usual).
 //! 3. killed after dropping the old `i`: the plan renames the new index to `i`.
 //!
-//! `apply --phase expand` leaves no transitional object (every sequence finishes inside the
-//! expand phase); the contract steps stay in the journal (`formwork status`). The journal itself
+//! Rename of table `t` (see `renames`): after the expand, a view under the old name; the plan
+//! made then has its contract, `DROP VIEW`, left. Rename of column `t.c` to `d`: the table has
+//! both columns (and maybe `formwork_idx_` indexes on `d`, left in place for `renames`, which
+//! builds only the missing ones); the plan finishes the expand and plans the contract.
+//!
+//! `apply --phase expand` leaves no transitional object but a rename's (every other sequence
+//! finishes inside the expand phase; a rename's view, old column and trigger are what the
+//! running application uses until the contract); the contract steps stay in the journal (`formwork status`). The journal itself
 //! (schema `formwork`, with `formwork.backfills`) is never introspected, so never drift.
 //!
 //! An object is transitional only when its name matches the pattern exactly, its hash is the
@@ -43,6 +49,12 @@ pub enum ObjectType {
     Index,
     CheckConstraint,
     Enum,
+    /// The view a table rename leaves under the old name (named as the user's table was).
+    View,
+    /// The old column of a column rename (named as the user's column was).
+    Column,
+    /// A trigger and its function (not in the model: listed for documentation only).
+    Trigger,
 }
 
 impl std::fmt::Display for ObjectType {
@@ -51,6 +63,9 @@ impl std::fmt::Display for ObjectType {
             ObjectType::Index => "index",
             ObjectType::CheckConstraint => "check",
             ObjectType::Enum => "enum",
+            ObjectType::View => "view",
+            ObjectType::Column => "column",
+            ObjectType::Trigger => "trigger",
         })
     }
 }
@@ -88,7 +103,33 @@ pub const KINDS: &[Kind] = &[
         removal: "the contract phase of the plan that made it drops the old type and renames \
                   it into place; resume that plan with `formwork apply`",
     },
+    Kind {
+        purpose: "rename",
+        object: ObjectType::View,
+        what: "view keeping the old name of a renamed table for the running application",
+        removal: "the contract phase drops it",
+    },
+    Kind {
+        purpose: "rename",
+        object: ObjectType::Column,
+        what: "old column of a renamed column, kept equal to the new one by a sync trigger",
+        removal: "the next plan finishes the expand; the contract phase drops it with the trigger",
+    },
+    Kind {
+        purpose: "rename",
+        object: ObjectType::Trigger,
+        what: "trigger and function keeping a renamed column and its old name equal",
+        removal: "the contract phase drops them with the old column",
+    },
 ];
+
+/// The kind of a transitional object a rename leaves (named as the user's object was, so not
+/// recognized by name).
+fn rename_kind(object: ObjectType) -> Option<&'static Kind> {
+    KINDS
+        .iter()
+        .find(|k| k.purpose == "rename" && k.object == object)
+}
 
 /// How many salted names `Ctx::fresh_name` is assumed to have tried.
 pub const MAX_SALT: u32 = 8;
@@ -147,12 +188,40 @@ pub fn find(current: &Model, desired: &Model) -> Vec<Found> {
                 name: e.clone(),
             });
         }
+        for v in s.views.values() {
+            if let (Some(table), Some(kind)) = (
+                super::renames::transitional_view(current, desired, &s.name, v),
+                rename_kind(ObjectType::View),
+            ) {
+                out.push(Found {
+                    kind,
+                    table,
+                    name: v.name.clone(),
+                });
+            }
+        }
         for t in s.tables.values() {
             let declared = desired
                 .schemas
                 .get(&s.name)
                 .and_then(|d| d.tables.get(&t.name));
             let tq = QualifiedName::new(&s.name, &t.name);
+            for old in declared
+                .into_iter()
+                .flat_map(|d| d.columns.values())
+                .filter(|dc| t.columns.contains_key(&dc.name))
+                .filter_map(|dc| dc.renamed_from.as_ref())
+                .filter(|old| t.columns.contains_key(*old))
+                .filter(|old| declared.is_some_and(|d| !d.columns.contains_key(*old)))
+            {
+                if let Some(kind) = rename_kind(ObjectType::Column) {
+                    out.push(Found {
+                        kind,
+                        table: tq.clone(),
+                        name: old.clone(),
+                    });
+                }
+            }
             for c in t.checks.values() {
                 if declared.is_some_and(|d| d.checks.contains_key(&c.name)) {
                     continue;
@@ -221,6 +290,22 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
     let mut drafts = Vec::new();
     let mut resumed = Resumed::new();
     for f in find(current, desired) {
+        // The plan that made the copy of an enum finishes it (its contract renames it).
+        if f.kind.object == ObjectType::Enum {
+            continue;
+        }
+        if f.kind.object == ObjectType::View {
+            // The table rename is done: its contract is what remains.
+            if let Some(s) = model.schemas.get_mut(&f.table.schema) {
+                s.views.shift_remove(&f.name);
+            }
+            drafts.push(super::renames::contract_view(
+                &f.table.schema,
+                &f.name,
+                &f.table.name,
+            ));
+            continue;
+        }
         let Some(table) = model
             .schemas
             .get_mut(&f.table.schema)
@@ -234,6 +319,11 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
             .and_then(|s| s.tables.get(&f.table.name));
         let t = qualified(&f.table);
         match f.kind.object {
+            ObjectType::View => {}
+            // `renames` finishes a column rename from where it is.
+            ObjectType::Column | ObjectType::Trigger => {}
+            ObjectType::Index
+                if super::renames::is_rename_index(desired, &f.table, table, &f.name) => {}
             ObjectType::CheckConstraint => {
                 let Some(column) = notnull_column(&f.table, table, &f.name).map(str::to_string)
                 else {
@@ -261,7 +351,6 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
                     ));
                 }
             }
-            // Never reached (an enum is not a table); the plan that made it finishes it.
             ObjectType::Enum => {}
             ObjectType::Index => {
                 let Some(leftover) = table.indexes.shift_remove(&f.name) else {

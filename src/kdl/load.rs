@@ -1216,6 +1216,7 @@ impl Loader {
             renamed_from: c.prop_string("renamed-from"),
             ..Table::default()
         };
+        self.rename_mode(f, c, &qn, None);
         let mut pk_span: Option<SourceSpan> = None;
         for ch in self.children(f, c) {
             match ch.spec.name {
@@ -1412,6 +1413,7 @@ impl Loader {
                 expression,
             });
         }
+        self.rename_mode(f, c, table, Some(&name));
         Some(Column {
             name,
             data_type,
@@ -1423,6 +1425,39 @@ impl Loader {
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
         })
+    }
+
+    /// `rename=` of a table or column: only meaningful next to `renamed-from=`; `atomic` is
+    /// recorded in `Model::atomic_renames` (the value itself was checked against the choices).
+    fn rename_mode(
+        &mut self,
+        f: &FileCtx,
+        c: &Checked<'_>,
+        table: &QualifiedName,
+        column: Option<&str>,
+    ) {
+        let Some(mode) = c.prop_str("rename") else {
+            return;
+        };
+        if c.prop("renamed-from").is_none() {
+            let what = match column {
+                Some(col) => format!("column `{col}`"),
+                None => format!("table `{}`", table.name),
+            };
+            self.conflict(
+                f,
+                c.prop_span("rename"),
+                format!("{what} says how it is renamed but not from what"),
+                "add `renamed-from=\"old name\"`, or remove `rename=`",
+            );
+            return;
+        }
+        if mode == "atomic" {
+            self.model.atomic_renames.push(crate::model::AtomicRename {
+                table: table.clone(),
+                column: column.map(str::to_string),
+            });
+        }
     }
 
     fn conflict(&mut self, f: &FileCtx, span: SourceSpan, message: String, help: &str) {

@@ -171,6 +171,12 @@ const RENAMED: Prop = p(
     Ty::Str,
     "previous name; the planner renames instead of dropping and creating",
 );
+pub const RENAME_CHOICES: &[&str] = &["expand-contract", "atomic"];
+const RENAME: Prop = p(
+    "rename",
+    Ty::Choice(RENAME_CHOICES),
+    "how a table or column with renamed-from is renamed: expand-contract (default; the old name keeps working until the contract phase) or atomic (one RENAME, for applications that tolerate it)",
+);
 const COMMENT: Prop = p("comment", Ty::Str, "COMMENT ON text");
 pub const DEFERRABLE_CHOICES: &[&str] = &["not-deferrable", "immediate", "deferred"];
 const DEFERRABLE: Prop = p(
@@ -360,7 +366,12 @@ pub static NODES: &[NodeSpec] = &[
         args: &[s("name")],
         rest: None,
         min_args: 1,
-        props: &[RENAMED, p("unlogged", Ty::Bool, "UNLOGGED table"), COMMENT],
+        props: &[
+            RENAMED,
+            RENAME,
+            p("unlogged", Ty::Bool, "UNLOGGED table"),
+            COMMENT,
+        ],
         summary: "a table with its columns, constraints and indexes",
     },
     NodeSpec {
@@ -399,6 +410,7 @@ pub static NODES: &[NodeSpec] = &[
         min_args: 2,
         props: &[
             RENAMED,
+            RENAME,
             p(
                 "nullable",
                 Ty::Bool,

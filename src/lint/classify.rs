@@ -2192,6 +2192,10 @@ pub fn alter_action_effect(a: &AlterAction, pg: u32) -> (LockMode, bool, bool) {
             (AccessExclusive, rewrite, scan)
         }
         AlterAction::AlterType { .. } => (AccessExclusive, true, true),
+        // PostgreSQL 17+: a stored generated column's values are recomputed by rewriting the
+        // table (observed on 18). The statement does not say whether the column is virtual
+        // (18, no rewrite), so this errs on the side of the rewrite.
+        AlterAction::SetExpression { .. } => (AccessExclusive, true, true),
         AlterAction::SetNotNull { .. } => (AccessExclusive, false, true),
         AlterAction::ColumnStats | AlterAction::ClusterOn => (ShareUpdateExclusive, false, false),
         AlterAction::SetParams { light: true } => (ShareUpdateExclusive, false, false),
@@ -2240,6 +2244,18 @@ mod tests {
             })
             .expect("a statement");
         classify(&st.tokens, 15)
+    }
+
+    #[test]
+    fn set_expression_rewrites_the_table() {
+        let c = one("alter table t alter column b set expression as (a * 3)");
+        assert!(c.effect.rewrites);
+        assert_eq!(c.effect.locks[0].0, LockMode::AccessExclusive);
+        assert!(
+            !one("alter table t alter column b drop expression")
+                .effect
+                .rewrites
+        );
     }
 
     #[test]

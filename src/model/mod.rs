@@ -56,6 +56,12 @@ pub struct Model {
     /// used by the plan that rebuilds the type (`diff::enum_rebuild`).
     #[serde(skip)]
     pub enum_replacements: Vec<EnumReplacement>,
+    /// Renames the running application tolerates being atomic (`rename="atomic"` next to
+    /// `renamed-from` in KDL): a table (`column` is `None`) or a column, by its declared name.
+    /// Other renames are made by expand and contract. Declaration-only intent like
+    /// `renamed_from`.
+    #[serde(skip)]
+    pub atomic_renames: Vec<AtomicRename>,
 }
 
 /// A declared replacement of a removed enum value: rows of `type_name` holding `value` get
@@ -65,6 +71,13 @@ pub struct EnumReplacement {
     pub type_name: QualifiedName,
     pub value: String,
     pub replaced_by: String,
+}
+
+/// A rename declared atomic: the table `table` (declared name), or its column `column`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AtomicRename {
+    pub table: QualifiedName,
+    pub column: Option<String>,
 }
 
 /// A declared backfill: the SQL expression existing rows of `table` get in the new `column`.
@@ -90,6 +103,14 @@ impl Model {
             .iter()
             .find(|r| &r.type_name == type_name && r.value == value)
             .map(|r| r.replaced_by.as_str())
+    }
+
+    /// Whether the rename of table `table` (`column` `None`) or of its column is declared
+    /// atomic (`rename="atomic"`).
+    pub fn rename_is_atomic(&self, table: &QualifiedName, column: Option<&str>) -> bool {
+        self.atomic_renames
+            .iter()
+            .any(|r| &r.table == table && r.column.as_deref() == column)
     }
 
     /// The declared backfill expression of a column, if any.

@@ -119,6 +119,7 @@ impl Model {
             backfills: Vec::new(),
             conversions: Vec::new(),
             enum_replacements: Vec::new(),
+            atomic_renames: Vec::new(),
         };
         for s in self.schemas.values() {
             let sn = s.name.as_str();

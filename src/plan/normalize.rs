@@ -63,13 +63,14 @@ pub async fn normalize(
     Ok((out, core.len()))
 }
 
-/// Copy `renamed_from` (everywhere), `allow_data_loss`, `backfills` and `conversions` from the
-/// declaration.
+/// Copy `renamed_from` (everywhere), `allow_data_loss`, `backfills`, `conversions` and
+/// `atomic_renames` from the declaration.
 pub fn carry_intent(into: &mut Model, declared: &Model) {
     into.allow_data_loss = declared.allow_data_loss.clone();
     into.backfills = declared.backfills.clone();
     into.conversions = declared.conversions.clone();
     into.enum_replacements = declared.enum_replacements.clone();
+    into.atomic_renames = declared.atomic_renames.clone();
     for (sname, ds) in &declared.schemas {
         let Some(s) = into.schemas.get_mut(sname) else {
             continue;

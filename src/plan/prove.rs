@@ -122,6 +122,14 @@ pub async fn prove(
             break;
         }
     }
+    // A renamed table may leave a view under its old name until the contract phase
+    // (`diff::renames`): that name is touched as a view too.
+    let views_of_tables: Vec<UnitKey> = core
+        .iter()
+        .filter(|k| k.kind == UnitKind::Table)
+        .map(|k| UnitKey::new(UnitKind::View, &k.schema, &k.name))
+        .collect();
+    core.extend(views_of_tables);
     for key in current.unit_keys() {
         if matches!(key.kind, UnitKind::Extension | UnitKind::Schema) {
             core.insert(key);
