@@ -335,7 +335,7 @@ pub async fn make_plan(
     let plan = builder.estimates(estimates).build()?;
 
     let t = std::time::Instant::now();
-    let findings = gate(&plan, &current.model, pg_major, options)?;
+    let findings = gate(&plan, &current.model, current.server.version_num, options)?;
     progress.say(t, || "linted the plan".to_string());
     Ok(Planned {
         plan,
@@ -517,7 +517,7 @@ fn planner_advice(rule: &str) -> Option<&'static str> {
 fn gate(
     plan: &Plan,
     current: &Model,
-    pg_major: u32,
+    server_version_num: i32,
     options: &PlanOptions,
 ) -> Result<Vec<(usize, Finding)>, PlannerError> {
     let script = plan.session_script();
@@ -553,10 +553,14 @@ fn gate(
         );
     }
     let opts = LintOptions {
-        pg_version: lint::PgVersion {
-            major: if pg_major == 0 { 15 } else { pg_major },
-            minor: 0,
-        },
+        // The whole version: some rules are about minor releases (a bug fixed in 14.4).
+        pg_version: u32::try_from(server_version_num)
+            .ok()
+            .filter(|n| *n >= 10_000)
+            .map_or(lint::PgVersion::DEFAULT, |n| lint::PgVersion {
+                major: n / 10_000,
+                minor: n % 10_000,
+            }),
         db: Some(facts),
         ..LintOptions::default()
     };
