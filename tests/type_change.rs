@@ -503,3 +503,167 @@ async fn a_retired_column_left_after_the_expand_phase_is_dropped_by_the_next_pla
     let (code, out) = bed.plan(&bed.path("third.bin"));
     assert_eq!(code, Some(0), "a third plan: {out}");
 }
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (id integer CONSTRAINT accounts_pk PRIMARY KEY, \
+     code integer NOT NULL CONSTRAINT accounts_code_key UNIQUE, \
+     balance integer NOT NULL CONSTRAINT accounts_balance_positive CHECK (balance >= 0), \
+     note text); \
+     COMMENT ON CONSTRAINT accounts_pk ON accounts IS 'by id'; \
+     INSERT INTO accounts SELECT g, g + 1000000, g % 500, NULL FROM generate_series(1, 20000) g;";
+
+const ACCOUNTS_BIGINT: &str = r#"
+schema "public" {
+    table "accounts" {
+        column "id" "bigint"
+        column "code" "bigint"
+        column "balance" "bigint"
+        column "note" "text" nullable=#true
+        primary-key "id" name="accounts_pk" comment="by id"
+        unique "accounts_code_key" "code"
+        check "accounts_balance_positive" "balance >= 0"
+    }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_and_check_columns_are_retyped_with_their_constraints_rebuilt_on_the_new_column() {
+    let bed = Bed::new("retype-keys", ACCOUNTS, ACCOUNTS_BIGINT).await;
+    let filenode = scalar_i64(&bed.db, "SELECT pg_relation_filenode('accounts')::bigint").await;
+    let file = bed.path("plan.bin");
+    let (code, out) = bed.plan(&file);
+    assert_eq!(code, Some(2), "{out}");
+    let steps = bed.steps(&file);
+    let sql: Vec<&str> = steps.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(!sql.iter().any(|s| s.contains("TYPE bigint")), "{sql:#?}");
+    for fragment in [
+        "PRIMARY KEY USING INDEX",
+        "UNIQUE USING INDEX",
+        "CHECK (balance >= 0) NOT VALID",
+        "VALIDATE CONSTRAINT \"accounts_balance_positive\"",
+    ] {
+        assert!(
+            sql.iter().any(|s| s.contains(fragment)),
+            "{fragment}: {sql:#?}"
+        );
+    }
+    let unique_builds = sql
+        .iter()
+        .filter(|s| s.starts_with("CREATE UNIQUE INDEX CONCURRENTLY"))
+        .count();
+    assert_eq!(unique_builds, 2, "{sql:#?}");
+    bed.apply(&file, "all");
+
+    let wrong = scalar_i64(
+        &bed.db,
+        "SELECT count(*) FROM accounts WHERE code <> id + 1000000 OR balance <> id % 500",
+    )
+    .await;
+    assert_eq!(wrong, 0);
+    assert_eq!(
+        scalar_i64(&bed.db, "SELECT count(*) FROM accounts").await,
+        20000
+    );
+    let types: String = bed
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' \
+             ORDER BY attname) FROM pg_attribute WHERE attrelid = 'accounts'::regclass \
+             AND attnum > 0 AND NOT attisdropped",
+            &[],
+        )
+        .await
+        .expect("column types")
+        .get(0);
+    assert_eq!(types, "balance bigint, code bigint, id bigint, note text");
+    // The constraints are enforced on the new columns, and valid.
+    let client = bed.db.client().await;
+    for (sql, state) in [
+        (
+            "INSERT INTO accounts (id, code, balance) VALUES (1, 5, 5)",
+            "23505",
+        ),
+        (
+            "INSERT INTO accounts (id, code, balance) VALUES (30000, 1000001, 5)",
+            "23505",
+        ),
+        (
+            "INSERT INTO accounts (id, code, balance) VALUES (30000, 5, -1)",
+            "23514",
+        ),
+    ] {
+        let e = client.execute(sql, &[]).await.expect_err(sql);
+        assert_eq!(e.code().map(|c| c.code()), Some(state), "{sql}: {e}");
+    }
+    client
+        .execute(
+            "INSERT INTO accounts (id, code, balance) VALUES (9000000000, 9000000001, 1)",
+            &[],
+        )
+        .await
+        .expect("a bigint key");
+    let invalid = scalar_i64(
+        &bed.db,
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'accounts'::regclass \
+         AND NOT convalidated",
+    )
+    .await;
+    assert_eq!(invalid, 0);
+    assert_eq!(bed.leftovers().await, Vec::<String>::new());
+    assert_eq!(
+        scalar_i64(&bed.db, "SELECT pg_relation_filenode('accounts')::bigint").await,
+        filenode,
+        "accounts was rewritten"
+    );
+    let (code, out) = bed.plan(&bed.path("again.bin"));
+    assert_eq!(code, Some(0), "a second plan: {out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_other_tables_reference_is_retyped_in_place_and_the_plan_says_why() {
+    let bed = Bed::new(
+        "retype-referenced",
+        "CREATE TABLE parents (id integer PRIMARY KEY); \
+         CREATE TABLE children (id bigint PRIMARY KEY, parent integer REFERENCES parents);",
+        r#"
+schema "public" {
+    table "parents" {
+        column "id" "bigint"
+        primary-key "id"
+    }
+    table "children" {
+        column "id" "bigint"
+        column "parent" "integer" nullable=#true
+        primary-key "id"
+        foreign-key "children_parent_fkey" "parent" references="parents(id)"
+    }
+}
+"#,
+    )
+    .await;
+    let (code, out) = bed.plan(&bed.path("plan.bin"));
+    assert_eq!(code, Some(1), "a blocking ALTER TYPE is refused: {out}");
+    assert!(out.contains("ALTER COLUMN \"id\" TYPE bigint"), "{out}");
+    // Accepted, the step says why it blocks.
+    let file = bed.path("plan.bin");
+    let schemas = bed.path("schemas");
+    let o = formwork(&[
+        "plan",
+        "--db",
+        &bed.url,
+        "--dir",
+        &schemas,
+        "--out",
+        &file,
+        "--allow-blocking",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let steps = bed.steps(&file);
+    assert!(
+        steps.iter().any(|(d, s)| s.contains("TYPE bigint")
+            && d.contains("foreign keys reference")
+            && d.contains("referencing columns")),
+        "{steps:#?}"
+    );
+}

@@ -368,7 +368,8 @@ pub(super) fn expand_contract(
             predicate: Some(format!("{sh} IS DISTINCT FROM {}", convert(""))),
         },
     ));
-    if let Some(def) = &d.default {
+    let default_set = resumed.as_ref().and_then(|s| s.default.as_ref());
+    if let Some(def) = d.default.as_ref().filter(|def| Some(*def) != default_set) {
         ctx.push(Draft::new(
             Stage::Columns,
             format!("give {shadow} the default of {shown}"),

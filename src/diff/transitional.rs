@@ -282,6 +282,8 @@ pub(crate) struct Shadow {
     pub name: String,
     /// NOT NULL already set on it.
     pub not_null: bool,
+    /// The default already set on it.
+    pub default: Option<String>,
     /// Valid indexes already built on it (under their temporary names).
     pub indexes: Vec<Index>,
 }
@@ -415,6 +417,7 @@ fn separate_shadow(
             Shadow {
                 name: f.name.clone(),
                 not_null: shadow.not_null,
+                default: shadow.default.clone(),
                 indexes: built,
             },
         );
