@@ -462,3 +462,40 @@ async fn a_type_change_interrupted_after_any_step_is_resumed_and_converges() {
         assert!(leftovers(&db).await.is_empty(), "after step {killed_after}");
     }
 }
+
+#[tokio::test]
+async fn user_columns_named_like_a_shadow_or_retired_column_are_left_alone() {
+    let db = TestDb::new().await;
+    db.execute(
+        "CREATE TABLE t (id bigint PRIMARY KEY, c text, \
+         formwork_new_0123456789abcdef bigint, formwork_old_0123456789abcdef bigint)",
+    )
+    .await;
+    let kdl = NULLABLE.replace(
+        r#"column "c" "text" nullable=#true"#,
+        r#"column "c" "text" nullable=#true
+        column "formwork_new_0123456789abcdef" "bigint" nullable=#true
+        column "formwork_old_0123456789abcdef" "bigint" nullable=#true"#,
+    );
+    let p = plan(&db, &kdl).await;
+    assert!(p.plan.steps().is_empty(), "{:?}", sqls(&p));
+    // Their hashes are no column's: not transitional, even undeclared.
+    let current = catalog(&db).await.model;
+    assert_eq!(
+        formwork::diff::transitional::find(&current, &Model::default()),
+        []
+    );
+    // Undeclared, dropping one is an ordinary data loss, refused without permission.
+    let refused = make_plan(
+        &catalog(&db).await,
+        &declared(NULLABLE),
+        &scratch(),
+        &PlanOptions::default(),
+    )
+    .await;
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("formwork_new_0123456789abcdef"),
+        "{message}"
+    );
+}

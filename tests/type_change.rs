@@ -261,6 +261,17 @@ impl Bed {
         panic!("the killed apply's session did not end");
     }
 
+    /// Nothing of formwork's is left and a new plan finds nothing to do.
+    async fn assert_converged(&self) {
+        assert_eq!(
+            self.leftovers().await,
+            Vec::<String>::new(),
+            "transitional objects left behind"
+        );
+        let (code, out) = self.plan(&self.path("last.bin"));
+        assert_eq!(code, Some(0), "a last plan: {out}");
+    }
+
     /// formwork's objects still in the database: columns, relations, triggers, functions,
     /// constraints.
     async fn leftovers(&self) -> Vec<String> {
@@ -420,17 +431,11 @@ async fn a_retype_killed_mid_backfill_is_resumed_by_the_next_plan() {
 
     assert_items_converted(&bed).await;
     assert_eq!(
-        bed.leftovers().await,
-        Vec::<String>::new(),
-        "transitional objects left behind"
-    );
-    assert_eq!(
         scalar_i64(&bed.db, "SELECT pg_relation_filenode('items')::bigint").await,
         filenode,
         "items was rewritten"
     );
-    let (code, out) = bed.plan(&bed.path("third.bin"));
-    assert_eq!(code, Some(0), "a third plan: {out}");
+    bed.assert_converged().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,15 +456,9 @@ async fn a_shadow_column_left_by_a_change_no_longer_declared_is_dropped_with_its
     assert_eq!(steps.len(), 1, "{steps:#?}");
     assert!(steps[0].0.contains("clean up shadow column"), "{steps:#?}");
     bed.apply(&again, "all");
-    assert_eq!(
-        bed.leftovers().await,
-        Vec::<String>::new(),
-        "transitional objects left behind"
-    );
     // Writes work without the trigger.
     bed.db.execute(INTERRUPTED_WRITES).await;
-    let (code, out) = bed.plan(&bed.path("third.bin"));
-    assert_eq!(code, Some(0), "a third plan: {out}");
+    bed.assert_converged().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,13 +494,7 @@ async fn a_retired_column_left_after_the_expand_phase_is_dropped_by_the_next_pla
     );
     bed.apply(&again, "all");
     assert_items_converted(&bed).await;
-    assert_eq!(
-        bed.leftovers().await,
-        Vec::<String>::new(),
-        "transitional objects left behind"
-    );
-    let (code, out) = bed.plan(&bed.path("third.bin"));
-    assert_eq!(code, Some(0), "a third plan: {out}");
+    bed.assert_converged().await;
 }
 
 const ACCOUNTS: &str = "CREATE TABLE accounts (id integer CONSTRAINT accounts_pk PRIMARY KEY, \
@@ -610,14 +603,13 @@ async fn key_and_check_columns_are_retyped_with_their_constraints_rebuilt_on_the
     )
     .await;
     assert_eq!(invalid, 0);
-    assert_eq!(bed.leftovers().await, Vec::<String>::new());
+
     assert_eq!(
         scalar_i64(&bed.db, "SELECT pg_relation_filenode('accounts')::bigint").await,
         filenode,
         "accounts was rewritten"
     );
-    let (code, out) = bed.plan(&bed.path("again.bin"));
-    assert_eq!(code, Some(0), "a second plan: {out}");
+    bed.assert_converged().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,18 +7,23 @@
 //!    only), named `formwork_new_<hash>` (`Ctx::fresh_name`, deterministic).
 //! 2. A trigger function `formwork_sync_<hash>()` and a `BEFORE INSERT OR UPDATE` trigger of
 //!    the same name that sets the shadow from the old column with the conversion on every
-//!    write, so rows written through the old shape during the change are converted too.
+//!    write, so rows written through the old shape during the change are converted too. Both
+//!    are created idempotently (`CREATE OR REPLACE`): they are not in the model, so a resumed
+//!    change cannot know whether they exist.
 //! 3. A batched backfill (`plan::backfill`) setting the shadow to the conversion where it
 //!    differs from it; the trigger makes every later write keep it in step.
 //! 4. The declared default set on the shadow (metadata only; until the swap the trigger
 //!    overrides it), and NOT NULL through the validated-check sequence of `tables`.
 //! 5. Each index on the column, declared unchanged, built again on the shadow concurrently
-//!    under a temporary name `formwork_idx_<hash>`.
+//!    under a temporary name `formwork_idx_<hash>`; so is the unique index of each primary
+//!    key and unique constraint on the column.
 //! 6. The swap, one transaction under the short lock_timeout: the old column renamed to a
 //!    retired name `formwork_old_<hash>` and relieved of NOT NULL and its default (the new
 //!    application version never writes it), the shadow renamed to the declared name, the
 //!    trigger and its function dropped, each old index renamed `formwork_oldidx_<hash>` and
-//!    its rebuilt twin given the declared name.
+//!    its rebuilt twin given the declared name, each key dropped and added again on its new
+//!    index (`USING INDEX`, no scan), each check on the column dropped and added again
+//!    `NOT VALID` (its expression then names the new column), validated right after the swap.
 //!
 //! Contract: the retired column is dropped, and the old indexes with it.
 //!
@@ -26,19 +31,25 @@
 //! declaration gives one (`using=` on the column, `Model::conversions`): an expression over
 //! the row's columns as they were, cast to the new type.
 //!
+//! An interrupted apply's shadow column is recognized by `transitional` and handed over in
+//! `Ctx::resumed_retypes`: the change then skips what is already there (the column, its
+//! default, its NOT NULL, indexes already built the same) and runs the rest.
+//!
 //! The proof needs nothing special: the trigger and its function are not part of the model
 //! (nor of the fingerprint), the shadow and retired columns are ordinary columns the
 //! intermediate fingerprints record, column order carries no meaning in the fingerprint, and
 //! after the contract step the state is the declared one.
 //!
 //! What this deliberately does not do yet: columns of an index the declaration changes or
-//! drops, that is INVALID or uses the column in an expression or predicate; columns a
-//! primary, unique or foreign key, a check or an exclusion constraint uses; columns of a table
-//! a view reads; identity, generated and serial (`nextval`) columns; user types (enums);
-//! collation changes; changes that can lose values (narrowing, where a failing trigger would
-//! fail the running application's writes). Those keep the blocking `ALTER COLUMN ... TYPE` (which the lint gate
-//! reports and `--allow-blocking` must accept); [`why_not_online`] says why, and the plan's
-//! description carries it.
+//! drops, that is INVALID or uses the column in an expression or predicate; columns of a key
+//! or check the declaration changes too; columns foreign keys reference (the referencing
+//! columns would have to change type in the same swap) or of a foreign key; tables with an
+//! exclusion constraint; columns of a table a view reads; identity, generated and serial
+//! (`nextval`) columns; user types (enums); collation changes; changes that can lose values
+//! (narrowing, where a failing trigger would fail the running application's writes). Those
+//! keep the blocking `ALTER COLUMN ... TYPE` (which the lint gate reports and
+//! `--allow-blocking` must accept); [`why_not_online`] says why, and the plan's description
+//! carries it.
 
 use super::transitional::Shadow;
 use super::{Ctx, Draft, Stage};
@@ -391,6 +402,14 @@ pub(super) fn expand_contract(
     let mut after = Vec::new();
     let iq = |n: &str| qualified(&QualifiedName::new(&tq.schema, n));
     let retarget = |n: &String| on_shadow(n, &d.name, &shadow);
+    let target = Target {
+        names,
+        schema,
+        declared,
+        tq,
+        resumed: resumed.as_ref(),
+        shadow: &shadow,
+    };
     for k in keys_on(table, &c.name) {
         let kparts = [tq.schema.as_str(), tq.name.as_str(), k.name];
         let temp = ctx.fresh_name("idx", &tq.schema, &kparts);
@@ -421,15 +440,7 @@ pub(super) fn expand_contract(
         } else {
             "unique constraint"
         };
-        build_on_shadow(
-            ctx,
-            (names, schema, declared),
-            tq,
-            resumed.as_ref(),
-            &building,
-            &format!("the {what} {}", k.name),
-            &shadow,
-        );
+        target.build(ctx, &building, &format!("the {what} {}", k.name));
         swap.push(format!(
             "ALTER TABLE {t} DROP CONSTRAINT {}",
             quote_ident(k.name)
@@ -473,15 +484,7 @@ pub(super) fn expand_contract(
             }
         }
         building.include = building.include.iter().map(retarget).collect();
-        build_on_shadow(
-            ctx,
-            (names, schema, declared),
-            tq,
-            resumed.as_ref(),
-            &building,
-            &format!("index {}", idx.name),
-            &shadow,
-        );
+        target.build(ctx, &building, &format!("index {}", idx.name));
         swap.push(format!(
             "ALTER INDEX {} RENAME TO {}",
             iq(&idx.name),
@@ -567,51 +570,59 @@ pub(super) fn expand_contract(
     ));
 }
 
-/// Build `building` (an index on the shadow column under its temporary name) concurrently,
-/// unless an interrupted apply already built it the same.
-fn build_on_shadow(
-    ctx: &mut Ctx,
-    (names, schema, declared): (&Names, &Schema, &Table),
-    tq: &QualifiedName,
-    resumed: Option<&Shadow>,
-    building: &Index,
-    what: &str,
-    shadow: &str,
-) {
-    let left = resumed.and_then(|s| s.indexes.iter().find(|i| i.name == building.name));
-    if let Some(left) = left {
-        let same = Index {
-            comment: None,
-            ..left.clone()
-        } == *building;
-        if same {
-            return;
+/// Where the indexes of a retyped column are built again: its shadow column.
+struct Target<'a> {
+    names: &'a Names<'a>,
+    schema: &'a Schema,
+    declared: &'a Table,
+    tq: &'a QualifiedName,
+    /// The shadow an interrupted apply left, with the indexes it built.
+    resumed: Option<&'a Shadow>,
+    shadow: &'a str,
+}
+
+impl Target<'_> {
+    /// Build `building` (an index on the shadow column under its temporary name)
+    /// concurrently, unless an interrupted apply already built it the same.
+    fn build(&self, ctx: &mut Ctx, building: &Index, what: &str) {
+        let tq = self.tq;
+        let left = self
+            .resumed
+            .and_then(|s| s.indexes.iter().find(|i| i.name == building.name));
+        if let Some(left) = left {
+            let same = Index {
+                comment: None,
+                ..left.clone()
+            } == *building;
+            if same {
+                return;
+            }
+            ctx.push(
+                Draft::new(
+                    Stage::NotNull,
+                    format!(
+                        "drop index {} of {tq}, left by an interrupted apply with another \
+                         definition, without blocking writes",
+                        building.name
+                    ),
+                    format!(
+                        "DROP INDEX CONCURRENTLY {}",
+                        super::qn(&tq.schema, &building.name)
+                    ),
+                )
+                .outside_transaction(),
+            );
         }
         ctx.push(
             Draft::new(
                 Stage::NotNull,
                 format!(
-                    "drop index {} of {tq}, left by an interrupted apply with another \
-                     definition, without blocking writes",
-                    building.name
+                    "build {what} on {} of {tq} as {}, without blocking writes",
+                    self.shadow, building.name
                 ),
-                format!(
-                    "DROP INDEX CONCURRENTLY {}",
-                    super::qn(&tq.schema, &building.name)
-                ),
+                ddl::create_index_with(self.names, self.schema, self.declared, building, true),
             )
             .outside_transaction(),
         );
     }
-    ctx.push(
-        Draft::new(
-            Stage::NotNull,
-            format!(
-                "build {what} on {shadow} of {tq} as {}, without blocking writes",
-                building.name
-            ),
-            ddl::create_index_with(names, schema, declared, building, true),
-        )
-        .outside_transaction(),
-    );
 }
