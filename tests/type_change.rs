@@ -659,3 +659,73 @@ schema "public" {
         "{steps:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_key_column_is_retyped_with_its_key_added_again_and_validated() {
+    let bed = Bed::new(
+        "retype-fk",
+        "CREATE TABLE parents (id bigint PRIMARY KEY); \
+         INSERT INTO parents SELECT generate_series(1, 100); \
+         CREATE TABLE children (id bigint PRIMARY KEY, parent integer \
+         CONSTRAINT children_parent_fkey REFERENCES parents ON DELETE CASCADE); \
+         COMMENT ON CONSTRAINT children_parent_fkey ON children IS 'whose child'; \
+         INSERT INTO children SELECT g, g % 100 + 1 FROM generate_series(1, 5000) g;",
+        r#"
+schema "public" {
+    table "parents" {
+        column "id" "bigint"
+        primary-key "id"
+    }
+    table "children" {
+        column "id" "bigint"
+        column "parent" "bigint" nullable=#true
+        primary-key "id"
+        foreign-key "children_parent_fkey" "parent" references="parents(id)" on-delete="cascade" comment="whose child"
+    }
+}
+"#,
+    )
+    .await;
+    let file = bed.path("plan.bin");
+    let (code, out) = bed.plan(&file);
+    assert_eq!(code, Some(2), "{out}");
+    let steps = bed.steps(&file);
+    let sql: Vec<&str> = steps.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(!sql.iter().any(|s| s.contains("TYPE bigint")), "{sql:#?}");
+    assert!(
+        sql.iter().any(|s| s.contains("RENAME COLUMN")
+            && s.contains("FOREIGN KEY")
+            && s.contains("NOT VALID")),
+        "{sql:#?}"
+    );
+    bed.apply(&file, "all");
+    let wrong = scalar_i64(
+        &bed.db,
+        "SELECT count(*) FROM children WHERE parent IS DISTINCT FROM id % 100 + 1",
+    )
+    .await;
+    assert_eq!(wrong, 0);
+    let valid = scalar_i64(
+        &bed.db,
+        "SELECT count(*) FROM pg_constraint WHERE conname = 'children_parent_fkey' \
+         AND convalidated AND confdeltype = 'c' \
+         AND obj_description(oid, 'pg_constraint') = 'whose child'",
+    )
+    .await;
+    assert_eq!(valid, 1);
+    // Enforced on the new column.
+    let e = bed
+        .db
+        .client()
+        .await
+        .execute("INSERT INTO children (id, parent) VALUES (9000, 5000)", &[])
+        .await
+        .expect_err("a parent that does not exist");
+    assert_eq!(e.code().map(|c| c.code()), Some("23503"), "{e}");
+    bed.db.execute("DELETE FROM parents WHERE id = 1").await;
+    assert_eq!(
+        scalar_i64(&bed.db, "SELECT count(*) FROM children WHERE parent = 1").await,
+        0
+    );
+    bed.assert_converged().await;
+}

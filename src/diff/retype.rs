@@ -23,7 +23,9 @@
 //!    trigger and its function dropped, each old index renamed `formwork_oldidx_<hash>` and
 //!    its rebuilt twin given the declared name, each key dropped and added again on its new
 //!    index (`USING INDEX`, no scan), each check on the column dropped and added again
-//!    `NOT VALID` (its expression then names the new column), validated right after the swap.
+//!    `NOT VALID` (its expression then names the new column), validated right after the swap,
+//!    and each foreign key from the column likewise (the swap then locks the referenced table
+//!    too, briefly).
 //!
 //! Contract: the retired column is dropped, and the old indexes with it.
 //!
@@ -42,8 +44,8 @@
 //!
 //! What this deliberately does not do yet: columns of an index the declaration changes or
 //! drops, that is INVALID or uses the column in an expression or predicate; columns of a key
-//! or check the declaration changes too; columns foreign keys reference (the referencing
-//! columns would have to change type in the same swap) or of a foreign key; tables with an
+//! check or foreign key the declaration changes too; columns foreign keys reference (the
+//! referencing columns would have to change type in the same swap); tables with an
 //! exclusion constraint; columns of a table a view reads; identity, generated and serial
 //! (`nextval`) columns; user types (enums); collation changes; changes that can lose values
 //! (narrowing, where a failing trigger would fail the running application's writes). Those
@@ -54,8 +56,10 @@
 use super::transitional::Shadow;
 use super::{Ctx, Draft, Stage};
 use crate::ddl::table::{self as ddl, Names};
+use crate::locks::LockMode;
 use crate::model::{
-    Check, Column, Deferrable, Index, IndexKey, IndexKeyTarget, QualifiedName, Schema, Table,
+    Check, Column, Deferrable, ForeignKey, Index, IndexKey, IndexKeyTarget, QualifiedName, Schema,
+    Table,
 };
 use crate::sql::{qualified, quote_ident};
 
@@ -143,12 +147,23 @@ pub(super) fn why_not_online(
              would have to change type in the same swap)",
         );
     }
-    if table
-        .foreign_keys
-        .values()
-        .any(|fk| fk.columns.contains(&c.name))
-    {
-        return Some("foreign key columns are retyped in place");
+    let fk_changes = |fk: &ForeignKey| {
+        declared.foreign_keys.get(&fk.name).is_none_or(|d| {
+            ForeignKey {
+                renamed_from: None,
+                comment: None,
+                ..d.clone()
+            } != ForeignKey {
+                renamed_from: None,
+                comment: None,
+                ..fk.clone()
+            }
+        })
+    };
+    if foreign_keys_on(table, &c.name).any(fk_changes) {
+        return Some(
+            "columns of a foreign key that is changed or dropped too are retyped in place",
+        );
     }
     let read_by_view = super::view_dependencies(ctx.current)
         .values()
@@ -263,6 +278,14 @@ fn checks_on<'a>(table: &'a Table, column: &'a str) -> impl Iterator<Item = &'a 
         .checks
         .values()
         .filter(move |k| k.expression.contains(column))
+}
+
+/// The foreign keys of `table` that `column` is a referencing column of.
+fn foreign_keys_on<'a>(table: &'a Table, column: &'a str) -> impl Iterator<Item = &'a ForeignKey> {
+    table
+        .foreign_keys
+        .values()
+        .filter(move |fk| fk.columns.iter().any(|n| n == column))
 }
 
 fn same_check(a: &Check, b: &Check) -> bool {
@@ -458,11 +481,7 @@ pub(super) fn expand_contract(
             .declared_comment(declared)
             .filter(|t| Some(*t) == k.comment)
         {
-            after.push(super::comment_on(
-                format!("CONSTRAINT {} ON {t}", quote_ident(k.name)),
-                format!("constraint {} of {tq}", k.name),
-                Some(text),
-            ));
+            after.push(constraint_comment(&t, tq, k.name, text));
         }
     }
     for idx in table.indexes.values() {
@@ -532,11 +551,47 @@ pub(super) fn expand_contract(
             .and_then(|dk| dk.comment.as_deref())
             .filter(|t| Some(*t) == k.comment.as_deref())
         {
-            after.push(super::comment_on(
-                format!("CONSTRAINT {} ON {t}", quote_ident(&k.name)),
-                format!("constraint {} of {tq}", k.name),
-                Some(text),
-            ));
+            after.push(constraint_comment(&t, tq, &k.name, text));
+        }
+    }
+    // Foreign keys from the column: the same, with the referenced table locked too (dropping
+    // a foreign key takes ACCESS EXCLUSIVE there, where its triggers live; validating takes
+    // ROW SHARE there).
+    let mut referenced = Vec::new();
+    for fk in foreign_keys_on(table, &c.name) {
+        let mut not_valid = fk.clone();
+        not_valid.valid = false;
+        swap.push(format!(
+            "ALTER TABLE {t} DROP CONSTRAINT {}",
+            quote_ident(&fk.name)
+        ));
+        swap.push(format!(
+            "ALTER TABLE {t} ADD {}",
+            ddl::foreign_key(&not_valid)
+        ));
+        referenced.push(fk.references.clone());
+        if fk.valid {
+            validate.push(
+                Draft::new(
+                    Stage::NotNull,
+                    format!(
+                        "validate foreign key {} on the new {shown}, without blocking writes",
+                        fk.name
+                    ),
+                    format!(
+                        "ALTER TABLE {t} VALIDATE CONSTRAINT {}",
+                        quote_ident(&fk.name)
+                    ),
+                )
+                .also_locks(LockMode::RowShare, fk.references.clone()),
+            );
+        }
+        let dk = declared.foreign_keys.get(&fk.name);
+        if let Some(text) = dk
+            .and_then(|dk| dk.comment.as_deref())
+            .filter(|t| Some(*t) == fk.comment.as_deref())
+        {
+            after.push(constraint_comment(&t, tq, &fk.name, text));
         }
     }
     if c.not_null {
@@ -548,11 +603,15 @@ pub(super) fn expand_contract(
     swap.push(format!("DROP TRIGGER {trigger} ON {t}"));
     swap.push(format!("DROP FUNCTION {func}()"));
     // After every NOT NULL sequence, before any index a new declaration builds on the column.
-    ctx.push(Draft::new(
+    let mut swap = Draft::new(
         Stage::NotNull,
         format!("swap {shadow} in as {shown} and retire the old column as {retired}"),
         swap.join(";\n"),
-    ));
+    );
+    for table in referenced {
+        swap = swap.also_locks(LockMode::AccessExclusive, table);
+    }
+    ctx.push(swap);
     for draft in validate.into_iter().chain(after) {
         ctx.push(draft);
     }
@@ -568,6 +627,15 @@ pub(super) fn expand_contract(
         format!("drop the retired column {retired} of {tq} (the old {shown}), and its indexes"),
         format!("ALTER TABLE {t} DROP COLUMN {old}"),
     ));
+}
+
+/// The comment of a constraint dropped and added again by the swap, set again.
+fn constraint_comment(t: &str, tq: &QualifiedName, name: &str, text: &str) -> Draft {
+    super::comment_on(
+        format!("CONSTRAINT {} ON {t}", quote_ident(name)),
+        format!("constraint {name} of {tq}"),
+        Some(text),
+    )
 }
 
 /// Where the indexes of a retyped column are built again: its shadow column.
