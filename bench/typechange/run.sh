@@ -17,7 +17,11 @@
 #             concurrently, NOT NULL through a validated check, the swap (primary key attached
 #             with USING INDEX) under the short lock_timeout, then the old column dropped
 #
-# RUNS rounds, each running naive then formwork, so a change in the machine's load hits both.
+#   idle      no change: `sleep IDLE_S` under the same load, to show what the machine alone does
+#             to the load's latency (other work on a shared machine shows here)
+#
+# RUNS rounds, each running idle, naive then formwork, so a change in the machine's load hits
+# all three.
 # The load runs NAIVE_LOAD_S seconds around the naive change and FORMWORK_LOAD_S around
 # formwork's (the change must end before the load does; the script says so when it did not).
 #
@@ -39,6 +43,7 @@ cd "$(dirname "$0")/../.."
 ROWS=${ROWS:-2000000}
 RUNS=${RUNS:-3}
 NAIVE_LOAD_S=${NAIVE_LOAD_S:-30}
+IDLE_S=${IDLE_S:-10}
 FORMWORK_LOAD_S=${FORMWORK_LOAD_S:-240}
 CLIENTS=${CLIENTS:-4}
 FORMWORK=${FORMWORK:-target/release/formwork}
@@ -110,11 +115,14 @@ export PGBENCH=$work/pgbench.sh
 
 : >"$work/results.tsv"
 for run in $(seq 1 "$RUNS"); do
-  for how in naive formwork; do
+  for how in idle naive formwork; do
     reset_db
     before_ids=$(ids)
     note=""
-    if [ "$how" = naive ]; then
+    if [ "$how" = idle ]; then
+      load_s=$((IDLE_S + 5))
+      cmd=(sleep "$IDLE_S")
+    elif [ "$how" = naive ]; then
       load_s=$NAIVE_LOAD_S
       cmd=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d run -c "$NAIVE")
     else
