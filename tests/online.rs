@@ -114,8 +114,12 @@ const CHECKSUM: &str = "SELECT md5(string_agg(concat_ws('|', i.id, i.code, i.grp
 fn workload_spec() -> Spec {
     Spec {
         // Through the join, reads also touch the table foreign keys reference: dropping or
-        // adding one locks it too.
-        read_sql: "SELECT i.id, i.code, i.note, g.name FROM items i \
+        // adding one locks it too. `id` is read as bigint: the statements are prepared (an
+        // unnamed statement, parsed one round trip before it runs), and PostgreSQL refuses to
+        // run a prepared statement whose result type changed since it was parsed ("cached
+        // plan must not change result type"), which a retype of `id` committing between the
+        // two round trips would cause; see docs/online.md.
+        read_sql: "SELECT i.id::bigint, i.code, i.note, g.name FROM items i \
              JOIN groups g ON g.id = i.grp WHERE i.id = $1::bigint"
             .into(),
         // The key is cast, so the statements also work while `id` is an integer (the primary
