@@ -602,6 +602,21 @@ mod tests {
     }
 
     #[test]
+    fn type_change_kinds_are_recognized_on_their_own_object_type_only() {
+        let shadow = temp_name("new", &["public", "t", "c"]);
+        let kind = recognize(&shadow, ObjectType::Column).map(|k| k.purpose);
+        assert_eq!(kind, Some("new"));
+        assert!(recognize(&shadow, ObjectType::Index).is_none());
+        let retired = temp_name("old", &["public", "t", "c"]);
+        let kind = recognize(&retired, ObjectType::Column).map(|k| k.purpose);
+        assert_eq!(kind, Some("old"));
+        let oldidx = temp_name("oldidx", &["public", "t", "i"]);
+        let kind = recognize(&oldidx, ObjectType::Index).map(|k| k.purpose);
+        assert_eq!(kind, Some("oldidx"));
+        assert!(recognize(&oldidx, ObjectType::Column).is_none());
+    }
+
+    #[test]
     fn salted_names_hash_back_to_their_object() {
         let salted = temp_name("notnull", &["public", "t", "c", "2"]);
         assert!(hash_matches(&salted, "notnull", &["public", "t", "c"]));
