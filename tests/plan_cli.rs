@@ -170,13 +170,21 @@ fn the_plan_gate_refuses_a_step_with_no_online_form_unless_blocking_is_accepted(
     let db = common::test_db();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(db.execute(
-        "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(10,2));",
+        "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(10,2));
+         CREATE INDEX items_price_idx ON items (price) WHERE price IS NOT NULL;",
     ));
     let dir = TempDir::new("gate");
-    // integer -> text rewrites the table under ACCESS EXCLUSIVE.
+    // numeric -> text rewrites the table under ACCESS EXCLUSIVE: a column of a partial index
+    // has no expand and contract form yet.
     dir.write(
         "schemas/public.kdl",
-        &SCHEMA.replace(r#""price" "numeric(10,2)""#, r#""price" "text""#),
+        &SCHEMA
+            .replace(r#""price" "numeric(10,2)""#, r#""price" "text""#)
+            .replace(
+                r#"primary-key "id""#,
+                r#"primary-key "id"
+        index "items_price_idx" "price" where="price IS NOT NULL""#,
+            ),
     );
     let out = dir.0.join("p.bin");
     let schemas = dir.0.join("schemas");
