@@ -1,5 +1,6 @@
 //! An apply interrupted in the middle of an online sequence leaves formwork's transitional
-//! objects (`formwork_notnull_*` checks, `formwork_idx_*` indexes). The interruption is made
+//! objects (`formwork_notnull_*` checks, `formwork_idx_*` indexes, the shadow and retired
+//! columns of a type change). The interruption is made
 //! by running a prefix of a plan's steps by hand; a second plan must then reach the declared
 //! state without a data-loss refusal, remove the leftovers with the online forms, and leave
 //! user objects named `formwork_...` alone.
@@ -372,4 +373,147 @@ async fn a_killed_apply_then_a_new_plan_finishes_the_not_null_sequence_through_t
     let o = formwork_cli(&["status", "--db", &url, "--dir", schemas]);
     assert!(text(&o).contains("the database matches"), "{}", text(&o));
     assert!(!text(&o).contains("transitional check"), "{}", text(&o));
+}
+
+const ACCOUNTS: &str = r#"
+schema "public" {
+    table "accounts" {
+        column "id" "bigint"
+        column "code" "bigint" default="0"
+        column "note" "text" nullable=#true
+        primary-key "id"
+        unique "accounts_code_key" "code"
+        index "accounts_note" "note" "code"
+    }
+}
+"#;
+
+/// Run the first `n` steps of `p` by hand, a backfill as one UPDATE of every row.
+async fn run_prefix_with_backfills(db: &TestDb, p: &Planned, n: usize) {
+    for step in p.plan.steps().iter().take(n) {
+        match step.as_backfill() {
+            Some(b) => {
+                let set: Vec<String> = b
+                    .set
+                    .iter()
+                    .map(|a| format!("\"{}\" = {}", a.column, a.expression))
+                    .collect();
+                db.execute(&format!(
+                    "UPDATE \"{}\".\"{}\" SET {}",
+                    b.table.schema,
+                    b.table.name,
+                    set.join(", ")
+                ))
+                .await;
+            }
+            None => db.execute(&step.sql).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_type_change_interrupted_after_any_step_is_resumed_and_converges() {
+    let setup = "CREATE TABLE accounts (id integer PRIMARY KEY, \
+         code integer NOT NULL DEFAULT 0 CONSTRAINT accounts_code_key UNIQUE, note text); \
+         CREATE INDEX accounts_note ON accounts (note, code); \
+         INSERT INTO accounts SELECT g, g * 10, 'n' || g FROM generate_series(1, 200) g;";
+    let first = {
+        let db = TestDb::new().await;
+        db.execute(setup).await;
+        plan(&db, ACCOUNTS).await
+    };
+    let n = first.plan.steps().len();
+    let swap = first
+        .plan
+        .steps()
+        .iter()
+        .filter(|s| s.sql.contains("RENAME COLUMN \"id\""))
+        .count();
+    assert_eq!(swap, 1, "{:#?}", sqls(&first));
+    for killed_after in 1..n {
+        let db = TestDb::new().await;
+        db.execute(setup).await;
+        // The same starting state: the first plan's steps apply as they are.
+        run_prefix_with_backfills(&db, &first, killed_after).await;
+        // Written through whatever shape the table has now.
+        db.execute("INSERT INTO accounts (id, code) VALUES (1000, 10000)")
+            .await;
+        let again = converge(&db, ACCOUNTS).await;
+        let s = sqls(&again);
+        assert!(
+            !s.iter().any(|x| x.contains("TYPE bigint")),
+            "after step {killed_after}: {s:#?}"
+        );
+        // Resumed, not started over: only what the first plan had not done yet, plus the
+        // idempotent trigger and backfill steps of a type change whose shadow exists.
+        let rest = &sqls(&first)[killed_after..];
+        for x in &s {
+            assert!(
+                rest.contains(x)
+                    || x.starts_with("CREATE OR REPLACE")
+                    || x.starts_with("UPDATE \"public\".\"accounts\" SET \"formwork_new_"),
+                "after step {killed_after}, {x} was not left to do: {s:#?}"
+            );
+        }
+        let wrong: i64 = db
+            .client()
+            .await
+            .query_one("SELECT count(*) FROM accounts WHERE code <> id * 10", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(wrong, 0, "after step {killed_after}");
+        let left: i64 = db
+            .client()
+            .await
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass \
+                 AND attname LIKE 'formwork%' AND NOT attisdropped) \
+                 + (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'formwork%') \
+                 + (SELECT count(*) FROM pg_proc WHERE proname LIKE 'formwork%')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0, "after step {killed_after}");
+        assert!(leftovers(&db).await.is_empty(), "after step {killed_after}");
+    }
+}
+
+#[tokio::test]
+async fn user_columns_named_like_a_shadow_or_retired_column_are_left_alone() {
+    let db = TestDb::new().await;
+    db.execute(
+        "CREATE TABLE t (id bigint PRIMARY KEY, c text, \
+         formwork_new_0123456789abcdef bigint, formwork_old_0123456789abcdef bigint)",
+    )
+    .await;
+    let kdl = NULLABLE.replace(
+        r#"column "c" "text" nullable=#true"#,
+        r#"column "c" "text" nullable=#true
+        column "formwork_new_0123456789abcdef" "bigint" nullable=#true
+        column "formwork_old_0123456789abcdef" "bigint" nullable=#true"#,
+    );
+    let p = plan(&db, &kdl).await;
+    assert!(p.plan.steps().is_empty(), "{:?}", sqls(&p));
+    // Their hashes are no column's: not transitional, even undeclared.
+    let current = catalog(&db).await.model;
+    assert_eq!(
+        formwork::diff::transitional::find(&current, &Model::default()),
+        []
+    );
+    // Undeclared, dropping one is an ordinary data loss, refused without permission.
+    let refused = make_plan(
+        &catalog(&db).await,
+        &declared(NULLABLE),
+        &scratch(),
+        &PlanOptions::default(),
+    )
+    .await;
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("formwork_new_0123456789abcdef"),
+        "{message}"
+    );
 }

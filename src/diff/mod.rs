@@ -208,6 +208,9 @@ pub(crate) struct Ctx<'a> {
     pub pg_major: u32,
     /// `SET NOT NULL` sequences an interrupted apply left half done (see [`transitional`]).
     pub resumed_not_null: transitional::Resumed,
+    /// Type changes an interrupted apply left half done: `retype` resumes each with its shadow
+    /// column and takes it out; the rest are abandoned (see [`transitional`]).
+    pub resumed_retypes: transitional::Retypes,
 }
 
 impl Ctx<'_> {
@@ -281,21 +284,26 @@ fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
 /// the order they must run, for a server of major version `pg_major`. Renames follow
 /// `renamed_from` in `desired`.
 pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Unsupported> {
-    let (current, cleanup, resumed_not_null) = transitional::separate(current, desired);
+    let separated = transitional::separate(current, desired);
+    let current = separated.model;
     let mut ctx = Ctx {
         current: &current,
         desired,
         new_tables: HashSet::new(),
         reshaped_tables: HashSet::new(),
-        drafts: cleanup,
+        drafts: separated.drafts,
         unsupported: Vec::new(),
         pg_major,
-        resumed_not_null,
+        resumed_not_null: separated.not_null,
+        resumed_retypes: separated.retypes,
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);
     sequences::diff(&mut ctx);
     tables::diff(&mut ctx);
+    for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {
+        ctx.push(transitional::abandon(&table, &column, &shadow.name));
+    }
     views::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {

@@ -26,10 +26,26 @@
 //! both columns (and maybe `formwork_idx_` indexes on `d`, left in place for `renames`, which
 //! builds only the missing ones); the plan finishes the expand and plans the contract.
 //!
-//! `apply --phase expand` leaves no transitional object but a rename's (every other sequence
-//! finishes inside the expand phase; a rename's view, old column and trigger are what the
-//! running application uses until the contract); the contract steps stay in the journal (`formwork status`). The journal itself
-//! (schema `formwork`, with `formwork.backfills`) is never introspected, so never drift.
+//! Type change of `t.c` by expand and contract (`retype`: shadow column `formwork_new_<h>`,
+//! trigger and function `formwork_sync_<h>`, retired column `formwork_old_<h>`, its indexes
+//! `formwork_oldidx_<h>`):
+//! 1. killed anywhere before the swap (after `ADD COLUMN`, during the backfill, the NOT NULL
+//!    sequence or an index build): the shadow column exists. When the declaration still asks
+//!    for that type, the plan resumes the change with it: the function and trigger are created
+//!    again idempotently (triggers are not in the model, so whether they exist is not known),
+//!    the backfill converts the rows not converted yet, a leftover NOT NULL check is continued,
+//!    valid indexes already built on the shadow are kept (INVALID ones dropped concurrently and
+//!    built again), then the swap and the contract follow. Otherwise the plan drops the
+//!    trigger, the function and the shadow column in one short transaction.
+//! 2. killed after the swap (the swap is one transaction), or `apply --phase expand` only: the
+//!    retired column and its indexes remain; the plan drops the column (and with it the
+//!    indexes) in the contract phase.
+//!
+//! Apart from a rename's view, old column and trigger (what the running application uses
+//! until the contract) and the retired column of a type change, `apply --phase expand` leaves
+//! no transitional object (every other sequence finishes inside the expand phase); the
+//! contract steps stay in the journal (`formwork status`). The journal itself (schema
+//! `formwork`, with `formwork.backfills`) is never introspected, so never drift.
 //!
 //! An object is transitional only when its name matches the pattern exactly, its hash is the
 //! one formwork gives that object (salts 0 to [`MAX_SALT`], see `Ctx::fresh_name`) where the
@@ -37,10 +53,10 @@
 //! `formwork_...` is a user object. This module does not read a catalog: it works on the
 //! current model like the rest of the diff.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{Draft, Stage, qn, temp_name};
-use crate::model::{Model, QualifiedName};
+use crate::model::{Index, IndexKeyTarget, Model, QualifiedName, Table};
 use crate::sql::{qualified, quote_ident};
 
 /// The kinds of object a transitional object can be.
@@ -120,6 +136,26 @@ pub const KINDS: &[Kind] = &[
         object: ObjectType::Trigger,
         what: "trigger and function keeping a renamed column and its old name equal",
         removal: "the contract phase drops them with the old column",
+    },
+    Kind {
+        purpose: "new",
+        object: ObjectType::Column,
+        what: "shadow column of a type change being built, kept in step by the trigger \
+               formwork_sync_<hash>",
+        removal: "the next plan resumes the type change with it, or drops it with its trigger \
+                  when the change is no longer declared",
+    },
+    Kind {
+        purpose: "old",
+        object: ObjectType::Column,
+        what: "column retired by the swap of a type change",
+        removal: "the next plan drops it in the contract phase",
+    },
+    Kind {
+        purpose: "oldidx",
+        object: ObjectType::Index,
+        what: "index of a column retired by the swap of a type change",
+        removal: "dropped with its retired column in the contract phase",
     },
 ];
 
@@ -241,7 +277,17 @@ pub fn find(current: &Model, desired: &Model) -> Vec<Found> {
                 if declared.is_some_and(|d| d.indexes.contains_key(&i.name)) {
                     continue;
                 }
-                if let Some(kind) = recognize(&i.name, ObjectType::Index) {
+                let Some(kind) = recognize(&i.name, ObjectType::Index) else {
+                    continue;
+                };
+                // A retired index's hash is that of the index whose name its twin took.
+                let retired = || {
+                    t.indexes
+                        .keys()
+                        .chain(declared.iter().flat_map(|d| d.indexes.keys()))
+                        .any(|n| hash_matches(&i.name, "oldidx", &[&tq.schema, &tq.name, n]))
+                };
+                if kind.purpose != "oldidx" || retired() {
                     out.push(Found {
                         kind,
                         table: tq.clone(),
@@ -249,9 +295,50 @@ pub fn find(current: &Model, desired: &Model) -> Vec<Found> {
                     });
                 }
             }
+            for c in t.columns.values() {
+                if declared.is_some_and(|d| d.columns.contains_key(&c.name)) {
+                    continue;
+                }
+                let Some(kind) = recognize(&c.name, ObjectType::Column) else {
+                    continue;
+                };
+                if retyped_column(&tq, t, declared, kind.purpose, &c.name).is_some() {
+                    out.push(Found {
+                        kind,
+                        table: tq.clone(),
+                        name: c.name.clone(),
+                    });
+                }
+            }
         }
     }
     out
+}
+
+/// The column a `formwork_new_*` or `formwork_old_*` column of `t` was made for: its hash is
+/// the one formwork gives that column's shadow (or retired) column. The column is looked for
+/// under its current and its declared names.
+fn retyped_column(
+    tq: &QualifiedName,
+    t: &Table,
+    declared: Option<&Table>,
+    purpose: &str,
+    name: &str,
+) -> Option<String> {
+    t.columns
+        .keys()
+        .chain(declared.iter().flat_map(|d| d.columns.keys()))
+        .find(|c| *c != name && hash_matches(name, purpose, &[&tq.schema, &tq.name, c]))
+        .cloned()
+}
+
+/// Whether `index` names `column` as a key or an included column.
+pub(crate) fn index_uses(index: &Index, column: &str) -> bool {
+    index.include.iter().any(|n| n == column)
+        || index
+            .keys
+            .iter()
+            .any(|k| matches!(&k.target, IndexKeyTarget::Column(n) if n == column))
 }
 
 /// The column a `formwork_notnull_*` check of `t` was made for: its hash must be the one
@@ -282,14 +369,204 @@ pub fn proves_not_null(expression: &str, column: &str) -> bool {
 /// stopped: (table, column) -> (check name, validated).
 pub(crate) type Resumed = HashMap<(QualifiedName, String), (String, bool)>;
 
-/// Split the transitional objects off `current`: returns the model the rest of the diff
-/// compares (without them, and with a finished index replacement renamed into place), the
-/// cleanup drafts, and the `SET NOT NULL` sequences to resume.
-pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, Resumed) {
+/// The shadow column of an interrupted type change that the change resumes with (see
+/// `retype::expand_contract`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shadow {
+    pub name: String,
+    /// NOT NULL already set on it.
+    pub not_null: bool,
+    /// The default already set on it.
+    pub default: Option<String>,
+    /// Valid indexes already built on it (under their temporary names).
+    pub indexes: Vec<Index>,
+}
+
+/// Type changes to resume: (table, declared column) -> its shadow column.
+pub(crate) type Retypes = BTreeMap<(QualifiedName, String), Shadow>;
+
+/// What [`separate`] collects besides the model.
+#[derive(Default)]
+struct Leftovers {
+    drafts: Vec<Draft>,
+    not_null: Resumed,
+    retypes: Retypes,
+}
+
+/// What [`separate`] found an interrupted apply left.
+pub(crate) struct Separated {
+    /// The current model without the transitional objects (and with a finished index
+    /// replacement renamed into place): what the rest of the diff compares.
+    pub model: Model,
+    /// Cleanup and finishing drafts.
+    pub drafts: Vec<Draft>,
+    /// `SET NOT NULL` sequences to resume.
+    pub not_null: Resumed,
+    /// Type changes to resume; those the diff does not resume are [`abandon`]ed.
+    pub retypes: Retypes,
+}
+
+/// Drop the shadow column `shadow` of a type change of `tq.column` that is not resumed, with
+/// its trigger and function, in one short transaction: the trigger names the shadow, so it
+/// must not outlive it. The trigger is dropped first (it takes ACCESS EXCLUSIVE, which covers
+/// the rest); both may be missing (the apply may have been killed before creating them).
+pub(crate) fn abandon(tq: &QualifiedName, column: &str, shadow: &str) -> Draft {
+    let sync = temp_name("sync", &[&tq.schema, &tq.name, column]);
+    let t = qualified(tq);
+    Draft::new(
+        Stage::Relax,
+        format!(
+            "clean up shadow column {shadow} of {tq} and its trigger {sync} (left by an \
+             interrupted change of the type of {tq}.{column}, no longer declared)"
+        ),
+        format!(
+            "DROP TRIGGER IF EXISTS {} ON {t};\nDROP FUNCTION IF EXISTS {}();\n\
+             ALTER TABLE {t} DROP COLUMN {}",
+            quote_ident(&sync),
+            qn(&tq.schema, &sync),
+            quote_ident(shadow)
+        ),
+    )
+}
+
+/// Take the shadow column `f` (of `table`, current) off the model, with its indexes and its
+/// NOT NULL check; resume the type change with it when the declaration still asks for it,
+/// otherwise drop it.
+fn separate_shadow(
+    f: &Found,
+    table: &mut Table,
+    declared: Option<&Table>,
+    out: &mut Leftovers,
+) -> Option<()> {
+    let column = retyped_column(&f.table, table, declared, "new", &f.name)?;
+    let shadow = table.columns.shift_remove(&f.name)?;
+    let target = declared.and_then(|d| d.columns.get(&column));
+    let resumable = target.is_some_and(|d| {
+        d.data_type == shadow.data_type
+            && d.collation == shadow.collation
+            && table
+                .columns
+                .get(&column)
+                .is_some_and(|c| c.data_type != d.data_type)
+    });
+    let on_shadow: Vec<String> = table
+        .indexes
+        .values()
+        .filter(|i| index_uses(i, &f.name))
+        .map(|i| i.name.clone())
+        .collect();
+    let mut built = Vec::new();
+    for n in on_shadow {
+        let Some(index) = table.indexes.shift_remove(&n) else {
+            continue;
+        };
+        if !resumable {
+            // Goes with the column.
+        } else if index.valid {
+            built.push(index);
+        } else {
+            out.drafts.push(
+                Draft::new(
+                    Stage::Relax,
+                    format!(
+                        "clean up index {n} of {}, INVALID, left by an interrupted build on \
+                         shadow column {} (built again below)",
+                        f.table, f.name
+                    ),
+                    format!("DROP INDEX CONCURRENTLY {}", qn(&f.table.schema, &n)),
+                )
+                .outside_transaction(),
+            );
+        }
+    }
+    let checks: Vec<String> = table
+        .checks
+        .values()
+        .filter(|k| {
+            hash_matches(
+                &k.name,
+                "notnull",
+                &[&f.table.schema, &f.table.name, &f.name],
+            ) && proves_not_null(&k.expression, &f.name)
+        })
+        .map(|k| k.name.clone())
+        .collect();
+    for name in checks {
+        let Some(check) = table.checks.shift_remove(&name) else {
+            continue;
+        };
+        if !resumable {
+            continue;
+        }
+        if target.is_some_and(|d| d.not_null) && !shadow.not_null {
+            out.not_null
+                .insert((f.table.clone(), f.name.clone()), (name, check.valid));
+        } else {
+            out.drafts.push(drop_check(&f.table, &f.name, &name));
+        }
+    }
+    if resumable {
+        out.retypes.insert(
+            (f.table.clone(), column),
+            Shadow {
+                name: f.name.clone(),
+                not_null: shadow.not_null,
+                default: shadow.default.clone(),
+                indexes: built,
+            },
+        );
+    } else {
+        out.drafts.push(abandon(&f.table, &column, &f.name));
+    }
+    Some(())
+}
+
+/// Take the retired column `f` of `table` off the model, with the indexes on it, and drop it
+/// in the contract phase (its indexes go with it).
+fn separate_retired(f: &Found, table: &mut Table, drafts: &mut Vec<Draft>) -> Option<()> {
+    let column = retyped_column(&f.table, table, None, "old", &f.name)?;
+    table.columns.shift_remove(&f.name)?;
+    table.indexes.retain(|_, i| !index_uses(i, &f.name));
+    drafts.push(Draft::new(
+        Stage::DropColumn,
+        format!(
+            "drop the retired column {} of {} (the old {}.{column}, retired by the swap of a \
+             type change), and its indexes",
+            f.name, f.table, f.table
+        ),
+        format!(
+            "ALTER TABLE {} DROP COLUMN {}",
+            qualified(&f.table),
+            quote_ident(&f.name)
+        ),
+    ));
+    Some(())
+}
+
+fn drop_check(tq: &QualifiedName, column: &str, check: &str) -> Draft {
+    Draft::new(
+        Stage::Relax,
+        format!(
+            "clean up transitional check {check} on {tq}.{column} (left by an interrupted apply)"
+        ),
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            qualified(tq),
+            quote_ident(check)
+        ),
+    )
+}
+
+/// Split the transitional objects off `current` (see [`Separated`]).
+pub(crate) fn separate(current: &Model, desired: &Model) -> Separated {
     let mut model = current.clone();
-    let mut drafts = Vec::new();
-    let mut resumed = Resumed::new();
-    for f in find(current, desired) {
+    let mut out = Leftovers::default();
+    let mut found = find(current, desired);
+    // Columns first: whether a shadow column is resumed decides what becomes of its indexes
+    // and checks.
+    found.sort_by_key(|f| f.kind.object != ObjectType::Column);
+    for f in found {
+        let (drafts, resumed) = (&mut out.drafts, &mut out.not_null);
         // The plan that made the copy of an enum finishes it (its contract renames it).
         if f.kind.object == ObjectType::Enum {
             continue;
@@ -317,11 +594,11 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
             .schemas
             .get(&f.table.schema)
             .and_then(|s| s.tables.get(&f.table.name));
-        let t = qualified(&f.table);
         match f.kind.object {
-            ObjectType::View => {}
+            ObjectType::View | ObjectType::Enum => {}
             // `renames` finishes a column rename from where it is.
-            ObjectType::Column | ObjectType::Trigger => {}
+            ObjectType::Trigger => {}
+            ObjectType::Column if f.kind.purpose == "rename" => {}
             ObjectType::Index
                 if super::renames::is_rename_index(desired, &f.table, table, &f.name) => {}
             ObjectType::CheckConstraint => {
@@ -340,18 +617,16 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
                     // The sequence in `tables::set_not_null` continues with this check.
                     resumed.insert((f.table.clone(), column), (f.name.clone(), check.valid));
                 } else {
-                    drafts.push(Draft::new(
-                        Stage::Relax,
-                        format!(
-                            "clean up transitional check {} on {}.{column} (left by an \
-                             interrupted apply)",
-                            f.name, f.table
-                        ),
-                        format!("ALTER TABLE {t} DROP CONSTRAINT {}", quote_ident(&f.name)),
-                    ));
+                    drafts.push(drop_check(&f.table, &column, &f.name));
                 }
             }
-            ObjectType::Enum => {}
+            ObjectType::Column => {
+                if f.kind.purpose == "new" {
+                    separate_shadow(&f, table, declared, &mut out);
+                } else {
+                    separate_retired(&f, table, &mut out.drafts);
+                }
+            }
             ObjectType::Index => {
                 let Some(leftover) = table.indexes.shift_remove(&f.name) else {
                     continue;
@@ -419,7 +694,12 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> (Model, Vec<Draft>, 
             }
         }
     }
-    (model, drafts, resumed)
+    Separated {
+        model,
+        drafts: out.drafts,
+        not_null: out.not_null,
+        retypes: out.retypes,
+    }
 }
 
 #[cfg(test)]
@@ -435,6 +715,21 @@ mod tests {
         assert!(recognize("formwork_idx_0123456789ABCDEF", ObjectType::Index).is_none());
         assert!(recognize("formwork_idx_0123456789abcdef0", ObjectType::Index).is_none());
         assert!(recognize("formwork_shadow_0123456789abcdef", ObjectType::Index).is_none());
+    }
+
+    #[test]
+    fn type_change_kinds_are_recognized_on_their_own_object_type_only() {
+        let shadow = temp_name("new", &["public", "t", "c"]);
+        let kind = recognize(&shadow, ObjectType::Column).map(|k| k.purpose);
+        assert_eq!(kind, Some("new"));
+        assert!(recognize(&shadow, ObjectType::Index).is_none());
+        let retired = temp_name("old", &["public", "t", "c"]);
+        let kind = recognize(&retired, ObjectType::Column).map(|k| k.purpose);
+        assert_eq!(kind, Some("old"));
+        let oldidx = temp_name("oldidx", &["public", "t", "i"]);
+        let kind = recognize(&oldidx, ObjectType::Index).map(|k| k.purpose);
+        assert_eq!(kind, Some("oldidx"));
+        assert!(recognize(&oldidx, ObjectType::Column).is_none());
     }
 
     #[test]
