@@ -199,7 +199,7 @@ async fn removing_a_value_plans_a_copy_of_the_type_an_online_conversion_and_a_co
         "{all}"
     );
     for fragment in [
-        "CREATE TRIGGER",
+        "CREATE OR REPLACE TRIGGER",
         "CASE \"mood\"::text WHEN 'meh' THEN 'calm' ELSE \"mood\"::text END",
         "CREATE INDEX CONCURRENTLY",
         "RENAME COLUMN",

@@ -823,7 +823,7 @@ async fn enum_value_removed_by_rebuilding_the_type_under_load() {
     .expect(&[
         "CREATE TYPE",
         "WHEN 'tired' THEN 'busy'",
-        "CREATE TRIGGER",
+        "CREATE OR REPLACE TRIGGER",
         "DROP TYPE \"public\".\"mood\";",
     ]);
     // The status is checked row by row below: the label oids change with the type.

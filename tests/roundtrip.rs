@@ -22,12 +22,6 @@ const RICH: &str = include_str!("fixtures/rich.sql");
 const UNMANAGED: &str = include_str!("fixtures/unmanaged.sql");
 const ALEMBIC: &str = include_str!("fixtures/alembic_offline.sql");
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
 /// A directory of its own under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
 
@@ -299,9 +293,12 @@ async fn import_of_the_sql_file_gives_the_same_kdl_as_dump() {
     ]);
     assert_success(&out, "dump");
     let admin = common::cluster().conn_info("postgres").to_url_string();
+    // The fixture as the server accepts it (what rich_db ran).
+    let source_dir = TempDir::new("source");
+    let source = source_dir.write("rich.sql", &common::for_server(RICH));
     let out = formwork(&[
         "import",
-        &fixture("rich.sql").to_string_lossy(),
+        &source.to_string_lossy(),
         "--dev-url",
         &admin,
         "--out",

@@ -28,6 +28,36 @@ pub fn cluster() -> &'static EphemeralCluster {
     }
 }
 
+/// The major version of the test cluster's server (`postgres --version`).
+#[allow(dead_code)]
+pub fn server_major() -> u32 {
+    static MAJOR: OnceLock<u32> = OnceLock::new();
+    *MAJOR.get_or_init(|| {
+        let out = std::process::Command::new(cluster().bin_dir().join("postgres"))
+            .arg("--version")
+            .output()
+            .expect("run postgres --version");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .nth(2)
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected `postgres --version` output: {text}"))
+    })
+}
+
+/// `sql` as the test cluster's server accepts it: before PostgreSQL 15, unique constraints
+/// and indexes cannot say NULLS NOT DISTINCT, so the fixtures' uses of it are left out (the
+/// default, NULLS DISTINCT, is what those servers have).
+#[allow(dead_code)]
+pub fn for_server(sql: &str) -> std::borrow::Cow<'_, str> {
+    if server_major() >= 15 {
+        std::borrow::Cow::Borrowed(sql)
+    } else {
+        std::borrow::Cow::Owned(sql.replace(" NULLS NOT DISTINCT", ""))
+    }
+}
+
 /// A fresh, empty database of its own for one test.
 pub struct TestDb {
     name: String,
@@ -88,9 +118,11 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.name))
     }
 
-    /// Run a batch of SQL statements, panicking with the server's message on failure.
+    /// Run a batch of SQL statements, panicking with the server's message on failure. The
+    /// fixtures are written for the newest servers; [`for_server`] adapts them to older ones.
     pub async fn execute(&self, sql: &str) {
         let client = self.client().await;
+        let sql = &*for_server(sql);
         if let Err(e) = client.batch_execute(sql).await {
             let detail = e
                 .as_db_error()
