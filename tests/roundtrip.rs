@@ -295,7 +295,9 @@ async fn import_of_the_sql_file_gives_the_same_kdl_as_dump() {
     let admin = common::cluster().conn_info("postgres").to_url_string();
     // The fixture as the server accepts it (what rich_db ran).
     let source_dir = TempDir::new("source");
-    let source = source_dir.write("rich.sql", &common::for_server(RICH));
+    let source = source_dir.0.join("rich.sql");
+    std::fs::create_dir_all(&source_dir.0).unwrap();
+    std::fs::write(&source, &*common::for_server(RICH)).unwrap();
     let out = formwork(&[
         "import",
         &source.to_string_lossy(),
