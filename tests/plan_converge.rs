@@ -7,30 +7,10 @@ mod common;
 
 use common::TestDb;
 use formwork::catalog::fingerprint::fingerprint;
-use formwork::catalog::{Catalog, introspect};
-use formwork::kdl::diag::SourceFile;
-use formwork::kdl::load::load_sources;
-use formwork::model::Model;
-use formwork::pg::scratch::{LazyScratch, Scratch};
 use formwork::plan::planner::{PlanOptions, Planned, PlannerError, make_plan};
 use formwork::plan::{HazardKind, Phase};
 
-fn scratch() -> LazyScratch {
-    let admin = common::cluster().conn_info("postgres");
-    LazyScratch::ready(Scratch::Dev(admin))
-}
-
-fn declared(kdl: &str) -> Model {
-    load_sources(&[SourceFile {
-        name: "schema.kdl".into(),
-        text: kdl.into(),
-    }])
-    .unwrap_or_else(|e| panic!("declaration does not load: {e:?}"))
-}
-
-async fn catalog(db: &TestDb) -> Catalog {
-    introspect(&db.client().await).await.unwrap()
-}
+use common::{catalog, declared, scratch};
 
 async fn count(db: &TestDb, table: &str) -> i64 {
     db.client()

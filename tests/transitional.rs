@@ -9,28 +9,10 @@ mod common;
 
 use common::TestDb;
 use formwork::catalog::fingerprint::fingerprint;
-use formwork::catalog::{Catalog, introspect};
-use formwork::kdl::diag::SourceFile;
-use formwork::kdl::load::load_sources;
 use formwork::model::Model;
-use formwork::pg::scratch::{LazyScratch, Scratch};
 use formwork::plan::planner::{PlanOptions, Planned, make_plan};
 
-fn scratch() -> LazyScratch {
-    LazyScratch::ready(Scratch::Dev(common::cluster().conn_info("postgres")))
-}
-
-fn declared(kdl: &str) -> Model {
-    load_sources(&[SourceFile {
-        name: "schema.kdl".into(),
-        text: kdl.into(),
-    }])
-    .unwrap_or_else(|e| panic!("declaration does not load: {e:?}"))
-}
-
-async fn catalog(db: &TestDb) -> Catalog {
-    introspect(&db.client().await).await.unwrap()
-}
+use common::{catalog, declared, scratch};
 
 /// Plan with the default options (no data loss, no blocking allowed).
 async fn plan(db: &TestDb, kdl: &str) -> Planned {

@@ -58,6 +58,32 @@ pub fn for_server(sql: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A scratch source on the test cluster for `make_plan`'s proof.
+#[allow(dead_code)]
+pub fn scratch() -> formwork::pg::scratch::LazyScratch {
+    use formwork::pg::scratch::{LazyScratch, Scratch};
+    LazyScratch::ready(Scratch::Dev(cluster().conn_info("postgres")))
+}
+
+/// The model a declaration in one KDL file gives, panicking with the diagnostic if it does
+/// not load.
+#[allow(dead_code)]
+pub fn declared(kdl: &str) -> formwork::model::Model {
+    formwork::kdl::load::load_sources(&[formwork::kdl::diag::SourceFile {
+        name: "schema.kdl".into(),
+        text: kdl.into(),
+    }])
+    .unwrap_or_else(|e| panic!("declaration does not load: {e:?}"))
+}
+
+/// The catalog of a test database.
+#[allow(dead_code)]
+pub async fn catalog(db: &TestDb) -> formwork::catalog::Catalog {
+    formwork::catalog::introspect(&db.client().await)
+        .await
+        .unwrap()
+}
+
 /// A fresh, empty database of its own for one test.
 pub struct TestDb {
     name: String,
