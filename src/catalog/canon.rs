@@ -457,3 +457,91 @@ impl Canon for View {
         comment.canon(h);
     }
 }
+
+impl Canon for DomainCheck {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let DomainCheck {
+            name,
+            expression,
+            valid,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        expression.canon(h);
+        valid.canon(h);
+    }
+}
+
+impl Canon for Domain {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Domain {
+            name,
+            base_type,
+            collation,
+            default,
+            not_null,
+            checks,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        base_type.canon(h);
+        collation.canon(h);
+        default.canon(h);
+        not_null.canon(h);
+        checks.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for CompositeAttribute {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let CompositeAttribute {
+            name,
+            data_type,
+            collation,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        data_type.canon(h);
+        collation.canon(h);
+    }
+}
+
+impl Canon for CompositeType {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let CompositeType {
+            name,
+            attributes,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        attributes.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for RangeType {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let RangeType {
+            name,
+            subtype,
+            subtype_opclass,
+            collation,
+            canonical,
+            subtype_diff,
+            multirange,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        subtype.canon(h);
+        subtype_opclass.canon(h);
+        collation.canon(h);
+        canonical.canon(h);
+        subtype_diff.canon(h);
+        multirange.canon(h);
+        comment.canon(h);
+    }
+}

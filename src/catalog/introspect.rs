@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, Row};
 
+mod user_types;
+
 use super::{Catalog, CatalogError, ServerInfo};
 use crate::model::*;
 use crate::pg::connect::ConnInfo;
@@ -398,9 +400,12 @@ impl Reader {
                         },
                     );
                 }
-                "d" => note(ObjectKind::Domain, qualified),
-                "c" => note(ObjectKind::CompositeType, qualified),
-                "r" => note(ObjectKind::RangeType, qualified),
+                "d" | "c" | "r" => {
+                    let Some(s) = model.schemas.get_mut(&schema) else {
+                        continue;
+                    };
+                    user_types::read(s, name, &row)?;
+                }
                 _ => note(ObjectKind::Other, format!("type {qualified}")),
             }
         }

@@ -5,7 +5,8 @@
 //!
 //! Order is what makes the output runnable:
 //! 1. schemas, then extensions (an extension may live in a declared schema and supply types);
-//! 2. enums and sequences (column types and `nextval` defaults refer to them);
+//! 2. enums, then domains, composite and range types in dependency order (see [`types`]),
+//!    then sequences (column types and `nextval` defaults refer to them);
 //! 3. tables with their columns and the constraints that only involve the table itself
 //!    (primary key, unique, valid checks, exclusions);
 //! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
@@ -24,6 +25,7 @@
 //! runnable script.
 
 pub(crate) mod table;
+pub(crate) mod types;
 pub(crate) mod views;
 
 use crate::model::{Model, Schema, SequenceOptions};
@@ -63,6 +65,7 @@ pub fn render(model: &Model) -> Vec<String> {
             ));
         }
     }
+    out.extend(types::create_all(model));
     for schema in model.schemas.values() {
         for seq in schema.sequences.values() {
             let mut stmt = format!("CREATE SEQUENCE {}", table::qname(schema, &seq.name));
@@ -173,6 +176,7 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
             &e.comment,
         ));
     }
+    out.extend(types::comments(schema));
     for seq in schema.sequences.values() {
         out.extend(comment_on(
             format!("SEQUENCE {}", table::qname(schema, &seq.name)),

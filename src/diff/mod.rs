@@ -31,7 +31,10 @@ mod schemas;
 mod sequences;
 mod tables;
 pub mod transitional;
+mod types;
 mod views;
+
+pub use types::carry_intent as carry_user_type_intent;
 
 use std::collections::HashSet;
 
@@ -49,6 +52,8 @@ pub enum Stage {
     CreateSchema,
     Extension,
     Enum,
+    /// Domains, composite and range types: created, renamed, changed in place.
+    Type,
     Sequence,
     /// Views dropped to be recreated later in this phase (their query changed, or a column
     /// they read is changing type or going away).
@@ -82,6 +87,8 @@ pub enum Stage {
     DropColumn,
     DropTable,
     DropSequence,
+    /// Domains, composite and range types, after the columns and types that use them.
+    DropType,
     DropEnum,
     DropExtension,
     DropSchema,
@@ -285,7 +292,7 @@ fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
 /// `renamed_from` in `desired`.
 pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Unsupported> {
     let separated = transitional::separate(current, desired);
-    let current = separated.model;
+    let current = types::with_renamed_types(&separated.model, desired).unwrap_or(separated.model);
     let mut ctx = Ctx {
         current: &current,
         desired,
@@ -299,6 +306,7 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);
+    types::diff(&mut ctx);
     sequences::diff(&mut ctx);
     tables::diff(&mut ctx);
     for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {

@@ -23,6 +23,8 @@ use super::names::{self, TableRef};
 use super::parse::{self, Document, Entry, Node, Value};
 use super::scan;
 use super::spec::{self, Ctx, NodeSpec, Ty};
+
+mod user_types;
 use super::types::{self, TypeEnv};
 use crate::model::*;
 
@@ -326,6 +328,12 @@ enum Pending {
         span: SourceSpan,
         extension: String,
         schema: String,
+    },
+    /// A type text of a domain, composite or range type (`user_types`).
+    UserTypeText {
+        file: usize,
+        span: SourceSpan,
+        slot: user_types::Slot,
     },
 }
 
@@ -838,6 +846,9 @@ impl Loader {
                 "sequence" => self.sequence(f, &name, &child),
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
+                "domain" => self.domain(f, &name, &child),
+                "composite" => self.composite(f, &name, &child),
+                "range" => self.range(f, &name, &child),
                 "allow-data-loss" => self.data_loss(f, Some(&name), &child),
                 _ => {}
             }
@@ -891,7 +902,10 @@ impl Loader {
                 return;
             }
         }
-        let wants_member = matches!(kind, DataLossKind::Column | DataLossKind::EnumValue);
+        let wants_member = matches!(
+            kind,
+            DataLossKind::Column | DataLossKind::EnumValue | DataLossKind::Attribute
+        );
         let names = c.args.len() - 1;
         if names != 1 + usize::from(wants_member) {
             // Two or three arguments here, so the last one is either the name a member
@@ -1841,7 +1855,22 @@ impl Loader {
     fn resolve(&mut self) {
         let mut enums: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for s in self.model.schemas.values() {
-            enums.insert(s.name.clone(), s.enums.keys().cloned().collect());
+            let user_types = s.domains.keys().chain(s.composites.keys()).cloned();
+            let multiranges = s.ranges.values().map(|r| {
+                r.multirange
+                    .clone()
+                    .unwrap_or_else(|| RangeType::default_multirange(&r.name))
+            });
+            enums.insert(
+                s.name.clone(),
+                s.enums
+                    .keys()
+                    .cloned()
+                    .chain(user_types)
+                    .chain(s.ranges.keys().cloned())
+                    .chain(multiranges)
+                    .collect(),
+            );
         }
         let extensions: BTreeMap<String, String> = self
             .model
@@ -1946,6 +1975,13 @@ impl Loader {
                             .help(help),
                         );
                     }
+                }
+                Pending::UserTypeText { file, span, slot } => {
+                    let env = TypeEnv {
+                        enums: &enums,
+                        extensions: &extensions,
+                    };
+                    self.resolve_user_type_text(file, span, &slot, &env);
                 }
                 Pending::OwnedBy {
                     file,
@@ -2105,6 +2141,8 @@ fn data_loss_kind(s: &str) -> Option<DataLossKind> {
         "enum-value" => DataLossKind::EnumValue,
         "sequence" => DataLossKind::Sequence,
         "extension" => DataLossKind::Extension,
+        "type" => DataLossKind::Type,
+        "attribute" => DataLossKind::Attribute,
         _ => return None,
     })
 }
@@ -2114,6 +2152,7 @@ fn data_loss_usage(kind: DataLossKind, word: &str) -> String {
     let names = match kind {
         DataLossKind::Column => "<table> <column>",
         DataLossKind::EnumValue => "<enum> <value>",
+        DataLossKind::Attribute => "<type> <attribute>",
         _ => "<name>",
     };
     format!("allow-data-loss \"{word}\" {names}")

@@ -23,6 +23,8 @@ pub enum Ctx {
     Index,
     Exclude,
     View,
+    Domain,
+    Composite,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -40,6 +42,8 @@ impl Ctx {
             Ctx::Index => "in an index block",
             Ctx::Exclude => "in an exclude block",
             Ctx::View => "in a view block",
+            Ctx::Domain => "in a domain block",
+            Ctx::Composite => "in a composite block",
             Ctx::Leaf => "here",
         }
     }
@@ -234,6 +238,8 @@ pub const DATA_LOSS_KINDS: &[&str] = &[
     "enum-value",
     "sequence",
     "extension",
+    "type",
+    "attribute",
 ];
 
 /// `allow-data-loss <kind> <name> [<member>]`, the same shape at both levels; which kinds go
@@ -389,8 +395,111 @@ pub static NODES: &[NodeSpec] = &[
         "accept that the plan loses data in this schema: kind \"table\", \"enum\" or \
                   \"sequence\" and its name (dropped), \"column\" with the table and column \
                   (dropped or its type narrowed), \"enum-value\" with the enum and value \
-                  (removed); see Destructive changes",
+                  (removed), \"type\" and the name of a domain, composite or range type \
+                  (dropped), \"attribute\" with the composite type and attribute (dropped); see \
+                  Destructive changes",
     ),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "domain",
+        ctx: Ctx::Domain,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "not-null",
+                Ty::Bool,
+                "NOT NULL: values of the domain cannot be null (domains allow null by default)",
+            ),
+            p("default", Ty::Str, "DEFAULT expression (SQL)"),
+            p(
+                "collation",
+                Ty::Str,
+                "COLLATE, when not the base type's default",
+            ),
+            COMMENT,
+        ],
+        summary: "a domain over a base type; CHECK constraints as `check` children",
+    },
+    NodeSpec {
+        parent: Ctx::Domain,
+        name: "check",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("expression")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "not-valid",
+                Ty::Bool,
+                "NOT VALID: values already stored are not checked",
+            ),
+        ],
+        summary: "a CHECK constraint of the domain; the expression is SQL text naming the value \
+                  `VALUE`",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "composite",
+        ctx: Ctx::Composite,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[RENAMED, COMMENT],
+        summary: "a composite type (CREATE TYPE ... AS); attributes as children, in order",
+    },
+    NodeSpec {
+        parent: Ctx::Composite,
+        name: "attribute",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p("collation", Ty::Str, "COLLATE, when not the type's default"),
+        ],
+        summary: "an attribute of the composite type; the type is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "range",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            req(
+                "subtype",
+                Ty::Str,
+                "the type of the range's bounds (SUBTYPE)",
+            ),
+            p(
+                "subtype-opclass",
+                Ty::Str,
+                "btree operator class of the subtype, when not its default",
+            ),
+            p(
+                "collation",
+                Ty::Str,
+                "COLLATION of the bounds, when not the subtype's default",
+            ),
+            p("canonical", Ty::Str, "CANONICAL function"),
+            p("subtype-diff", Ty::Str, "SUBTYPE_DIFF function"),
+            p(
+                "multirange",
+                Ty::Str,
+                "name of the multirange type (default: PostgreSQL's, `range` replaced by \
+                 `multirange` or `_multirange` appended)",
+            ),
+            COMMENT,
+        ],
+        summary: "a range type (CREATE TYPE ... AS RANGE)",
+    },
     NodeSpec {
         parent: Ctx::View,
         name: "option",

@@ -14,6 +14,8 @@
 
 use std::path::PathBuf;
 
+mod user_types;
+
 use super::format::canonicalize;
 use super::names::{default_pkey_name, quote_ref_name};
 use super::spec::Ctx;
@@ -80,6 +82,7 @@ fn schema_node(s: &Schema) -> Node {
         false,
         &mut children,
     );
+    group(user_types::nodes(s), false, &mut children);
     group(
         s.sequences.values().map(|q| sequence(q, &s.name)).collect(),
         false,

@@ -22,8 +22,10 @@
 
 use indexmap::IndexMap;
 
+mod types;
 mod units;
 use serde::{Deserialize, Serialize};
+pub use types::{CompositeAttribute, CompositeType, Domain, DomainCheck, RangeType};
 pub use units::{UnitKey, UnitKind};
 
 /// A whole database as formwork manages it.
@@ -155,6 +157,10 @@ pub enum DataLossKind {
     Sequence,
     /// Dropping the extension and the objects it owns.
     Extension,
+    /// Dropping a domain, composite or range type (`allow-data-loss "type" <name>`).
+    Type,
+    /// Dropping an attribute of a composite type or narrowing its type.
+    Attribute,
 }
 
 /// A schema and the objects in it.
@@ -166,6 +172,10 @@ pub struct Schema {
     pub sequences: IndexMap<String, Sequence>,
     pub tables: IndexMap<String, Table>,
     pub views: IndexMap<String, View>,
+    /// Domains, composite types and range types (`model::types`).
+    pub domains: IndexMap<String, Domain>,
+    pub composites: IndexMap<String, CompositeType>,
+    pub ranges: IndexMap<String, RangeType>,
 }
 
 /// `CREATE EXTENSION`.

@@ -1,7 +1,7 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints and indexes) or view. Planning works unit by unit so that its cost
+//! columns, constraints and indexes), view, domain, composite type or range type. Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -23,6 +23,9 @@ pub enum UnitKind {
     Sequence,
     Table,
     View,
+    Domain,
+    Composite,
+    Range,
 }
 
 /// Identifies a unit. `schema` is empty for extensions and equals `name` for schemas.
@@ -62,6 +65,9 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Sequence => "sequence",
             UnitKind::Table => "table",
             UnitKind::View => "view",
+            UnitKind::Domain => "domain",
+            UnitKind::Composite => "composite type",
+            UnitKind::Range => "range type",
         };
         write!(f, "{kind} {}.{}", self.schema, self.name)
     }
@@ -90,6 +96,21 @@ impl Model {
                     .map(|n| UnitKey::new(UnitKind::Table, sn, n)),
             );
             out.extend(s.views.keys().map(|n| UnitKey::new(UnitKind::View, sn, n)));
+            out.extend(
+                s.domains
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Domain, sn, n)),
+            );
+            out.extend(
+                s.composites
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Composite, sn, n)),
+            );
+            out.extend(
+                s.ranges
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Range, sn, n)),
+            );
         }
         out
     }
@@ -104,6 +125,9 @@ impl Model {
                 UnitKind::Sequence => s.sequences.contains_key(&key.name),
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
+                UnitKind::Domain => s.domains.contains_key(&key.name),
+                UnitKind::Composite => s.composites.contains_key(&key.name),
+                UnitKind::Range => s.ranges.contains_key(&key.name),
                 _ => false,
             }),
         }
@@ -133,6 +157,9 @@ impl Model {
                     sequences: filter(&s.sequences, |n| k(UnitKind::Sequence, n)),
                     tables: filter(&s.tables, |n| k(UnitKind::Table, n)),
                     views: filter(&s.views, |n| k(UnitKind::View, n)),
+                    domains: filter(&s.domains, |n| k(UnitKind::Domain, n)),
+                    composites: filter(&s.composites, |n| k(UnitKind::Composite, n)),
+                    ranges: filter(&s.ranges, |n| k(UnitKind::Range, n)),
                 },
             );
         }
@@ -222,6 +249,9 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => put(&mut mine.sequences, &theirs.sequences, name),
         UnitKind::Table => put(&mut mine.tables, &theirs.tables, name),
         UnitKind::View => put(&mut mine.views, &theirs.views, name),
+        UnitKind::Domain => put(&mut mine.domains, &theirs.domains, name),
+        UnitKind::Composite => put(&mut mine.composites, &theirs.composites, name),
+        UnitKind::Range => put(&mut mine.ranges, &theirs.ranges, name),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }
@@ -232,6 +262,9 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => drop(mine.sequences.shift_remove(name)),
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
+        UnitKind::Domain => drop(mine.domains.shift_remove(name)),
+        UnitKind::Composite => drop(mine.composites.shift_remove(name)),
+        UnitKind::Range => drop(mine.ranges.shift_remove(name)),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }

@@ -8,8 +8,8 @@
 //! context sequences without `OWNED BY`. Only core units are read back from the scratch
 //! database; everything else keeps its value from the model.
 //!
-//! Enums and sequences are always created in full: they are cheap, and a column type or
-//! `nextval` default may name any of them.
+//! Enums, domains, composite and range types and sequences are always created in full: they
+//! are cheap, and a column type or `nextval` default may name any of them.
 
 use std::collections::HashSet;
 
@@ -35,7 +35,8 @@ pub enum MaterializeError {
     Statement(#[from] StatementFailed),
 }
 
-/// `core` plus the units they need to exist: enums (all: cheap, and any column may use one),
+/// `core` plus the units they need to exist: enums, domains, composite and range types (all:
+/// cheap, and any column may use one),
 /// the tables foreign keys of core tables point to, the owners of core sequences, whatever core
 /// views read, and the sequences the `nextval` defaults of all those tables name.
 pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
@@ -43,7 +44,12 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     for key in model.unit_keys() {
         if matches!(
             key.kind,
-            UnitKind::Enum | UnitKind::Extension | UnitKind::Schema
+            UnitKind::Enum
+                | UnitKind::Extension
+                | UnitKind::Schema
+                | UnitKind::Domain
+                | UnitKind::Composite
+                | UnitKind::Range
         ) {
             all.insert(key);
         }

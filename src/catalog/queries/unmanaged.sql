@@ -12,6 +12,10 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
 FROM pg_catalog.pg_proc p
 JOIN user_ns n ON n.oid = p.pronamespace
 WHERE {{not_extension_member pg_proc p.oid}}
+  -- Constructors PostgreSQL makes with a range type (and its multirange) belong to the type.
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
+                  WHERE dep.classid = 'pg_catalog.pg_proc'::regclass AND dep.objid = p.oid
+                    AND dep.deptype = 'i')
 UNION ALL
 SELECT 'trigger', t.tgname::text || ' on ' || n.nspname::text || '.' || c.relname::text
 FROM pg_catalog.pg_trigger t

@@ -32,7 +32,7 @@ All versions.
 "#;
 
 fn check(cx: &Cx<'_>, out: &mut Vec<Hit>) {
-    if let Stmt::AlterDomain { name, validating_constraint: true } = &cx.c.stmt {
+    if let Stmt::AlterDomain { name, validating_constraint: true, .. } = &cx.c.stmt {
         out.push(Hit::stmt(format!("changing domain `{name}` this way takes SHARE on every table that uses it and scans each, blocking writes (INSERT, UPDATE, DELETE) to all of them")));
     }
 }
