@@ -23,6 +23,7 @@ pub enum Ctx {
     Index,
     Exclude,
     View,
+    Sequence,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -40,6 +41,7 @@ impl Ctx {
             Ctx::Index => "in an index block",
             Ctx::Exclude => "in an exclude block",
             Ctx::View => "in a view block",
+            Ctx::Sequence => "in a sequence block",
             Ctx::Leaf => "here",
         }
     }
@@ -247,6 +249,34 @@ const DATA_LOSS_ARGS: &[Arg] = &[
     s("member"),
 ];
 
+const GRANT_PROPS: &[Prop] = &[
+    req(
+        "to",
+        Ty::Str,
+        "the role that receives the privileges, or \"public\" for every role",
+    ),
+    p(
+        "grant-option",
+        Ty::Bool,
+        "WITH GRANT OPTION: the role may grant them on",
+    ),
+];
+
+/// `grant <privilege>... to=<role>`, the same shape on every object that takes privileges.
+const fn grant_node(parent: Ctx) -> NodeSpec {
+    NodeSpec {
+        parent,
+        name: "grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: GRANT_PROPS,
+        summary: "privileges a role holds (GRANT): `SELECT`, `INSERT`, ..., or `ALL`; see \
+                  Privileges",
+    }
+}
+
 const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
     NodeSpec {
         parent,
@@ -337,7 +367,7 @@ pub static NODES: &[NodeSpec] = &[
     NodeSpec {
         parent: Ctx::Schema,
         name: "sequence",
-        ctx: Ctx::Leaf,
+        ctx: Ctx::Sequence,
         args: &[s("name")],
         rest: None,
         min_args: 1,
@@ -359,6 +389,11 @@ pub static NODES: &[NodeSpec] = &[
         ],
         summary: "a standalone sequence",
     },
+    grant_node(Ctx::Schema),
+    grant_node(Ctx::Sequence),
+    grant_node(Ctx::Table),
+    grant_node(Ctx::Column),
+    grant_node(Ctx::View),
     NodeSpec {
         parent: Ctx::Schema,
         name: "table",

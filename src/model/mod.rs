@@ -22,7 +22,9 @@
 
 use indexmap::IndexMap;
 
+mod privileges;
 mod units;
+pub use privileges::{Grant, Grantee, exploded, normalize_grants, privilege_rank};
 use serde::{Deserialize, Serialize};
 pub use units::{UnitKey, UnitKind};
 
@@ -166,6 +168,10 @@ pub struct Schema {
     pub sequences: IndexMap<String, Sequence>,
     pub tables: IndexMap<String, Table>,
     pub views: IndexMap<String, View>,
+    /// Privileges on the schema itself (not on `public`, whose access list each major
+    /// initialises differently and which formwork never creates).
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// `CREATE EXTENSION`.
@@ -241,6 +247,8 @@ pub struct Sequence {
     pub owned_by: Option<ColumnRef>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// A column of a table, for `OWNED BY` and the like.
@@ -273,6 +281,8 @@ pub struct Table {
     pub indexes: IndexMap<String, Index>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +299,9 @@ pub struct Column {
     pub collation: Option<String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// Column privileges (`GRANT SELECT (col)`), besides those on the whole table.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -457,6 +470,8 @@ pub struct View {
     pub options: IndexMap<String, String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// The kinds of object formwork knows of, for messages and for listing what it does not manage.

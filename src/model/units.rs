@@ -127,6 +127,7 @@ impl Model {
             out.schemas.insert(
                 s.name.clone(),
                 Schema {
+                    grants: s.grants.clone(),
                     name: s.name.clone(),
                     comment: s.comment.clone(),
                     enums: filter(&s.enums, |n| k(UnitKind::Enum, n)),
@@ -163,6 +164,7 @@ impl Model {
                                 ..Schema::default()
                             });
                         mine.comment = s.comment.clone();
+                        mine.grants = s.grants.clone();
                     }
                     None => {
                         self.schemas.shift_remove(&key.name);
