@@ -58,6 +58,16 @@ fn with(grants: &str, r: &[String]) -> String {
     sql
 }
 
+/// The catalog of `db` lists `name` as not managed.
+async fn assert_unmanaged(db: &TestDb, name: &str) {
+    let c = common::catalog(db).await;
+    assert!(
+        c.unmanaged.iter().any(|u| u.name == name),
+        "{name} not in {:?}",
+        c.unmanaged
+    );
+}
+
 async fn count(db: &TestDb) -> i64 {
     db.client()
         .await
@@ -320,14 +330,7 @@ async fn privileges_on_an_identity_sequence_are_listed_as_unmanaged_not_dropped(
         r[0]
     ))
     .await;
-    let c = common::catalog(&db).await;
-    assert!(
-        c.unmanaged
-            .iter()
-            .any(|u| u.name == "privileges on sequence public.t_id_seq"),
-        "{:?}",
-        c.unmanaged
-    );
+    assert_unmanaged(&db, "privileges on sequence public.t_id_seq").await;
     // Managed privileges are not listed.
     db.execute(&format!("GRANT SELECT ON t TO \"{}\"", r[0]))
         .await;
@@ -396,4 +399,88 @@ fn plan_from_the_command_line_creates_missing_roles_only_in_its_scratch_cluster(
         )),
         "{stdout}"
     );
+}
+
+#[tokio::test]
+async fn default_privileges_in_a_schema_converge_and_reach_objects_created_later() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["owner", "reader", "caller"]).await;
+    db.execute(&with(
+        "GRANT USAGE, CREATE ON SCHEMA app TO R0;
+         ALTER DEFAULT PRIVILEGES FOR ROLE R0 IN SCHEMA app GRANT SELECT ON TABLES TO R1;
+         ALTER DEFAULT PRIVILEGES FOR ROLE R0 IN SCHEMA app GRANT USAGE ON SEQUENCES TO R2;",
+        &r,
+    ))
+    .await;
+    let desired = declaration_of(&with(
+        "GRANT USAGE, CREATE ON SCHEMA app TO R0;
+         ALTER DEFAULT PRIVILEGES FOR ROLE R0 IN SCHEMA app
+             GRANT SELECT, INSERT ON TABLES TO R1 WITH GRANT OPTION;
+         ALTER DEFAULT PRIVILEGES FOR ROLE R0 IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO R2;",
+        &r,
+    ))
+    .await;
+    let steps = converge(&db, &desired).await;
+    let prefix = format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE \"{}\" IN SCHEMA \"app\" ",
+        r[0]
+    );
+    let mut got: Vec<(String, String)> = steps;
+    got.sort();
+    let mut want = vec![
+        (
+            "Expand".to_string(),
+            format!(
+                "{prefix}GRANT INSERT, SELECT ON TABLES TO \"{}\" WITH GRANT OPTION",
+                r[1]
+            )
+            .replace("INSERT, SELECT", "SELECT, INSERT"),
+        ),
+        (
+            "Expand".to_string(),
+            format!("{prefix}GRANT EXECUTE ON FUNCTIONS TO \"{}\"", r[2]),
+        ),
+        (
+            "Contract".to_string(),
+            format!("{prefix}REVOKE USAGE ON SEQUENCES FROM \"{}\"", r[2]),
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+
+    // A table the owner creates now gets the declared privileges.
+    db.execute(&format!(
+        "SET ROLE \"{}\"; CREATE TABLE app.later (id int); RESET ROLE",
+        r[0]
+    ))
+    .await;
+    let acl: String = db
+        .client()
+        .await
+        .query_one(
+            "SELECT relacl::text FROM pg_class WHERE oid = 'app.later'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(acl.contains(&format!("{}=a*r*/", r[1])), "{acl}");
+}
+
+#[tokio::test]
+async fn server_wide_default_privileges_are_listed_as_unmanaged() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["wide"]).await;
+    db.execute(&format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE \"{0}\" GRANT SELECT ON TABLES TO PUBLIC",
+        r[0]
+    ))
+    .await;
+    assert_unmanaged(&db, &format!("default privileges for role {}", r[0])).await;
+    // Cluster-wide state: leave nothing behind for the other tests.
+    db.execute(&format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE \"{0}\" REVOKE SELECT ON TABLES FROM PUBLIC",
+        r[0]
+    ))
+    .await;
 }

@@ -472,14 +472,33 @@ pub(crate) fn grants_canon(grants: &[Grant], h: &mut Vec<u8>) {
     let set = exploded(grants);
     h.extend_from_slice(&(set.len() as u64).to_le_bytes());
     for (grantee, privilege, option) in set {
-        match grantee {
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+/// Default privileges as the set of (for role, kind, grantee, privilege, grant option).
+pub(crate) fn default_grants_canon(grants: &[DefaultGrant], h: &mut Vec<u8>) {
+    let set = exploded_defaults(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (role, on, grantee, privilege, option) in set {
+        role.canon(h);
+        on.canon(h);
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+impl Canon for Grantee {
+    fn canon(&self, h: &mut Vec<u8>) {
+        match self {
             Grantee::Public => tag(h, 0),
             Grantee::Role(r) => {
                 tag(h, 1);
                 r.canon(h);
             }
         }
-        privilege.canon(h);
-        option.canon(h);
     }
 }

@@ -125,6 +125,7 @@ fn unit_hash(model: &Model, key: &UnitKey) -> Option<[u8; 32]> {
             s.name.canon(&mut h);
             s.comment.canon(&mut h);
             super::canon::grants_canon(&s.grants, &mut h);
+            super::canon::default_grants_canon(&s.default_grants, &mut h);
         }
         kind => {
             let s = model.schemas.get(&key.schema)?;

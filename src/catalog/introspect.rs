@@ -787,6 +787,7 @@ impl Reader {
         }
         for s in model.schemas.values_mut() {
             normalize_grants(&mut s.grants);
+            normalize_default_grants(&mut s.default_grants);
             s.sequences
                 .values_mut()
                 .for_each(|q| normalize_grants(&mut q.grants));
@@ -835,6 +836,14 @@ fn attach_grant(model: &mut Model, row: &Row) -> Result<Option<String>, CatalogE
     let Some(s) = model.schemas.get_mut(&schema) else {
         return Ok(Some(object));
     };
+    if kind == "default" {
+        s.default_grants.push(DefaultGrant {
+            for_role: name,
+            on: column.unwrap_or_default(),
+            grant,
+        });
+        return Ok(None);
+    }
     let list = match kind.as_str() {
         "schema" => Some(&mut s.grants),
         "sequence" => s.sequences.get_mut(&name).map(|q| &mut q.grants),

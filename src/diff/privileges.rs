@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 
 use super::{Ctx, Draft, Stage, pair_in_schemas};
 use crate::ddl::privileges::{On, grant, revoke};
-use crate::model::{Grant, Grantee, QualifiedName, exploded, privilege_rank};
+use crate::model::{DefaultGrant, Grant, Grantee, QualifiedName, exploded, privilege_rank};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
     let none: Vec<Grant> = Vec::new();
+    let no_defaults: Vec<DefaultGrant> = Vec::new();
     for (sname, ds) in &desired.schemas {
         let cs = current.schemas.get(sname);
         compare(
@@ -23,6 +24,12 @@ pub(super) fn diff(ctx: &mut Ctx) {
             On::Schema(sname),
             cs.map_or(&none, |c| &c.grants),
             &ds.grants,
+        );
+        defaults(
+            ctx,
+            sname,
+            cs.map_or(&no_defaults, |c| &c.default_grants),
+            &ds.default_grants,
         );
     }
     for (schema, p) in pair_in_schemas(
@@ -79,6 +86,31 @@ pub(super) fn diff(ctx: &mut Ctx) {
                 );
             }
         }
+    }
+}
+
+/// Default privileges in `schema`, compared per role and object kind like any grants.
+fn defaults(ctx: &mut Ctx, schema: &str, current: &[DefaultGrant], desired: &[DefaultGrant]) {
+    let mut keys: Vec<(&str, &str)> = current
+        .iter()
+        .chain(desired)
+        .map(|d| (d.for_role.as_str(), d.on.as_str()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for (for_role, on) in keys {
+        let of = |list: &[DefaultGrant]| -> Vec<Grant> {
+            list.iter()
+                .filter(|d| d.for_role == for_role && d.on == on)
+                .map(|d| d.grant.clone())
+                .collect()
+        };
+        let target = On::Defaults {
+            schema,
+            for_role,
+            on,
+        };
+        compare(ctx, target, &of(current), &of(desired));
     }
 }
 

@@ -839,6 +839,13 @@ impl Loader {
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
                 "allow-data-loss" => self.data_loss(f, Some(&name), &child),
+                "default-grant" => {
+                    if let Some(d) = self.default_grant(f, &child) {
+                        if let Some(s) = self.model.schemas.get_mut(&name) {
+                            s.default_grants.push(d);
+                        }
+                    }
+                }
                 "grant" => {
                     if name == "public" {
                         self.conflict(
@@ -1451,6 +1458,24 @@ impl Loader {
             collation: c.prop_string("collation"),
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
+        })
+    }
+
+    /// One `default-grant` node: a grant whose privileges are checked against its `on=`.
+    fn default_grant(&mut self, f: &FileCtx, c: &Checked<'_>) -> Option<DefaultGrant> {
+        let on = c.prop_str("on")?;
+        let kind = match on {
+            "tables" => GrantOn::Relation,
+            "sequences" => GrantOn::Sequence,
+            "functions" => GrantOn::Function,
+            _ => GrantOn::Type,
+        };
+        let for_role = c.prop_string("for-role")?;
+        let grant = self.grant(f, c, kind)?;
+        Some(DefaultGrant {
+            for_role,
+            on: on.to_string(),
+            grant,
         })
     }
 
@@ -2226,6 +2251,8 @@ enum GrantOn {
     Relation,
     Column,
     Sequence,
+    Function,
+    Type,
 }
 
 impl GrantOn {
@@ -2244,6 +2271,8 @@ impl GrantOn {
             ],
             GrantOn::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
             GrantOn::Sequence => &["USAGE", "SELECT", "UPDATE"],
+            GrantOn::Function => &["EXECUTE"],
+            GrantOn::Type => &["USAGE"],
         }
     }
 
@@ -2253,6 +2282,8 @@ impl GrantOn {
             GrantOn::Relation => "on a table or view",
             GrantOn::Column => "on a column",
             GrantOn::Sequence => "on a sequence",
+            GrantOn::Function => "on a function",
+            GrantOn::Type => "on a type",
         }
     }
 
@@ -2262,6 +2293,8 @@ impl GrantOn {
             GrantOn::Relation => "a table or view",
             GrantOn::Column => "a column",
             GrantOn::Sequence => "a sequence",
+            GrantOn::Function => "a function",
+            GrantOn::Type => "a type",
         }
     }
 }

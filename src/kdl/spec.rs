@@ -390,6 +390,30 @@ pub static NODES: &[NodeSpec] = &[
         summary: "a standalone sequence",
     },
     grant_node(Ctx::Schema),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "default-grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: &[
+            req(
+                "on",
+                Ty::Choice(crate::model::DEFAULT_GRANT_KINDS),
+                "the kind of objects it applies to",
+            ),
+            GRANT_PROPS[0],
+            req(
+                "for-role",
+                Ty::Str,
+                "the role whose objects created in this schema get the privileges",
+            ),
+            GRANT_PROPS[1],
+        ],
+        summary: "privileges that objects a role creates in this schema get (ALTER DEFAULT \
+                  PRIVILEGES ... IN SCHEMA); see Privileges",
+    },
     grant_node(Ctx::Sequence),
     grant_node(Ctx::Table),
     grant_node(Ctx::Column),

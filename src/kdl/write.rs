@@ -69,6 +69,18 @@ fn schema_node(s: &Schema) -> Node {
         .arg(&s.name)
         .prop_opt("comment", s.comment.as_ref());
     let mut children = grant_nodes(&s.grants);
+    for d in &s.default_grants {
+        let mut n = Node::new("default-grant");
+        for p in &d.grant.privileges {
+            n = n.arg(p);
+        }
+        children.push(
+            n.prop("on", &d.on)
+                .prop("to", d.grant.grantee.as_declared())
+                .prop("for-role", &d.for_role)
+                .flag("grant-option", d.grant.with_grant_option),
+        );
+    }
     let group = |nodes: Vec<Node>, blank_each: bool, children: &mut Vec<Node>| {
         for (i, mut node) in nodes.into_iter().enumerate() {
             node.blank_before = !children.is_empty() && (blank_each || i == 0);

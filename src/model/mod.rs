@@ -24,7 +24,10 @@ use indexmap::IndexMap;
 
 mod privileges;
 mod units;
-pub use privileges::{Grant, Grantee, exploded, normalize_grants, privilege_rank};
+pub use privileges::{
+    DEFAULT_GRANT_KINDS, DefaultGrant, Grant, Grantee, exploded, exploded_defaults,
+    normalize_default_grants, normalize_grants, privilege_rank,
+};
 use serde::{Deserialize, Serialize};
 pub use units::{UnitKey, UnitKind};
 
@@ -172,6 +175,10 @@ pub struct Schema {
     /// initialises differently and which formwork never creates).
     #[serde(default)]
     pub grants: Vec<Grant>,
+    /// Privileges roles' future objects in this schema get (`ALTER DEFAULT PRIVILEGES ... IN
+    /// SCHEMA`), also on `public`.
+    #[serde(default)]
+    pub default_grants: Vec<DefaultGrant>,
 }
 
 /// `CREATE EXTENSION`.

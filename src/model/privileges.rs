@@ -50,6 +50,58 @@ pub struct Grant {
     pub with_grant_option: bool,
 }
 
+/// Privileges a role's future objects of one kind in a schema get when created
+/// (`ALTER DEFAULT PRIVILEGES FOR ROLE ... IN SCHEMA ... GRANT ...`). In-schema default
+/// privileges only add to the server-wide ones, so a list of grants says everything; the
+/// server-wide entries (no schema) are not managed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DefaultGrant {
+    /// The role whose new objects get the privileges.
+    pub for_role: String,
+    /// `tables` (tables and views), `sequences`, `functions` or `types`.
+    pub on: String,
+    pub grant: Grant,
+}
+
+/// The object kinds default privileges apply to, as KDL and SQL name them (`ON TABLES`).
+pub const DEFAULT_GRANT_KINDS: &[&str] = &["tables", "sequences", "functions", "types"];
+
+/// [`DefaultGrant`]s as (for role, kind, grantee, privilege, grant option): what is compared.
+pub fn exploded_defaults(
+    grants: &[DefaultGrant],
+) -> std::collections::BTreeSet<(String, String, Grantee, String, bool)> {
+    grants
+        .iter()
+        .flat_map(|d| {
+            d.grant.privileges.iter().map(move |p| {
+                (
+                    d.for_role.clone(),
+                    d.on.clone(),
+                    d.grant.grantee.clone(),
+                    p.clone(),
+                    d.grant.with_grant_option,
+                )
+            })
+        })
+        .collect()
+}
+
+/// [`normalize_grants`] for default privileges, per role and object kind; sorted.
+pub fn normalize_default_grants(grants: &mut Vec<DefaultGrant>) {
+    let mut by: std::collections::BTreeMap<(String, String), Vec<Grant>> = Default::default();
+    for d in grants.drain(..) {
+        by.entry((d.for_role, d.on)).or_default().push(d.grant);
+    }
+    for ((for_role, on), mut list) in by {
+        normalize_grants(&mut list);
+        grants.extend(list.into_iter().map(|grant| DefaultGrant {
+            for_role: for_role.clone(),
+            on: on.clone(),
+            grant,
+        }));
+    }
+}
+
 /// PostgreSQL's order of privileges (the order of `aclitem` bits), for stable output.
 pub fn privilege_rank(p: &str) -> usize {
     const ORDER: &[&str] = &[

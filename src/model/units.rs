@@ -128,6 +128,7 @@ impl Model {
                 s.name.clone(),
                 Schema {
                     grants: s.grants.clone(),
+                    default_grants: s.default_grants.clone(),
                     name: s.name.clone(),
                     comment: s.comment.clone(),
                     enums: filter(&s.enums, |n| k(UnitKind::Enum, n)),
@@ -165,6 +166,7 @@ impl Model {
                             });
                         mine.comment = s.comment.clone();
                         mine.grants = s.grants.clone();
+                        mine.default_grants = s.default_grants.clone();
                     }
                     None => {
                         self.schemas.shift_remove(&key.name);

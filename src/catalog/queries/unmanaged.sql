@@ -1,8 +1,8 @@
 -- Objects formwork does not manage yet, as (kind, readable name) pairs, so that `dump` and
 -- `plan` can say what they leave alone. Relation kinds, types, row-level security flags,
 -- grants on unmanaged relations and table inheritance are reported from relations.sql and
--- types.sql. Privileges on schemas, tables, views, sequences and table columns are managed
--- (privileges.sql).
+-- types.sql. Privileges on schemas, tables, views, sequences and table columns, and default
+-- privileges in a schema, are managed (privileges.sql).
 -- Everything owned by an extension and everything in system schemas is left out.
 WITH user_ns AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE {{user_schema n}}
@@ -46,9 +46,8 @@ FROM pg_catalog.pg_subscription s
 WHERE s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
 UNION ALL
 SELECT 'grant', 'default privileges for role ' || pg_catalog.pg_get_userbyid(da.defaclrole)::text
-           || COALESCE(' in schema ' || dn.nspname::text, '')
 FROM pg_catalog.pg_default_acl da
-LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = da.defaclnamespace
+WHERE da.defaclnamespace = 0
 UNION ALL
 SELECT 'grant', 'privileges on column ' || n.nspname::text || '.' || c.relname::text
            || '.' || a.attname::text
