@@ -369,6 +369,7 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
+        GRANT SELECT ON mv TO PUBLIC;
         CREATE SEQUENCE s;
         GRANT USAGE ON SEQUENCE s TO PUBLIC;
         CREATE TABLE cols (a int, b int);
@@ -395,9 +396,7 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Partition, "public.part1"),
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
-        (ObjectKind::Grant, "privileges on public.t"),
-        (ObjectKind::Grant, "privileges on sequence public.s"),
-        (ObjectKind::Grant, "privileges on column public.cols.b"),
+        (ObjectKind::Grant, "privileges on public.mv"),
         (ObjectKind::Grant, "privileges on function public.touch()"),
         (ObjectKind::Grant, "privileges on type public.e"),
         (
@@ -411,7 +410,18 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             c.unmanaged
         );
     }
+    // Privileges on tables, sequences and columns are managed: in the model, not listed.
+    for managed in [
+        "privileges on public.t",
+        "privileges on sequence public.s",
+        "privileges on column public.cols.b",
+    ] {
+        assert!(!has(ObjectKind::Grant, managed), "{managed} is managed");
+    }
     let public = &c.model.schemas["public"];
+    assert_eq!(public.tables["t"].grants.len(), 1);
+    assert_eq!(public.sequences["s"].grants.len(), 1);
+    assert_eq!(public.tables["cols"].columns["b"].grants.len(), 1);
     assert!(!public.tables.contains_key("parted"));
     assert!(!public.tables.contains_key("part1"));
     assert!(!public.views.contains_key("mv"));

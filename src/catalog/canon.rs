@@ -196,11 +196,13 @@ impl Canon for Sequence {
             owned_by,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         options.canon(h);
         owned_by.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -232,6 +234,7 @@ impl Canon for Column {
             collation,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         data_type.canon(h);
@@ -241,6 +244,7 @@ impl Canon for Column {
         generated.canon(h);
         collation.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -428,6 +432,7 @@ impl Canon for Table {
             indexes,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         persistence.canon(h);
@@ -439,6 +444,7 @@ impl Canon for Table {
         exclusions.canon(h);
         indexes.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -450,11 +456,50 @@ impl Canon for View {
             options,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         query.canon(h);
         options.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
+    }
+}
+
+/// Grants as the set of (grantee, privilege, grant option) they give, so that two lists saying
+/// the same in different groupings encode alike.
+pub(crate) fn grants_canon(grants: &[Grant], h: &mut Vec<u8>) {
+    let set = exploded(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (grantee, privilege, option) in set {
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+/// Default privileges as the set of (for role, kind, grantee, privilege, grant option).
+pub(crate) fn default_grants_canon(grants: &[DefaultGrant], h: &mut Vec<u8>) {
+    let set = exploded_defaults(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (role, on, grantee, privilege, option) in set {
+        role.canon(h);
+        on.canon(h);
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+impl Canon for Grantee {
+    fn canon(&self, h: &mut Vec<u8>) {
+        match self {
+            Grantee::Public => tag(h, 0),
+            Grantee::Role(r) => {
+                tag(h, 1);
+                r.canon(h);
+            }
+        }
     }
 }
 

@@ -13,7 +13,8 @@
 //! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
 //!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
 //! 6. views, ordered by the relations their queries mention (see [`views`]);
-//! 7. comments.
+//! 7. comments;
+//! 8. privileges (see [`privileges`]).
 //!
 //! Every identifier and literal goes through [`crate::sql`]. SQL fragments the model keeps as
 //! text (types, defaults, expressions, view queries, operators) are emitted verbatim: they are
@@ -24,6 +25,7 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
+pub mod privileges;
 pub(crate) mod table;
 pub(crate) mod types;
 pub(crate) mod views;
@@ -100,6 +102,7 @@ pub fn render(model: &Model) -> Vec<String> {
         out.push(views::create_view(schema, view));
     }
     out.extend(comments(model));
+    out.extend(privileges::all(model));
     out
 }
 

@@ -7,7 +7,7 @@
 //!
 //! Each object kind has one file that knows how to compare it and which statements change it:
 //! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
-//! `constraints`, `indexes`, `views`; `renames` makes table and column renames by expand and
+//! `constraints`, `indexes`, `views`, `privileges`; `renames` makes table and column renames by expand and
 //! contract. They produce [`Draft`]s: one statement each, with the
 //! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
 //! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
@@ -25,6 +25,7 @@ mod constraints;
 pub mod enum_rebuild;
 mod enums;
 mod indexes;
+mod privileges;
 mod renames;
 mod retype;
 mod schemas;
@@ -46,7 +47,7 @@ use crate::plan::{Hazard, HazardKind, Phase};
 
 /// Where a draft goes in the plan. Drafts are sorted by stage (stable, so drafts of one stage
 /// keep the order they were produced in, which matters for multi-step sequences such as
-/// `SET NOT NULL`). Everything before [`Stage::DropView`] is the expand phase.
+/// `SET NOT NULL`). Everything before [`Stage::Revoke`] is the expand phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     CreateSchema,
@@ -81,7 +82,11 @@ pub enum Stage {
     SequenceOwner,
     CreateView,
     Comment,
+    /// Privileges the declaration adds, once every object they are on exists.
+    Grant,
     // Contract: what only the previous application version needed.
+    /// Privileges the declaration no longer gives (the previous version may still use them).
+    Revoke,
     DropView,
     DropIndex,
     DropColumn,
@@ -96,7 +101,7 @@ pub enum Stage {
 
 impl Stage {
     pub fn phase(self) -> Phase {
-        if self >= Stage::DropView {
+        if self >= Stage::Revoke {
             Phase::Contract
         } else {
             Phase::Expand
@@ -313,6 +318,7 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
         ctx.push(transitional::abandon(&table, &column, &shadow.name));
     }
     views::diff(&mut ctx);
+    privileges::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {
             message: ctx.unsupported.join("\n"),

@@ -850,6 +850,28 @@ impl Loader {
                 "composite" => self.composite(f, &name, &child),
                 "range" => self.range(f, &name, &child),
                 "allow-data-loss" => self.data_loss(f, Some(&name), &child),
+                "default-grant" => {
+                    if let Some(d) = self.default_grant(f, &child) {
+                        if let Some(s) = self.model.schemas.get_mut(&name) {
+                            s.default_grants.push(d);
+                        }
+                    }
+                }
+                "grant" => {
+                    if name == "public" {
+                        self.conflict(
+                            f,
+                            child.name_span(),
+                            "privileges on schema `public` are not managed".into(),
+                            "each PostgreSQL major sets them up differently and formwork never \
+                             creates that schema; grant on its tables, views and sequences instead",
+                        );
+                    } else if let Some(g) = self.grant(f, &child, GrantOn::Schema) {
+                        if let Some(s) = self.model.schemas.get_mut(&name) {
+                            s.grants.push(g);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -1148,7 +1170,9 @@ impl Loader {
                 ),
             }
         }
+        let grants = self.grants(f, c, GrantOn::Sequence);
         let seq = Sequence {
+            grants,
             name: name.clone(),
             options,
             owned_by,
@@ -1169,7 +1193,12 @@ impl Loader {
         }
         let query = c.arg_str(1).map(|(q, _)| q.to_string()).unwrap_or_default();
         let mut options = indexmap::IndexMap::new();
+        let mut grants = Vec::new();
         for ch in self.children(f, c) {
+            if ch.spec.name == "grant" {
+                grants.extend(self.grant(f, &ch, GrantOn::Relation));
+                continue;
+            }
             if let (Some((k, kspan)), Some((v, _))) = (ch.arg_str(0), ch.arg_str(1)) {
                 if self.declare(
                     Key::ViewOption(schema.into(), name.clone(), k.to_string()),
@@ -1182,6 +1211,7 @@ impl Loader {
             }
         }
         let view = View {
+            grants,
             name: name.clone(),
             query,
             options,
@@ -1282,6 +1312,7 @@ impl Loader {
                         t.indexes.insert(i.name.clone(), i);
                     }
                 }
+                "grant" => t.grants.extend(self.grant(f, &ch, GrantOn::Relation)),
                 _ => {}
             }
         }
@@ -1320,8 +1351,10 @@ impl Loader {
             expression: e,
             kind: GeneratedKind::Stored,
         });
+        let mut grants = Vec::new();
         for ch in self.children(f, c) {
             match ch.spec.name {
+                "grant" => grants.extend(self.grant(f, &ch, GrantOn::Column)),
                 "identity" => {
                     if identity.is_some() {
                         self.conflict(
@@ -1429,6 +1462,7 @@ impl Loader {
         }
         self.rename_mode(f, c, table, Some(&name));
         Some(Column {
+            grants,
             name,
             data_type,
             not_null: !nullable,
@@ -1438,6 +1472,88 @@ impl Loader {
             collation: c.prop_string("collation"),
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
+        })
+    }
+
+    /// One `default-grant` node: a grant whose privileges are checked against its `on=`.
+    fn default_grant(&mut self, f: &FileCtx, c: &Checked<'_>) -> Option<DefaultGrant> {
+        let on = c.prop_str("on")?;
+        let kind = match on {
+            "tables" => GrantOn::Relation,
+            "sequences" => GrantOn::Sequence,
+            "functions" => GrantOn::Function,
+            _ => GrantOn::Type,
+        };
+        let for_role = c.prop_string("for-role")?;
+        let grant = self.grant(f, c, kind)?;
+        Some(DefaultGrant {
+            for_role,
+            on: on.to_string(),
+            grant,
+        })
+    }
+
+    /// The `grant` children of a node.
+    fn grants(&mut self, f: &FileCtx, c: &Checked<'_>, on: GrantOn) -> Vec<Grant> {
+        let mut out = Vec::new();
+        for ch in self.children(f, c) {
+            if ch.spec.name == "grant" {
+                out.extend(self.grant(f, &ch, on));
+            }
+        }
+        out
+    }
+
+    /// One `grant` node: privilege words checked against what the object takes (so that a
+    /// typo is reported here, with its span, rather than by the scratch database).
+    fn grant(&mut self, f: &FileCtx, c: &Checked<'_>, on: GrantOn) -> Option<Grant> {
+        let mut privileges = Vec::new();
+        let mut ok = true;
+        for (word, span) in c.rest_strs(0) {
+            let upper = word.trim().to_ascii_uppercase();
+            let upper = if upper == "ALL PRIVILEGES" {
+                "ALL".to_string()
+            } else {
+                upper
+            };
+            if upper == "ALL" || on.privileges().contains(&upper.as_str()) {
+                privileges.push(upper);
+            } else {
+                ok = false;
+                self.push(
+                    Problem::new(
+                        ProblemKind::BadValue,
+                        f,
+                        span,
+                        format!("`{word}` is not a privilege {}", on.describe()),
+                    )
+                    .label("unknown privilege")
+                    .help(format!(
+                        "{} takes {} or ALL",
+                        on.describe_object(),
+                        on.privileges().join(", ")
+                    )),
+                );
+            }
+        }
+        let to = c.prop_str("to")?;
+        if to.is_empty() {
+            self.push(
+                Problem::new(
+                    ProblemKind::BadValue,
+                    f,
+                    c.prop_span("to"),
+                    "`to` names no role",
+                )
+                .label("empty")
+                .help("name a role, or \"public\" for every role"),
+            );
+            return None;
+        }
+        ok.then(|| Grant {
+            grantee: Grantee::from_declared(to),
+            privileges,
+            with_grant_option: c.prop_bool("grant-option").unwrap_or(false),
         })
     }
 
@@ -2165,6 +2281,61 @@ fn describe_loss(loss: &DataLoss, word: &str) -> String {
     path.push(&loss.name);
     path.extend(loss.member.as_deref());
     format!("{word} `{}`", path.join("."))
+}
+
+/// What a `grant` is on, for the privileges it may name.
+#[derive(Clone, Copy)]
+enum GrantOn {
+    Schema,
+    Relation,
+    Column,
+    Sequence,
+    Function,
+    Type,
+}
+
+impl GrantOn {
+    fn privileges(self) -> &'static [&'static str] {
+        match self {
+            GrantOn::Schema => &["USAGE", "CREATE"],
+            GrantOn::Relation => &[
+                "SELECT",
+                "INSERT",
+                "UPDATE",
+                "DELETE",
+                "TRUNCATE",
+                "REFERENCES",
+                "TRIGGER",
+                "MAINTAIN",
+            ],
+            GrantOn::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
+            GrantOn::Sequence => &["USAGE", "SELECT", "UPDATE"],
+            GrantOn::Function => &["EXECUTE"],
+            GrantOn::Type => &["USAGE"],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            GrantOn::Schema => "on a schema",
+            GrantOn::Relation => "on a table or view",
+            GrantOn::Column => "on a column",
+            GrantOn::Sequence => "on a sequence",
+            GrantOn::Function => "on a function",
+            GrantOn::Type => "on a type",
+        }
+    }
+
+    fn describe_object(self) -> &'static str {
+        match self {
+            GrantOn::Schema => "a schema",
+            GrantOn::Relation => "a table or view",
+            GrantOn::Column => "a column",
+            GrantOn::Sequence => "a sequence",
+            GrantOn::Function => "a function",
+            GrantOn::Type => "a type",
+        }
+    }
 }
 
 fn identity_kind(k: &str) -> IdentityKind {

@@ -25,6 +25,7 @@ pub enum Ctx {
     View,
     Domain,
     Composite,
+    Sequence,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -44,6 +45,7 @@ impl Ctx {
             Ctx::View => "in a view block",
             Ctx::Domain => "in a domain block",
             Ctx::Composite => "in a composite block",
+            Ctx::Sequence => "in a sequence block",
             Ctx::Leaf => "here",
         }
     }
@@ -253,6 +255,34 @@ const DATA_LOSS_ARGS: &[Arg] = &[
     s("member"),
 ];
 
+const GRANT_PROPS: &[Prop] = &[
+    req(
+        "to",
+        Ty::Str,
+        "the role that receives the privileges, or \"public\" for every role",
+    ),
+    p(
+        "grant-option",
+        Ty::Bool,
+        "WITH GRANT OPTION: the role may grant them on",
+    ),
+];
+
+/// `grant <privilege>... to=<role>`, the same shape on every object that takes privileges.
+const fn grant_node(parent: Ctx) -> NodeSpec {
+    NodeSpec {
+        parent,
+        name: "grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: GRANT_PROPS,
+        summary: "privileges a role holds (GRANT): `SELECT`, `INSERT`, ..., or `ALL`; see \
+                  Privileges",
+    }
+}
+
 const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
     NodeSpec {
         parent,
@@ -343,7 +373,7 @@ pub static NODES: &[NodeSpec] = &[
     NodeSpec {
         parent: Ctx::Schema,
         name: "sequence",
-        ctx: Ctx::Leaf,
+        ctx: Ctx::Sequence,
         args: &[s("name")],
         rest: None,
         min_args: 1,
@@ -365,6 +395,35 @@ pub static NODES: &[NodeSpec] = &[
         ],
         summary: "a standalone sequence",
     },
+    grant_node(Ctx::Schema),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "default-grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: &[
+            req(
+                "on",
+                Ty::Choice(crate::model::DEFAULT_GRANT_KINDS),
+                "the kind of objects it applies to",
+            ),
+            GRANT_PROPS[0],
+            req(
+                "for-role",
+                Ty::Str,
+                "the role whose objects created in this schema get the privileges",
+            ),
+            GRANT_PROPS[1],
+        ],
+        summary: "privileges that objects a role creates in this schema get (ALTER DEFAULT \
+                  PRIVILEGES ... IN SCHEMA); see Privileges",
+    },
+    grant_node(Ctx::Sequence),
+    grant_node(Ctx::Table),
+    grant_node(Ctx::Column),
+    grant_node(Ctx::View),
     NodeSpec {
         parent: Ctx::Schema,
         name: "table",

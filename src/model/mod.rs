@@ -22,8 +22,13 @@
 
 use indexmap::IndexMap;
 
+mod privileges;
 mod types;
 mod units;
+pub use privileges::{
+    DEFAULT_GRANT_KINDS, DefaultGrant, Grant, Grantee, exploded, exploded_defaults,
+    normalize_default_grants, normalize_grants, privilege_rank,
+};
 use serde::{Deserialize, Serialize};
 pub use types::{CompositeAttribute, CompositeType, Domain, DomainCheck, RangeType};
 pub use units::{UnitKey, UnitKind};
@@ -176,6 +181,14 @@ pub struct Schema {
     pub domains: IndexMap<String, Domain>,
     pub composites: IndexMap<String, CompositeType>,
     pub ranges: IndexMap<String, RangeType>,
+    /// Privileges on the schema itself (not on `public`, whose access list each major
+    /// initialises differently and which formwork never creates).
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// Privileges roles' future objects in this schema get (`ALTER DEFAULT PRIVILEGES ... IN
+    /// SCHEMA`), also on `public`.
+    #[serde(default)]
+    pub default_grants: Vec<DefaultGrant>,
 }
 
 /// `CREATE EXTENSION`.
@@ -251,6 +264,8 @@ pub struct Sequence {
     pub owned_by: Option<ColumnRef>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// A column of a table, for `OWNED BY` and the like.
@@ -283,6 +298,8 @@ pub struct Table {
     pub indexes: IndexMap<String, Index>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +316,9 @@ pub struct Column {
     pub collation: Option<String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// Column privileges (`GRANT SELECT (col)`), besides those on the whole table.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -467,6 +487,8 @@ pub struct View {
     pub options: IndexMap<String, String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// The kinds of object formwork knows of, for messages and for listing what it does not manage.

@@ -151,6 +151,8 @@ impl Model {
             out.schemas.insert(
                 s.name.clone(),
                 Schema {
+                    grants: s.grants.clone(),
+                    default_grants: s.default_grants.clone(),
                     name: s.name.clone(),
                     comment: s.comment.clone(),
                     enums: filter(&s.enums, |n| k(UnitKind::Enum, n)),
@@ -190,6 +192,8 @@ impl Model {
                                 ..Schema::default()
                             });
                         mine.comment = s.comment.clone();
+                        mine.grants = s.grants.clone();
+                        mine.default_grants = s.default_grants.clone();
                     }
                     None => {
                         self.schemas.shift_remove(&key.name);

@@ -224,11 +224,43 @@ pub async fn build(
     };
     let mut script = ddl::render(model);
     script.extend(invalid_indexes(model));
-    if let Err(e) = run_script(&client, &script).await {
+    let roles = ensure_roles(&client, model).await;
+    if let Err(e) = roles.and(run_script(&client, &script).await) {
         let _ = db.drop_now().await;
         return Err(e.into());
     }
     Ok((db, client))
+}
+
+/// Create, without login, the roles `model` grants to that the scratch server lacks. Roles
+/// are server-wide and outside the declaration: the target must already have them (the
+/// planner checks), a scratch server only needs them to exist for GRANT to run. Several
+/// scratch databases may be built at once, so a role created meanwhile is not an error.
+async fn ensure_roles(client: &Client, model: &Model) -> Result<(), StatementFailed> {
+    async fn exists(client: &Client, role: &str) -> bool {
+        client
+            .query_opt(
+                "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[&role],
+            )
+            .await
+            .is_ok_and(|row| row.is_some())
+    }
+    for role in ddl::privileges::roles(model) {
+        if exists(client, &role).await {
+            continue;
+        }
+        let sql = format!("CREATE ROLE {} NOLOGIN", crate::sql::quote_ident(&role));
+        if let Err(e) = client.batch_execute(&sql).await {
+            if !exists(client, &role).await {
+                return Err(StatementFailed {
+                    statement: sql,
+                    message: crate::apply::error_message(&e),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An INVALID index (a failed concurrent build) in the target is rebuilt valid by the DDL;
