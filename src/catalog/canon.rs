@@ -433,6 +433,8 @@ impl Canon for Table {
             comment,
             renamed_from: _,
             grants,
+            partition_by,
+            partition_of,
         } = self;
         name.canon(h);
         persistence.canon(h);
@@ -445,6 +447,21 @@ impl Canon for Table {
         indexes.canon(h);
         comment.canon(h);
         grants_canon(grants, h);
+        // Appended only when present, so that the fingerprints of plain tables stay what
+        // they were before partitioning was managed.
+        if partition_by.is_some() || partition_of.is_some() {
+            tag(h, 0x50);
+            partition_by.canon(h);
+            match partition_of {
+                None => tag(h, 0),
+                Some(p) => {
+                    tag(h, 1);
+                    p.parent.schema.canon(h);
+                    p.parent.name.canon(h);
+                    p.bound.canon(h);
+                }
+            }
+        }
     }
 }
 

@@ -479,7 +479,7 @@ impl Reader {
             // The catalog keeps options in the order they were last set; name order makes
             // equal schemas read (and dump) identically.
             options.sort_by(|a, b| option_name(a).cmp(option_name(b)));
-            let managed = matches!((kind.as_str(), is_partition), ("r", false) | ("v", _));
+            let managed = matches!(kind.as_str(), "r" | "p" | "v");
             if !managed && get::<bool>(&row, "has_grants")? {
                 note(ObjectKind::Grant, format!("privileges on {qualified}"));
             }
@@ -493,7 +493,7 @@ impl Reader {
                 continue;
             };
             match (kind.as_str(), is_partition) {
-                ("r", false) => {
+                ("r" | "p", _) => {
                     let inherits: Vec<String> = get(&row, "inherits")?;
                     if !inherits.is_empty() {
                         note(
@@ -511,12 +511,25 @@ impl Reader {
                         "u" => Persistence::Unlogged,
                         _ => Persistence::Permanent,
                     };
+                    let partition_of = match (
+                        get::<Option<String>>(&row, "parent_schema")?,
+                        get::<Option<String>>(&row, "parent_name")?,
+                        get::<Option<String>>(&row, "partition_bound")?,
+                    ) {
+                        (Some(ps), Some(pn), Some(bound)) => Some(Partition {
+                            parent: QualifiedName::new(ps, pn),
+                            bound,
+                        }),
+                        _ => None,
+                    };
                     s.tables.insert(
                         name.clone(),
                         Table {
                             name,
                             persistence,
                             comment: get(&row, "comment")?,
+                            partition_by: get(&row, "partition_key")?,
+                            partition_of,
                             ..Table::default()
                         },
                     );
@@ -544,8 +557,6 @@ impl Reader {
                         },
                     );
                 }
-                ("p", false) => note(ObjectKind::PartitionedTable, qualified),
-                ("r" | "p", true) => note(ObjectKind::Partition, qualified),
                 ("f", _) => note(ObjectKind::ForeignTable, qualified),
                 ("m", _) => note(ObjectKind::MaterializedView, qualified),
                 _ => note(ObjectKind::Other, format!("relation {qualified}")),

@@ -8,7 +8,8 @@
 //! 2. enums, then domains, composite and range types in dependency order (see [`types`]),
 //!    then sequences (column types and `nextval` defaults refer to them);
 //! 3. tables with their columns and the constraints that only involve the table itself
-//!    (primary key, unique, valid checks, exclusions);
+//!    (primary key, unique, valid checks, exclusions), partitioned tables before their
+//!    partitions (see [`partitions`]);
 //! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
 //! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
 //!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
@@ -25,6 +26,7 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
+pub(crate) mod partitions;
 pub mod privileges;
 pub(crate) mod table;
 pub(crate) mod types;
@@ -75,7 +77,7 @@ pub fn render(model: &Model) -> Vec<String> {
             out.push(stmt);
         }
     }
-    for (schema, t) in model.tables() {
+    for (schema, t) in partitions::tables_in_order(model) {
         out.push(table::create_table(&names, schema, t));
     }
     for (schema, t) in model.tables() {

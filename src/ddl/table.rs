@@ -48,6 +48,16 @@ impl<'a> Names<'a> {
 }
 
 pub(crate) fn create_table(names: &Names, schema: &Schema, t: &Table) -> String {
+    let items = table_items(names, t);
+    let unlogged = match t.persistence {
+        Persistence::Permanent => "",
+        Persistence::Unlogged => "UNLOGGED ",
+    };
+    super::partitions::create_statement(unlogged, &qname(schema, &t.name), t, &items)
+}
+
+/// The column and constraint definitions inside `CREATE TABLE (...)`.
+pub(crate) fn table_items(names: &Names, t: &Table) -> Vec<String> {
     let mut items: Vec<String> = t.columns.values().map(|c| column(names, c)).collect();
     if let Some(pk) = &t.primary_key {
         let mut s = format!(
@@ -75,19 +85,7 @@ pub(crate) fn create_table(names: &Names, schema: &Schema, t: &Table) -> String 
     for x in t.exclusions.values() {
         items.push(exclusion(names, x));
     }
-    let unlogged = match t.persistence {
-        Persistence::Permanent => "",
-        Persistence::Unlogged => "UNLOGGED ",
-    };
-    if items.is_empty() {
-        format!("CREATE {unlogged}TABLE {} ()", qname(schema, &t.name))
-    } else {
-        format!(
-            "CREATE {unlogged}TABLE {} (\n    {}\n)",
-            qname(schema, &t.name),
-            items.join(",\n    ")
-        )
-    }
+    items
 }
 
 pub(crate) fn column(names: &Names, c: &Column) -> String {

@@ -37,9 +37,28 @@ pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Tabl
         }
     }
     for di in p.created {
+        if d.partition_by.is_some() {
+            if !super::partitions::create_index(ctx, names, schema, d, di) {
+                // Partitions partitioned in turn: built the blocking way.
+                ctx.push(Draft::new(
+                    Stage::CreateIndex,
+                    format!("build index {} on partitioned table {tq}", di.name),
+                    ddl::create_index(names, schema, d, di),
+                ));
+            }
+            continue;
+        }
         create(ctx, names, schema, d, di);
     }
     for ci in p.dropped {
+        if d.partition_by.is_some() {
+            ctx.push(Draft::new(
+                Stage::DropIndex,
+                format!("drop index {} of partitioned table {tq}", ci.name),
+                super::partitions::drop_index_sql(&schema.name, &ci.name),
+            ));
+            continue;
+        }
         ctx.push(
             Draft::new(
                 Stage::DropIndex,

@@ -25,6 +25,7 @@ mod constraints;
 pub mod enum_rebuild;
 mod enums;
 mod indexes;
+mod partitions;
 mod privileges;
 mod renames;
 mod retype;

@@ -25,17 +25,32 @@ pub(super) fn diff(ctx: &mut Ctx) {
         }
     }
     let mut dropped: Vec<(&str, &Table)> = Vec::new();
+    let mut created: Vec<(&Schema, &Table)> = Vec::new();
     for (sname, p) in pairs {
         // Created and matched tables only come from schemas the declaration has.
         if let Some(ds) = desired.schemas.get(sname) {
-            for d in p.created {
-                create(ctx, &names, ds, d);
-            }
+            created.extend(p.created.into_iter().map(|d| (ds, d)));
             for (c, d, renamed) in p.matched {
-                alter(ctx, &names, ds, c, d, renamed);
+                if super::partitions::check_alter(ctx, sname, c, d) {
+                    alter(ctx, &names, ds, c, d, renamed);
+                }
             }
         }
-        dropped.extend(p.dropped.into_iter().map(|t| (sname, t)));
+        dropped.extend(
+            p.dropped
+                .into_iter()
+                .filter(|t| !super::partitions::drop_partition(ctx, sname, t))
+                .map(|t| (sname, t)),
+        );
+    }
+    // Partitioned tables before their partitions.
+    created.sort_by_key(|(_, t)| crate::ddl::partitions::depth(desired, t));
+    for (ds, d) in created {
+        if super::partitions::attaches(ctx, d) {
+            super::partitions::create_attached(ctx, &names, ds, d);
+        } else {
+            create(ctx, &names, ds, d);
+        }
     }
     drop_tables(ctx, &dropped);
 }

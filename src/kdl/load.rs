@@ -24,6 +24,7 @@ use super::parse::{self, Document, Entry, Node, Value};
 use super::scan;
 use super::spec::{self, Ctx, NodeSpec, Ty};
 
+mod partition;
 mod user_types;
 use super::types::{self, TypeEnv};
 use crate::model::*;
@@ -298,6 +299,12 @@ enum Key {
 /// A check that needs every file loaded first.
 #[derive(Debug)]
 enum Pending {
+    /// A partition's parent, which must be a declared partitioned table.
+    PartitionParent {
+        file: usize,
+        span: SourceSpan,
+        table: QualifiedName,
+    },
     ColumnType {
         file: usize,
         span: SourceSpan,
@@ -1258,6 +1265,8 @@ impl Loader {
             },
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
+            partition_by: c.prop_string("partition-by"),
+            partition_of: self.partition_of(f, schema, c),
             ..Table::default()
         };
         self.rename_mode(f, c, &qn, None);
@@ -1316,6 +1325,7 @@ impl Loader {
                 _ => {}
             }
         }
+        self.partition_columns(f, c, &t);
         if let Some(s) = self.schema_mut(schema) {
             s.tables.insert(name, t);
         }
@@ -1997,6 +2007,9 @@ impl Loader {
         let pending = std::mem::take(&mut self.pending);
         for p in pending {
             match p {
+                Pending::PartitionParent { file, span, table } => {
+                    self.resolve_partition_parent(file, span, &table)
+                }
                 Pending::ColumnType {
                     file,
                     span,
@@ -2046,6 +2059,7 @@ impl Loader {
                     role,
                 } => {
                     if let Some(t) = self.model.table(&table) {
+                        let t = partition::root(&self.model, t);
                         if !t.columns.contains_key(&column) {
                             let help = did_you_mean(&column, t.columns.keys().map(String::as_str));
                             let f = self.file(file);

@@ -436,6 +436,24 @@ pub static NODES: &[NodeSpec] = &[
             RENAME,
             p("unlogged", Ty::Bool, "UNLOGGED table"),
             COMMENT,
+            p(
+                "partition-by",
+                Ty::Str,
+                "makes it a partitioned table with this key, as PostgreSQL prints it: \
+                 `RANGE (created_at)`, `LIST (region)`, `HASH (id)`; see Partitioned tables",
+            ),
+            p(
+                "partition-of",
+                Ty::Str,
+                "makes it a partition of this table (`table` or `schema.table`); its columns \
+                 are the parent's, so it declares only its own constraints and indexes",
+            ),
+            p(
+                "bound",
+                Ty::Str,
+                "a partition's bound: `FOR VALUES FROM (...) TO (...)`, `FOR VALUES IN (...)`, \
+                 `FOR VALUES WITH (modulus m, remainder r)` or `DEFAULT`",
+            ),
         ],
         summary: "a table with its columns, constraints and indexes",
     },

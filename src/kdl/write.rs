@@ -221,7 +221,17 @@ fn table(t: &Table, schema: &str) -> Node {
         .arg(&t.name)
         .prop_opt("renamed-from", t.renamed_from.as_ref())
         .flag("unlogged", t.persistence == Persistence::Unlogged)
-        .prop_opt("comment", t.comment.as_ref());
+        .prop_opt("comment", t.comment.as_ref())
+        .prop_opt("partition-by", t.partition_by.as_ref());
+    if let Some(p) = &t.partition_of {
+        let mut parent = String::new();
+        if p.parent.schema != schema {
+            parent.push_str(&quote_ref_name(&p.parent.schema));
+            parent.push('.');
+        }
+        parent.push_str(&quote_ref_name(&p.parent.name));
+        n = n.prop("partition-of", parent).prop("bound", &p.bound);
+    }
     for c in t.columns.values() {
         n = n.child(column(c));
     }

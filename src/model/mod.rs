@@ -300,6 +300,24 @@ pub struct Table {
     pub renamed_from: Option<String>,
     #[serde(default)]
     pub grants: Vec<Grant>,
+    /// The partition key of a partitioned table as PostgreSQL prints it
+    /// (`pg_get_partkeydef`: `RANGE (created_at)`, `LIST (region)`, `HASH (id)`).
+    #[serde(default)]
+    pub partition_by: Option<String>,
+    /// Set when the table is a partition. A partition holds only what is its own: columns,
+    /// their NOT NULLs and defaults, constraints and indexes come from the parent and are not
+    /// repeated; local constraints and indexes are kept.
+    #[serde(default)]
+    pub partition_of: Option<Partition>,
+}
+
+/// Where a partition sits: its parent and its bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    pub parent: QualifiedName,
+    /// The bound as `pg_get_expr(relpartbound)` prints it: `FOR VALUES FROM (...) TO (...)`,
+    /// `FOR VALUES IN (...)`, `FOR VALUES WITH (modulus m, remainder r)` or `DEFAULT`.
+    pub bound: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

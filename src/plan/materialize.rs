@@ -66,6 +66,10 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                             .values()
                             .map(|fk| UnitKey::table(&fk.references)),
                     );
+                    // A partition cannot exist without its parent.
+                    if let Some(p) = &t.partition_of {
+                        needs.push(UnitKey::table(&p.parent));
+                    }
                 }
             }
             UnitKind::Sequence => {

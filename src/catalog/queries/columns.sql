@@ -1,4 +1,5 @@
--- Columns of plain tables, in attnum order. Types print schema-qualified for user types
+-- Columns of plain and partitioned tables, in attnum order (a partition's columns are its
+-- parent's and are not read). Types print schema-qualified for user types
 -- because introspection runs with an empty search_path. attgenerated 's' is stored, 'v'
 -- (PostgreSQL 18) virtual; a generated column's expression lives in pg_attrdef like a default.
 SELECT n.nspname::text AS schema,
@@ -24,7 +25,7 @@ LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_catalog.pg_description d
        ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::regclass
       AND d.objsubid = a.attnum
-WHERE c.relkind = 'r' AND NOT c.relispartition
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND a.attnum > 0 AND NOT a.attisdropped
   AND {{user_schema n}}
   AND {{not_extension_member pg_class c.oid}}

@@ -1,4 +1,5 @@
--- Primary keys, unique, foreign key, check and exclusion constraints of plain tables.
+-- Primary keys, unique, foreign key, check and exclusion constraints of plain and partitioned
+-- tables, and the local ones of partitions (those inherited from the parent are the parent's).
 -- PostgreSQL 18 also keeps NOT NULL constraints here (contype 'n'); they are read from
 -- pg_attribute.attnotnull instead, so the contype list below leaves them out on purpose.
 -- Index-backed details (INCLUDE columns, exclusion elements, NULLS NOT DISTINCT) come from
@@ -44,7 +45,7 @@ LEFT JOIN pg_catalog.pg_description d
        ON d.objoid = con.oid AND d.classoid = 'pg_catalog.pg_constraint'::regclass
       AND d.objsubid = 0
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
-  AND c.relkind = 'r' AND NOT c.relispartition
+  AND c.relkind IN ('r', 'p') AND (NOT c.relispartition OR con.conislocal)
   AND {{user_schema n}}
   AND {{not_extension_member pg_class c.oid}}
 ORDER BY 1, 2, 3

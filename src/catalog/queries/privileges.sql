@@ -17,14 +17,14 @@ WITH user_ns AS (
            n.nspname, c.relname, NULL, c.relowner, c.relacl
     FROM pg_catalog.pg_class c
     JOIN user_ns n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'v', 'S') AND NOT c.relispartition AND c.relacl IS NOT NULL
+    WHERE c.relkind IN ('r', 'p', 'v', 'S') AND c.relacl IS NOT NULL
       AND {{not_extension_member pg_class c.oid}}
     UNION ALL
     SELECT 'column', n.nspname, c.relname, a.attname, c.relowner, a.attacl
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN user_ns n ON n.oid = c.relnamespace
-    WHERE c.relkind = 'r' AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attacl IS NOT NULL
       AND {{not_extension_member pg_class c.oid}}
     UNION ALL

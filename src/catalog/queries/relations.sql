@@ -1,5 +1,6 @@
--- Tables, views and the relation kinds formwork does not manage yet (partitioned tables,
--- partitions, foreign tables, materialized views), with view definitions and options.
+-- Tables (partitioned tables and partitions included, with their key and bound), views and
+-- the relation kinds formwork does not manage yet (foreign tables, materialized views), with
+-- view definitions and options.
 SELECT n.nspname::text AS schema,
        c.relname::text AS name,
        c.relkind::text AS kind,
@@ -15,6 +16,16 @@ SELECT n.nspname::text AS schema,
              JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
              WHERE i.inhrelid = c.oid AND NOT c.relispartition
              ORDER BY i.inhseqno) AS inherits,
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END
+           AS partition_bound,
+       (SELECT pn.nspname::text FROM pg_catalog.pg_inherits i
+        JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+        JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+        WHERE i.inhrelid = c.oid AND c.relispartition) AS parent_schema,
+       (SELECT pc.relname::text FROM pg_catalog.pg_inherits i
+        JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+        WHERE i.inhrelid = c.oid AND c.relispartition) AS parent_name,
        d.description AS comment
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

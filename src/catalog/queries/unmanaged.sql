@@ -59,7 +59,7 @@ FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN user_ns n ON n.oid = c.relnamespace
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
-  AND (c.relkind <> 'r' OR c.relispartition)
+  AND (c.relkind NOT IN ('r', 'p') OR c.relispartition)
   AND {{not_extension_member pg_class c.oid}}
 UNION ALL
 SELECT 'grant', 'privileges on function ' || n.nspname::text || '.' || p.proname::text

@@ -1,0 +1,324 @@
+//! Partitioned tables and partitions through the whole pipeline on real PostgreSQL: range,
+//! list, hash and default partitions created from nothing; a partition attached to a parent
+//! holding rows; a partition detached and dropped; an index built on a partitioned table the
+//! online way; dump and load; import; and the unmanaged listing no longer naming them.
+
+mod common;
+
+use common::{TestDb, catalog, converge, declaration_of, declared};
+use formwork::catalog::fingerprint::fingerprint;
+use formwork::model::ObjectKind;
+use formwork::plan::planner::{PlanOptions, Planned};
+
+fn destructive() -> PlanOptions {
+    PlanOptions {
+        allow_destructive: true,
+        ..PlanOptions::default()
+    }
+}
+
+fn sqls(p: &Planned) -> Vec<String> {
+    p.plan.steps().iter().map(|s| s.sql.clone()).collect()
+}
+
+async fn strings(db: &TestDb, sql: &str) -> Vec<String> {
+    db.client()
+        .await
+        .query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect()
+}
+
+/// Which partition each row of `events` lives in, as `partition:id`, in id order.
+async fn placement(db: &TestDb) -> Vec<String> {
+    strings(
+        db,
+        "SELECT tableoid::regclass::text || ':' || id::text FROM events ORDER BY id",
+    )
+    .await
+}
+
+const EVENTS: &str = r#"
+schema "public" {
+    table "events" partition-by="RANGE (created_at)" {
+        column "id" "bigint"
+        column "created_at" "date"
+        column "payload" "text" default="''::text" nullable=#true
+        primary-key "id" "created_at"
+        check "payload_short" "length(payload) < 1000"
+    }
+    table "events_2025" partition-of="events" bound="FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+    table "events_2026" partition-of="events" bound="FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')" {
+        index "events_2026_payload" "payload"
+    }
+}
+"#;
+
+#[tokio::test]
+async fn range_partitions_are_created_from_nothing_and_converge() {
+    let db = TestDb::new().await;
+    let planned = converge(&db, &declared(EVENTS), &PlanOptions::default()).await;
+    let sql = sqls(&planned).join("\n");
+    assert!(sql.contains("PARTITION BY RANGE (created_at)"), "{sql}");
+    assert!(sql.contains("PARTITION OF \"public\".\"events\""), "{sql}");
+    db.execute("INSERT INTO events VALUES (1, '2025-05-01', 'a'), (2, '2026-05-01', 'b')")
+        .await;
+    assert_eq!(
+        placement(&db).await,
+        vec!["events_2025:1".to_string(), "events_2026:2".to_string()]
+    );
+    // The partition keeps its own index and none of what it inherits.
+    let model = catalog(&db).await.model;
+    let p = model
+        .table(&formwork::model::QualifiedName::new(
+            "public",
+            "events_2026",
+        ))
+        .unwrap();
+    assert!(p.columns.is_empty() && p.primary_key.is_none() && p.checks.is_empty());
+    assert_eq!(
+        p.indexes.keys().collect::<Vec<_>>(),
+        vec!["events_2026_payload"]
+    );
+}
+
+#[tokio::test]
+async fn list_hash_and_default_partitions_are_created_from_nothing_and_converge() {
+    let db = TestDb::new().await;
+    let kdl = r#"
+schema "public" {
+    table "orders" partition-by="LIST (region)" {
+        column "id" "bigint"
+        column "region" "text"
+    }
+    table "orders_eu" partition-of="orders" bound="FOR VALUES IN ('de', 'fr')"
+    table "orders_rest" partition-of="orders" bound="DEFAULT"
+    table "accounts" partition-by="HASH (id)" {
+        column "id" "bigint"
+    }
+    table "accounts_0" partition-of="accounts" bound="FOR VALUES WITH (modulus 2, remainder 0)"
+    table "accounts_1" partition-of="accounts" bound="FOR VALUES WITH (modulus 2, remainder 1)"
+}
+"#;
+    converge(&db, &declared(kdl), &PlanOptions::default()).await;
+    db.execute("INSERT INTO orders VALUES (1, 'de'), (2, 'us'); INSERT INTO accounts SELECT g FROM generate_series(1, 20) g")
+        .await;
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT tableoid::regclass::text FROM orders ORDER BY id"
+        )
+        .await,
+        vec!["orders_eu".to_string(), "orders_rest".to_string()]
+    );
+    let spread = strings(
+        &db,
+        "SELECT DISTINCT tableoid::regclass::text FROM accounts ORDER BY 1",
+    )
+    .await;
+    assert_eq!(
+        spread,
+        vec!["accounts_0".to_string(), "accounts_1".to_string()]
+    );
+}
+
+const PARENT_WITH_ROWS: &str = "
+CREATE TABLE events (id bigint, created_at date NOT NULL, payload text DEFAULT '',
+                     PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO events SELECT g, DATE '2025-01-01' + g, 'x' FROM generate_series(1, 200) g;
+";
+
+#[tokio::test]
+async fn a_new_partition_of_a_parent_with_rows_is_attached_without_locking_the_parent_exclusively()
+{
+    let db = TestDb::new().await;
+    db.execute(PARENT_WITH_ROWS).await;
+    let mut desired = declaration_of(PARENT_WITH_ROWS).await;
+    let mut with_2026 = declaration_of(&format!(
+        "{PARENT_WITH_ROWS}\nCREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+    ))
+    .await;
+    std::mem::swap(&mut desired, &mut with_2026);
+    let planned = converge(&db, &desired, &PlanOptions::default()).await;
+    let sql = sqls(&planned).join("\n");
+    assert!(sql.contains("ATTACH PARTITION"), "{sql}");
+    assert!(!sql.contains("PARTITION OF"), "{sql}");
+    // The parent is never locked ACCESS EXCLUSIVE.
+    for step in planned.plan.steps() {
+        for l in &step.locks {
+            assert!(
+                !(l.object.name == "events"
+                    && l.mode == formwork::locks::LockMode::AccessExclusive),
+                "step {} locks the parent exclusively",
+                step.sql
+            );
+        }
+    }
+    db.execute("INSERT INTO events VALUES (1000, '2026-03-01', 'new')")
+        .await;
+    let rows = placement(&db).await;
+    assert_eq!(rows.len(), 201);
+    assert!(rows[..200].iter().all(|r| r.starts_with("events_2025:")));
+    assert_eq!(rows[200], "events_2026:1000");
+    // The attached partition got the parent's primary key index.
+    let inherited = strings(
+        &db,
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'events_pkey'
+         ORDER BY 1",
+    )
+    .await;
+    assert_eq!(inherited.len(), 2, "{inherited:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_partition_is_detached_then_dropped_and_the_other_rows_stay() {
+    let db = TestDb::new().await;
+    let two = format!(
+        "{PARENT_WITH_ROWS}\nCREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         INSERT INTO events VALUES (500, '2026-02-01', 'gone');"
+    );
+    db.execute(&two).await;
+    let desired = declaration_of(PARENT_WITH_ROWS).await;
+    let planned = converge(&db, &desired, &destructive()).await;
+    let sql = sqls(&planned);
+    let detach = sql
+        .iter()
+        .position(|s| s.contains("DETACH PARTITION"))
+        .unwrap();
+    let drop = sql
+        .iter()
+        .position(|s| s.starts_with("DROP TABLE"))
+        .unwrap();
+    assert!(detach < drop, "{sql:?}");
+    if common::server_major() >= 14 {
+        assert!(sql[detach].ends_with("CONCURRENTLY"), "{sql:?}");
+    }
+    let rows = placement(&db).await;
+    assert_eq!(rows.len(), 200);
+    assert!(rows.iter().all(|r| r.starts_with("events_2025:")));
+}
+
+#[tokio::test]
+async fn dropping_a_partition_needs_permission_to_lose_its_rows() {
+    let db = TestDb::new().await;
+    let two = format!(
+        "{PARENT_WITH_ROWS}\nCREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+    );
+    db.execute(&two).await;
+    let desired = declaration_of(PARENT_WITH_ROWS).await;
+    let before = catalog(&db).await;
+    let refused = formwork::plan::planner::make_plan(
+        &before,
+        &desired,
+        &common::scratch(),
+        &PlanOptions::default(),
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "dropping a partition was planned without permission"
+    );
+}
+
+#[tokio::test]
+async fn an_index_on_a_partitioned_table_with_rows_is_built_partition_by_partition() {
+    let db = TestDb::new().await;
+    let two = format!(
+        "{PARENT_WITH_ROWS}\nCREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+    );
+    db.execute(&two).await;
+    let desired = declaration_of(&format!(
+        "{two}\nCREATE INDEX events_payload ON events (payload);"
+    ))
+    .await;
+    let planned = converge(&db, &desired, &PlanOptions::default()).await;
+    let sql = sqls(&planned);
+    assert!(sql[0].contains("ON ONLY"), "{sql:?}");
+    assert_eq!(
+        sql.iter().filter(|s| s.contains("CONCURRENTLY")).count(),
+        2,
+        "{sql:?}"
+    );
+    assert_eq!(
+        sql.iter()
+            .filter(|s| s.contains("ATTACH PARTITION"))
+            .count(),
+        2,
+        "{sql:?}"
+    );
+    let valid = strings(
+        &db,
+        "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'events_payload'::regclass",
+    )
+    .await;
+    assert_eq!(valid, vec!["true".to_string()]);
+    assert_eq!(placement(&db).await.len(), 200);
+}
+
+#[tokio::test]
+async fn turning_a_table_into_a_partitioned_one_is_refused_with_a_reason() {
+    let db = TestDb::new().await;
+    db.execute("CREATE TABLE events (id bigint, created_at date NOT NULL)")
+        .await;
+    let desired = declared(
+        r#"schema "public" {
+    table "events" partition-by="RANGE (created_at)" {
+        column "id" "bigint"
+        column "created_at" "date"
+    }
+}"#,
+    );
+    let before = catalog(&db).await;
+    let err = formwork::plan::planner::make_plan(
+        &before,
+        &desired,
+        &common::scratch(),
+        &PlanOptions::default(),
+    )
+    .await;
+    let Err(err) = err else {
+        panic!("turning a table into a partitioned one was planned");
+    };
+    assert!(err.to_string().contains("partitioned table"), "{err}");
+}
+
+#[tokio::test]
+async fn dump_then_load_keeps_partitioning_and_lists_nothing_unmanaged() {
+    let sql = "
+CREATE TABLE m (id int NOT NULL, k text NOT NULL, CHECK (id > 0)) PARTITION BY LIST (k);
+CREATE TABLE m_a PARTITION OF m (CONSTRAINT m_a_small CHECK (id < 100)) FOR VALUES IN ('a');
+CREATE TABLE m_b PARTITION OF m FOR VALUES IN ('b') PARTITION BY RANGE (id);
+CREATE TABLE m_b_low PARTITION OF m_b FOR VALUES FROM (MINVALUE) TO (10);
+CREATE TABLE m_rest PARTITION OF m DEFAULT;
+CREATE INDEX m_k ON m (k);";
+    let db = TestDb::new().await;
+    db.execute(sql).await;
+    let read = catalog(&db).await;
+    let live = read.model;
+    assert!(
+        !read
+            .unmanaged
+            .iter()
+            .any(|u| matches!(u.kind, ObjectKind::PartitionedTable | ObjectKind::Partition)),
+        "{:?}",
+        read.unmanaged
+    );
+    let loaded = declaration_of(sql).await;
+    assert_eq!(fingerprint(&loaded), fingerprint(&live));
+    let m_a = loaded
+        .table(&formwork::model::QualifiedName::new("public", "m_a"))
+        .unwrap();
+    assert_eq!(m_a.checks.keys().collect::<Vec<_>>(), vec!["m_a_small"]);
+    let m_b = loaded
+        .table(&formwork::model::QualifiedName::new("public", "m_b"))
+        .unwrap();
+    assert_eq!(m_b.partition_by.as_deref(), Some("RANGE (id)"));
+    // The declaration recreates the same database from nothing.
+    let fresh = TestDb::new().await;
+    converge(&fresh, &loaded, &PlanOptions::default()).await;
+}
