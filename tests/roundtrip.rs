@@ -498,9 +498,10 @@ async fn dump_reports_objects_that_are_not_managed_yet() {
     ] {
         assert!(kinds.contains(&kind), "{kind:?} not reported: {kinds:?}");
     }
+    // Partitioned tables and partitions are managed: dumped, not reported.
     assert!(
-        kinds.contains(&ObjectKind::Partition) || kinds.contains(&ObjectKind::PartitionedTable),
-        "partitioning not reported: {kinds:?}"
+        !kinds.contains(&ObjectKind::Partition) && !kinds.contains(&ObjectKind::PartitionedTable),
+        "partitioning reported as unmanaged: {kinds:?}"
     );
 
     let dir = TempDir::new("unmanaged");
@@ -522,6 +523,7 @@ async fn dump_reports_objects_that_are_not_managed_yet() {
     assert!(!kdl.contains("touch_updated_at"));
     // Domains and composite types are managed: dumped, not reported.
     assert!(kdl.contains("domain \"positive_price\""), "{kdl}");
+    assert!(kdl.contains("partition-of=\"sales\""), "{kdl}");
     assert!(!err.contains("positive_price"), "{err}");
 }
 
