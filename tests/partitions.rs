@@ -322,3 +322,87 @@ CREATE INDEX m_k ON m (k);";
     let fresh = TestDb::new().await;
     converge(&fresh, &loaded, &PlanOptions::default()).await;
 }
+
+#[tokio::test]
+async fn a_new_partition_beside_a_default_partition_takes_its_rows_over_and_declares_the_lock() {
+    let db = TestDb::new().await;
+    let base = "
+CREATE TABLE orders (id bigint NOT NULL, region text NOT NULL) PARTITION BY LIST (region);
+CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('de');
+CREATE TABLE orders_rest PARTITION OF orders DEFAULT;
+INSERT INTO orders VALUES (1, 'de'), (2, 'us');";
+    db.execute(base).await;
+    let desired = declaration_of(&format!(
+        "{base}\nCREATE TABLE orders_fr PARTITION OF orders FOR VALUES IN ('fr');"
+    ))
+    .await;
+    let planned = converge(&db, &desired, &PlanOptions::default()).await;
+    let attach = planned
+        .plan
+        .steps()
+        .iter()
+        .find(|s| s.sql.contains("ATTACH PARTITION"))
+        .expect("an ATTACH step");
+    assert!(
+        attach.locks.iter().any(|l| l.object.name == "orders_rest"
+            && l.mode == formwork::locks::LockMode::AccessExclusive),
+        "{:?}",
+        attach.locks
+    );
+    db.execute("INSERT INTO orders VALUES (3, 'fr')").await;
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT tableoid::regclass::text FROM orders ORDER BY id"
+        )
+        .await,
+        vec![
+            "orders_eu".to_string(),
+            "orders_rest".to_string(),
+            "orders_fr".to_string()
+        ]
+    );
+}
+
+#[test]
+fn a_partition_without_a_bound_or_with_an_undeclared_parent_is_a_load_error() {
+    let load = |kdl: &str| {
+        formwork::kdl::load::load_sources(&[formwork::kdl::diag::SourceFile {
+            name: "schema.kdl".into(),
+            text: kdl.into(),
+        }])
+    };
+    let no_bound = load(r#"schema "public" { table "p" partition-of="t" }"#)
+        .err()
+        .map(|e| format!("{e:?}"))
+        .unwrap_or_default();
+    assert!(no_bound.contains("has no bound"), "{no_bound}");
+    let dangling = load(r#"schema "public" { table "p" partition-of="nowhere" bound="DEFAULT" }"#)
+        .err()
+        .map(|e| format!("{e:?}"))
+        .unwrap_or_default();
+    assert!(dangling.contains("which is not declared"), "{dangling}");
+    let not_partitioned = load(
+        r#"schema "public" {
+    table "t" { column "id" "int" }
+    table "p" partition-of="t" bound="DEFAULT"
+}"#,
+    )
+    .err()
+    .map(|e| format!("{e:?}"))
+    .unwrap_or_default();
+    assert!(
+        not_partitioned.contains("has no partition-by"),
+        "{not_partitioned}"
+    );
+    let with_columns = load(
+        r#"schema "public" {
+    table "t" partition-by="LIST (id)" { column "id" "int" }
+    table "p" partition-of="t" bound="DEFAULT" { column "id" "int" }
+}"#,
+    )
+    .err()
+    .map(|e| format!("{e:?}"))
+    .unwrap_or_default();
+    assert!(with_columns.contains("declares columns"), "{with_columns}");
+}
