@@ -406,3 +406,44 @@ fn a_partition_without_a_bound_or_with_an_undeclared_parent_is_a_load_error() {
     .unwrap_or_default();
     assert!(with_columns.contains("declares columns"), "{with_columns}");
 }
+
+const TWO_PARTITIONS: &str = "
+CREATE TABLE events (id bigint, created_at date NOT NULL, payload text DEFAULT '',
+                     PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO events SELECT g, DATE '2025-01-01' + g, 'x' FROM generate_series(1, 200) g;
+";
+
+#[tokio::test]
+async fn a_column_and_a_check_added_to_a_partitioned_table_with_rows_reach_every_partition() {
+    let db = TestDb::new().await;
+    db.execute(TWO_PARTITIONS).await;
+    let desired = declaration_of(&format!(
+        "{TWO_PARTITIONS}
+ALTER TABLE events ADD COLUMN source text;
+ALTER TABLE events ADD CONSTRAINT payload_short CHECK (length(payload) < 100);
+COMMENT ON TABLE events_2025 IS 'last year';"
+    ))
+    .await;
+    converge(&db, &desired, &PlanOptions::default()).await;
+    assert_eq!(placement(&db).await.len(), 200);
+    let columns = strings(
+        &db,
+        "SELECT count(*)::text FROM pg_attribute WHERE attname = 'source'
+         AND attrelid IN ('events'::regclass, 'events_2025'::regclass, 'events_2026'::regclass)",
+    )
+    .await;
+    assert_eq!(columns, vec!["3".to_string()]);
+}
+
+#[tokio::test]
+async fn a_partitioned_table_dropped_with_its_partitions_converges() {
+    let db = TestDb::new().await;
+    db.execute(&format!("{TWO_PARTITIONS}\nCREATE TABLE other (id int);"))
+        .await;
+    let desired = declaration_of("CREATE TABLE other (id int);").await;
+    let planned = converge(&db, &desired, &destructive()).await;
+    let sql = sqls(&planned);
+    assert_eq!(sql, vec!["DROP TABLE \"public\".\"events\"".to_string()]);
+}

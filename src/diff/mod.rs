@@ -36,6 +36,7 @@ pub mod transitional;
 mod types;
 mod views;
 
+pub use partitions::partition_locks;
 pub use types::carry_intent as carry_user_type_intent;
 
 use std::collections::HashSet;

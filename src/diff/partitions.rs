@@ -333,3 +333,53 @@ pub(super) fn drop_index_sql(schema: &str, name: &str) -> String {
         qualified(&QualifiedName::new(schema, name))
     )
 }
+
+/// Add to `locks` what a statement on a partitioned table also takes on its partitions:
+/// `ALTER TABLE` (but not `ONLY`, `ATTACH`/`DETACH PARTITION` or renaming the table) and
+/// `DROP TABLE` recurse, taking the parent's lock mode on every partition of `current`, at
+/// every level. The classifier reads SQL alone and cannot know which tables are partitioned.
+pub fn partition_locks(
+    sql: &str,
+    locks: &mut Vec<crate::plan::LockTaken>,
+    current: &crate::model::Model,
+) {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    let recurses = (upper.starts_with("ALTER TABLE ")
+        && !upper.starts_with("ALTER TABLE ONLY ")
+        && !upper.contains(" ATTACH PARTITION ")
+        && !upper.contains(" DETACH PARTITION ")
+        && !upper.contains(" RENAME TO "))
+        || upper.starts_with("DROP TABLE ");
+    if !recurses {
+        return;
+    }
+    let mut pending: Vec<(LockMode, QualifiedName)> = locks
+        .iter()
+        .filter(|l| {
+            current
+                .table(&l.object)
+                .is_some_and(|t| t.partition_by.is_some())
+        })
+        .map(|l| (l.mode, l.object.clone()))
+        .collect();
+    let mut guard = 0;
+    while let Some((mode, parent)) = pending.pop() {
+        guard += 1;
+        if guard > 10_000 {
+            break;
+        }
+        for (s, t) in partitions_of(current, &parent) {
+            let q = QualifiedName::new(&s.name, &t.name);
+            match locks.iter_mut().find(|l| l.object == q) {
+                Some(l) => l.mode = l.mode.max(mode),
+                None => locks.push(crate::plan::LockTaken {
+                    mode,
+                    object: q.clone(),
+                }),
+            }
+            if t.partition_by.is_some() {
+                pending.push((mode, q));
+            }
+        }
+    }
+}

@@ -66,9 +66,21 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                             .values()
                             .map(|fk| UnitKey::table(&fk.references)),
                     );
-                    // A partition cannot exist without its parent.
+                    // A partition cannot exist without its parent, and what is done to a
+                    // partitioned table reaches its partitions (the proof sees their locks).
                     if let Some(p) = &t.partition_of {
                         needs.push(UnitKey::table(&p.parent));
+                    }
+                    if t.partition_by.is_some() {
+                        let parent = key.qualified();
+                        needs.extend(
+                            model
+                                .tables()
+                                .filter(|(_, c)| {
+                                    c.partition_of.as_ref().is_some_and(|p| p.parent == parent)
+                                })
+                                .map(|(s, c)| UnitKey::new(UnitKind::Table, &s.name, &c.name)),
+                        );
                     }
                 }
             }
