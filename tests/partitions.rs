@@ -447,3 +447,41 @@ async fn a_partitioned_table_dropped_with_its_partitions_converges() {
     let sql = sqls(&planned);
     assert_eq!(sql, vec!["DROP TABLE \"public\".\"events\"".to_string()]);
 }
+
+#[tokio::test]
+async fn an_index_of_a_partitioned_table_is_dropped_with_its_partitions_indexes() {
+    let db = TestDb::new().await;
+    let with_index = format!("{TWO_PARTITIONS}\nCREATE INDEX events_payload ON events (payload);");
+    db.execute(&with_index).await;
+    let desired = declaration_of(TWO_PARTITIONS).await;
+    converge(&db, &desired, &PlanOptions::default()).await;
+    let left = strings(
+        &db,
+        "SELECT count(*)::text FROM pg_indexes WHERE indexdef LIKE '%(payload)%'",
+    )
+    .await;
+    assert_eq!(left, vec!["0".to_string()]);
+}
+
+#[tokio::test]
+async fn a_unique_constraint_and_a_foreign_key_added_to_a_partitioned_table_converge() {
+    let db = TestDb::new().await;
+    let base = format!("CREATE TABLE sources (name text PRIMARY KEY);\n{TWO_PARTITIONS}");
+    db.execute(&base).await;
+    let desired = declaration_of(&format!(
+        "{base}
+ALTER TABLE events ADD COLUMN source text REFERENCES sources;
+ALTER TABLE events ADD CONSTRAINT events_payload_key UNIQUE (payload, created_at);"
+    ))
+    .await;
+    converge(
+        &db,
+        &desired,
+        &PlanOptions {
+            allow_blocking: true,
+            ..PlanOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(placement(&db).await.len(), 200);
+}

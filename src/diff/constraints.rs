@@ -329,6 +329,24 @@ fn add_key(ctx: &mut Ctx, names: &Names, schema: &Schema, table: &Table, key: Ke
         comment: None,
         renamed_from: None,
     };
+    if table.partition_by.is_some() {
+        // PostgreSQL has no `USING INDEX` for partitioned tables.
+        let nnd = if nulls_not_distinct {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {what}{nnd} ({}){}{}",
+            qualified(&tq),
+            quote_ident(name),
+            crate::sql::ident_list(columns),
+            ddl::include(include),
+            ddl::deferrable(deferrable)
+        );
+        ctx.push(super::partitions::blocking_key(&tq, name, sql));
+        return;
+    }
     ctx.push(
         Draft::new(
             Stage::CreateIndex,
@@ -374,7 +392,20 @@ fn add_check(ctx: &mut Ctx, tq: &QualifiedName, c: &Check) {
 
 fn add_fk(ctx: &mut Ctx, tq: &QualifiedName, fk: &ForeignKey) {
     let mut not_valid = fk.clone();
-    not_valid.valid = false;
+    // PostgreSQL before 18 refuses NOT VALID foreign keys on partitioned tables.
+    not_valid.valid = super::partitions::fk_valid_at_once(ctx, tq);
+    if not_valid.valid {
+        ctx.push(Draft::new(
+            Stage::AddForeignKey,
+            format!(
+                "add foreign key {} from partitioned table {tq} to {} (validated as it is added: \
+                 PostgreSQL before 18 has no NOT VALID here)",
+                fk.name, fk.references
+            ),
+            format!("ALTER TABLE {} ADD {}", qualified(tq), ddl::foreign_key(fk)),
+        ));
+        return;
+    }
     ctx.push(Draft::new(
         Stage::AddForeignKey,
         format!(

@@ -52,11 +52,8 @@ pub(super) fn diff_table(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Tabl
     }
     for ci in p.dropped {
         if d.partition_by.is_some() {
-            ctx.push(Draft::new(
-                Stage::DropIndex,
-                format!("drop index {} of partitioned table {tq}", ci.name),
-                super::partitions::drop_index_sql(&schema.name, &ci.name),
-            ));
+            let draft = super::partitions::drop_index(ctx, &tq, &ci.name);
+            ctx.push(draft);
             continue;
         }
         ctx.push(

@@ -327,7 +327,7 @@ pub(super) fn create_index(
 }
 
 /// `DROP INDEX` of an index of a partitioned table: PostgreSQL refuses `CONCURRENTLY` there.
-pub(super) fn drop_index_sql(schema: &str, name: &str) -> String {
+fn drop_index_sql(schema: &str, name: &str) -> String {
     format!(
         "DROP INDEX {}",
         qualified(&QualifiedName::new(schema, name))
@@ -353,6 +353,9 @@ pub fn partition_locks(
     if !recurses {
         return;
     }
+    // Adding a key builds its index on each partition, which takes SHARE there.
+    let builds_index = upper.contains(" ADD CONSTRAINT ")
+        && (upper.contains(" UNIQUE") || upper.contains(" PRIMARY KEY"));
     let mut pending: Vec<(LockMode, QualifiedName)> = locks
         .iter()
         .filter(|l| {
@@ -360,7 +363,14 @@ pub fn partition_locks(
                 .table(&l.object)
                 .is_some_and(|t| t.partition_by.is_some())
         })
-        .map(|l| (l.mode, l.object.clone()))
+        .map(|l| {
+            let mode = if builds_index {
+                LockMode::Share
+            } else {
+                l.mode
+            };
+            (mode, l.object.clone())
+        })
         .collect();
     let mut guard = 0;
     while let Some((mode, parent)) = pending.pop() {
@@ -382,4 +392,50 @@ pub fn partition_locks(
             }
         }
     }
+}
+
+/// Whether a foreign key added to `tq` must be added valid at once: PostgreSQL before 18
+/// refuses `NOT VALID` foreign keys on partitioned tables.
+pub(super) fn fk_valid_at_once(ctx: &Ctx, tq: &QualifiedName) -> bool {
+    ctx.pg_major < 18
+        && ctx
+            .current
+            .table(tq)
+            .is_some_and(|t| t.partition_by.is_some())
+}
+
+/// A primary key or unique constraint added to an existing partitioned table: PostgreSQL has
+/// no `ADD CONSTRAINT ... USING INDEX` there, so the index is built under the constraint's
+/// lock on the parent and every partition.
+pub(super) fn blocking_key(tq: &QualifiedName, name: &str, sql: String) -> Draft {
+    Draft::new(
+        Stage::AddConstraint,
+        format!(
+            "add {name} to partitioned table {tq}, building its index on every partition \
+             (PostgreSQL cannot attach a prebuilt index as a constraint of a partitioned table)"
+        ),
+        sql,
+    )
+}
+
+/// `DROP INDEX` of an index of a partitioned table: not concurrently (PostgreSQL refuses),
+/// and ACCESS EXCLUSIVE on the parent and every partition.
+pub(super) fn drop_index(ctx: &Ctx, tq: &QualifiedName, name: &str) -> Draft {
+    let mut d = Draft::new(
+        Stage::DropIndex,
+        format!("drop index {name} of partitioned table {tq} (not concurrently: PostgreSQL refuses it there)"),
+        drop_index_sql(&tq.schema, name),
+    )
+    .also_locks(LockMode::AccessExclusive, tq.clone());
+    let mut pending = vec![tq.clone()];
+    while let Some(parent) = pending.pop() {
+        for (s, t) in partitions_of(ctx.current, &parent) {
+            let q = QualifiedName::new(&s.name, &t.name);
+            if t.partition_by.is_some() {
+                pending.push(q.clone());
+            }
+            d = d.also_locks(LockMode::AccessExclusive, q);
+        }
+    }
+    d
 }
