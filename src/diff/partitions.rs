@@ -339,6 +339,7 @@ fn drop_index_sql(schema: &str, name: &str) -> String {
 /// `DROP TABLE` recurse, taking the parent's lock mode on every partition of `current`, at
 /// every level. The classifier reads SQL alone and cannot know which tables are partitioned.
 pub fn partition_locks(
+    pg_major: u32,
     sql: &str,
     locks: &mut Vec<crate::plan::LockTaken>,
     current: &crate::model::Model,
@@ -353,8 +354,10 @@ pub fn partition_locks(
     if !recurses {
         return;
     }
-    // Adding a key builds its index on each partition, which takes SHARE there.
-    let builds_index = upper.contains(" ADD CONSTRAINT ")
+    // Adding a key builds its index on each partition, which takes SHARE there before
+    // PostgreSQL 18 (18 locks each partition ACCESS EXCLUSIVE, as it does the parent).
+    let builds_index = pg_major < 18
+        && upper.contains(" ADD CONSTRAINT ")
         && (upper.contains(" UNIQUE") || upper.contains(" PRIMARY KEY"));
     let mut pending: Vec<(LockMode, QualifiedName)> = locks
         .iter()

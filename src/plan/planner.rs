@@ -436,7 +436,7 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current:
                 }),
             }
         }
-        crate::diff::partition_locks(&d.sql, &mut step.locks, current);
+        crate::diff::partition_locks(pg_major, &d.sql, &mut step.locks, current);
         if effect.scans && !d.no_scan {
             if let Some(t) = tables.first() {
                 step.scans.push(t.clone());
