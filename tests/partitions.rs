@@ -485,3 +485,43 @@ ALTER TABLE events ADD CONSTRAINT events_payload_key UNIQUE (payload, created_at
     .await;
     assert_eq!(placement(&db).await.len(), 200);
 }
+
+#[tokio::test]
+async fn a_partition_beside_a_default_partition_is_detached_without_concurrently() {
+    let db = TestDb::new().await;
+    let base = "
+CREATE TABLE orders (id bigint NOT NULL, region text NOT NULL) PARTITION BY LIST (region);
+CREATE TABLE orders_rest PARTITION OF orders DEFAULT;
+INSERT INTO orders VALUES (2, 'us');";
+    db.execute(&format!(
+        "{base}\nCREATE TABLE orders_fr PARTITION OF orders FOR VALUES IN ('fr');
+         INSERT INTO orders VALUES (3, 'fr');"
+    ))
+    .await;
+    let desired = declaration_of(base).await;
+    // The plain DETACH blocks the whole table: the plan gate wants it accepted.
+    let before = catalog(&db).await;
+    let gated =
+        formwork::plan::planner::make_plan(&before, &desired, &common::scratch(), &destructive())
+            .await;
+    assert!(gated.is_err(), "a blocking DETACH passed the plan gate");
+    let options = PlanOptions {
+        allow_blocking: true,
+        ..destructive()
+    };
+    let planned = converge(&db, &desired, &options).await;
+    let sql = sqls(&planned);
+    let detach = sql
+        .iter()
+        .find(|s| s.contains("DETACH PARTITION"))
+        .expect("a DETACH step");
+    assert!(!detach.contains("CONCURRENTLY"), "{sql:?}");
+    assert_eq!(
+        strings(
+            &db,
+            "SELECT tableoid::regclass::text FROM orders ORDER BY id"
+        )
+        .await,
+        vec!["orders_rest".to_string()]
+    );
+}

@@ -169,20 +169,23 @@ pub(super) fn drop_partition(ctx: &mut Ctx, schema: &str, t: &Table) -> bool {
         } else {
             "DETACH CONCURRENTLY is not allowed while the parent has a DEFAULT partition"
         };
-        ctx.push(
-            Draft::new(
-                Stage::DropTable,
-                format!("detach partition {q} from {} ({why})", p.parent),
-                detach,
-            )
-            .hazard(
-                HazardKind::AccessExclusive,
-                format!(
-                    "ACCESS EXCLUSIVE on {} while the partition is detached",
-                    p.parent
-                ),
+        let mut draft = Draft::new(
+            Stage::DropTable,
+            format!("detach partition {q} from {} ({why})", p.parent),
+            detach,
+        )
+        .hazard(
+            HazardKind::AccessExclusive,
+            format!(
+                "ACCESS EXCLUSIVE on {} while the partition is detached",
+                p.parent
             ),
         );
+        // PostgreSQL also locks the DEFAULT partition, whose implicit bound changes.
+        if let Some(default) = default_partition(ctx.current, &p.parent).filter(|d| *d != tq) {
+            draft = draft.also_locks(LockMode::AccessExclusive, default);
+        }
+        ctx.push(draft);
     }
     ctx.push(
         Draft::new(
