@@ -366,6 +366,8 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE POLICY own ON t USING (true);
         CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
         CREATE TABLE part1 PARTITION OF parted FOR VALUES FROM (0) TO (10);
+        ALTER TABLE parted ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own_parted ON parted USING (true);
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
@@ -392,8 +394,11 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Procedure, "public.p(IN a integer)"),
         (ObjectKind::Aggregate, "public.mysum(integer)"),
         (ObjectKind::Trigger, "t_touch on public.t"),
-        (ObjectKind::Policy, "own on public.t"),
-        (ObjectKind::Policy, "row-level security enabled on public.t"),
+        (ObjectKind::Policy, "own_parted on public.parted"),
+        (
+            ObjectKind::Policy,
+            "row-level security enabled on public.parted",
+        ),
         (ObjectKind::PartitionedTable, "public.parted"),
         (ObjectKind::Partition, "public.part1"),
         (ObjectKind::Rule, "r_nothing on public.t"),
@@ -415,6 +420,14 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         );
     }
     let public = &c.model.schemas["public"];
+    // Row-level security of plain tables is managed, not listed.
+    assert!(public.tables["t"].row_security.enabled);
+    assert!(public.tables["t"].policies.contains_key("own"));
+    assert!(
+        !c.unmanaged
+            .iter()
+            .any(|u| u.name.ends_with("on public.t") && u.kind == ObjectKind::Policy)
+    );
     assert!(!public.tables.contains_key("parted"));
     assert!(!public.tables.contains_key("part1"));
     assert!(!public.views.contains_key("mv"));

@@ -26,10 +26,11 @@ const COLUMNS: &str = include_str!("queries/columns.sql");
 const INDEXES: &str = include_str!("queries/indexes.sql");
 const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
+const POLICIES: &str = include_str!("queries/policies.sql");
 
 /// The number of catalog queries one introspection runs, whatever the size of the schema
 /// (session set-up statements not counted).
-pub const QUERY_COUNT: usize = 10;
+pub const QUERY_COUNT: usize = 11;
 
 /// Read the whole schema of the database `client` is connected to.
 pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
@@ -240,6 +241,7 @@ struct Rows {
     indexes: Vec<Row>,
     constraints: Vec<Row>,
     unmanaged: Vec<Row>,
+    policies: Vec<Row>,
 }
 
 /// How many groups [`fetch`] splits the queries into: more connections than this would idle.
@@ -301,10 +303,11 @@ async fn fetch_and_assemble(
                 query(count, c, "sequences", SEQUENCES, v).await?,
                 query(count, c, "relations", RELATIONS, v).await?,
                 query(count, c, "unmanaged", UNMANAGED, v).await?,
+                query(count, c, "policies", POLICIES, v).await?,
             ))
         }
     )?;
-    let (constraints, schemas, extensions, types, sequences, relations, unmanaged) = rest;
+    let (constraints, schemas, extensions, types, sequences, relations, unmanaged, policies) = rest;
     Reader::assemble(
         server,
         Rows {
@@ -317,6 +320,7 @@ async fn fetch_and_assemble(
             indexes,
             constraints,
             unmanaged,
+            policies,
         },
     )
 }
@@ -465,7 +469,12 @@ impl Reader {
             if get::<bool>(&row, "has_grants")? {
                 note(ObjectKind::Grant, format!("privileges on {qualified}"));
             }
-            if get::<bool>(&row, "row_security")? {
+            let row_security = RowSecurity {
+                enabled: get(&row, "row_security")?,
+                forced: get(&row, "force_row_security")?,
+            };
+            // Managed on plain tables (below); on other relations it is left alone.
+            if !row_security.is_off() && (kind != "r" || is_partition) {
                 note(
                     ObjectKind::Policy,
                     format!("row-level security enabled on {qualified}"),
@@ -499,6 +508,7 @@ impl Reader {
                             name,
                             persistence,
                             comment: get(&row, "comment")?,
+                            row_security,
                             ..Table::default()
                         },
                     );
@@ -746,6 +756,38 @@ impl Reader {
             }
         }
 
+        for row in rows.policies {
+            let schema: String = get(&row, "schema")?;
+            let table: String = get(&row, "table_name")?;
+            let Some(t) = table_mut(&mut model, &schema, &table) else {
+                continue;
+            };
+            let mut roles: Vec<String> = get::<Vec<Option<String>>>(&row, "roles")?
+                .into_iter()
+                .flatten()
+                .collect();
+            // Byte order, as declarations sort them (the server's collation may differ).
+            roles.sort();
+            roles.dedup();
+            let policy = Policy {
+                name: get(&row, "name")?,
+                permissive: get(&row, "permissive")?,
+                command: match get::<String>(&row, "command")?.as_str() {
+                    "r" => PolicyCommand::Select,
+                    "a" => PolicyCommand::Insert,
+                    "w" => PolicyCommand::Update,
+                    "d" => PolicyCommand::Delete,
+                    _ => PolicyCommand::All,
+                },
+                roles,
+                using: get(&row, "using_expr")?,
+                with_check: get(&row, "check_expr")?,
+                comment: get(&row, "comment")?,
+                renamed_from: None,
+            };
+            t.policies.insert(policy.name.clone(), policy);
+        }
+
         for row in rows.unmanaged {
             let kind = match get::<String>(&row, "kind")?.as_str() {
                 "function" => ObjectKind::Function,
@@ -917,6 +959,7 @@ mod tests {
             INDEXES,
             CONSTRAINTS,
             UNMANAGED,
+            POLICIES,
         ] {
             let expanded = expand(sql, 180000);
             assert!(!expanded.contains("{{"), "{expanded}");

@@ -12,7 +12,8 @@
 //! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
 //!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
 //! 6. views, ordered by the relations their queries mention (see [`views`]);
-//! 7. comments.
+//! 7. row-level security and policies (their expressions may read any relation);
+//! 8. comments.
 //!
 //! Every identifier and literal goes through [`crate::sql`]. SQL fragments the model keeps as
 //! text (types, defaults, expressions, view queries, operators) are emitted verbatim: they are
@@ -23,6 +24,7 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
+pub mod policies;
 pub(crate) mod table;
 pub(crate) mod views;
 
@@ -95,6 +97,10 @@ pub fn render(model: &Model) -> Vec<String> {
     }
     for (schema, view) in views::in_dependency_order(model) {
         out.push(views::create_view(schema, view));
+    }
+    for (schema, t) in model.tables() {
+        let q = crate::model::QualifiedName::new(&schema.name, &t.name);
+        out.extend(policies::for_table(&q, t));
     }
     out.extend(comments(model));
     out

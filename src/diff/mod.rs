@@ -25,6 +25,7 @@ mod constraints;
 pub mod enum_rebuild;
 mod enums;
 mod indexes;
+mod policies;
 mod renames;
 mod retype;
 mod schemas;
@@ -75,6 +76,9 @@ pub enum Stage {
     Validate,
     SequenceOwner,
     CreateView,
+    /// Row-level security flags and policies: after every relation their expressions may
+    /// read exists, before anything they read goes away (`policies`).
+    Policy,
     Comment,
     // Contract: what only the previous application version needed.
     DropView,

@@ -68,6 +68,7 @@ fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table) {
             sql,
         ));
     }
+    super::policies::create(ctx, &QualifiedName::new(&schema.name, &t.name), t);
 }
 
 /// Drop tables, foreign keys between them first so that the order among them does not matter.
@@ -240,6 +241,7 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     }
 
     super::indexes::diff_table(ctx, names, schema, c, d);
+    super::policies::diff_table(ctx, &tq, c, d);
 
     if c.comment != d.comment {
         ctx.push(super::comment_on(

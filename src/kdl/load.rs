@@ -26,6 +26,8 @@ use super::spec::{self, Ctx, NodeSpec, Ty};
 use super::types::{self, TypeEnv};
 use crate::model::*;
 
+mod policies;
+
 /// Files larger than this are refused rather than parsed (a schema of thousands of tables is
 /// a few MiB).
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -291,6 +293,9 @@ enum Key {
     EnumValue(String, String, String),
     ViewOption(String, String, String),
     DataLoss(DataLoss),
+    /// Policy names are unique per table.
+    Policy(String, String, String),
+    RowSecurity(String, String),
 }
 
 /// A check that needs every file loaded first.
@@ -1266,6 +1271,12 @@ impl Loader {
                 "index" => {
                     if let Some(i) = self.index(f, &qn, &ch) {
                         t.indexes.insert(i.name.clone(), i);
+                    }
+                }
+                "row-level-security" => self.row_security(f, &qn, &mut t, &ch),
+                "policy" => {
+                    if let Some(p) = self.policy(f, &qn, &ch) {
+                        t.policies.insert(p.name.clone(), p);
                     }
                 }
                 _ => {}

@@ -23,6 +23,8 @@ pub enum Ctx {
     Index,
     Exclude,
     View,
+    /// A row-level security `policy` block.
+    Policy,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -40,6 +42,7 @@ impl Ctx {
             Ctx::Index => "in an index block",
             Ctx::Exclude => "in an exclude block",
             Ctx::View => "in a view block",
+            Ctx::Policy => "in a policy block",
             Ctx::Leaf => "here",
         }
     }
@@ -191,6 +194,8 @@ pub const FK_ACTIONS: &[&str] = &[
     "set-null",
     "set-default",
 ];
+pub const POLICY_COMMANDS: &[&str] = &["all", "select", "insert", "update", "delete"];
+pub const POLICY_KINDS: &[&str] = &["permissive", "restrictive"];
 pub const SEQ_TYPES: &[&str] = &["smallint", "integer", "bigint"];
 pub const IDENTITY_KINDS: &[&str] = &["always", "by-default"];
 
@@ -649,6 +654,75 @@ pub static NODES: &[NodeSpec] = &[
             COMMENT,
         ],
         summary: "an index; plain column keys as arguments, anything else as children",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "row-level-security",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: None,
+        min_args: 0,
+        props: &[
+            p(
+                "enabled",
+                Ty::Bool,
+                "ENABLE ROW LEVEL SECURITY (default #true when the node is there)",
+            ),
+            p(
+                "forced",
+                Ty::Bool,
+                "FORCE ROW LEVEL SECURITY: policies apply to the table's owner too",
+            ),
+        ],
+        summary: "the table's row-level security flags (off when the node is absent)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "policy",
+        ctx: Ctx::Policy,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            p(
+                "as",
+                Ty::Choice(POLICY_KINDS),
+                "AS PERMISSIVE (default) or RESTRICTIVE",
+            ),
+            p(
+                "for",
+                Ty::Choice(POLICY_COMMANDS),
+                "the command it applies to (default all)",
+            ),
+            p(
+                "to",
+                Ty::Str,
+                "the one role it applies to (default public: every role); several roles go in a `to` child",
+            ),
+            p(
+                "using",
+                Ty::Str,
+                "USING expression (SQL): rows visible or affected",
+            ),
+            p(
+                "with-check",
+                Ty::Str,
+                "WITH CHECK expression (SQL): rows that may be written",
+            ),
+            COMMENT,
+        ],
+        summary: "a row-level security policy (CREATE POLICY)",
+    },
+    NodeSpec {
+        parent: Ctx::Policy,
+        name: "to",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("role")),
+        min_args: 1,
+        props: &[],
+        summary: "the roles a policy applies to, by name (`public` for every role)",
     },
     NodeSpec {
         parent: Ctx::Index,

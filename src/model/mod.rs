@@ -273,6 +273,75 @@ pub struct Table {
     pub indexes: IndexMap<String, Index>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// `ENABLE` / `FORCE ROW LEVEL SECURITY`.
+    #[serde(default, skip_serializing_if = "RowSecurity::is_off")]
+    pub row_security: RowSecurity,
+    /// Row-level security policies by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub policies: IndexMap<String, Policy>,
+}
+
+/// The row-level security flags of a table (`relrowsecurity`, `relforcerowsecurity`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSecurity {
+    /// `ENABLE ROW LEVEL SECURITY`: policies apply to everyone but the owner and superusers.
+    pub enabled: bool,
+    /// `FORCE ROW LEVEL SECURITY`: policies apply to the table's owner too.
+    pub forced: bool,
+}
+
+impl RowSecurity {
+    pub fn is_off(&self) -> bool {
+        !self.enabled && !self.forced
+    }
+}
+
+/// The command a policy applies to (`FOR ...`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyCommand {
+    #[default]
+    All,
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl PolicyCommand {
+    /// The SQL keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PolicyCommand::All => "ALL",
+            PolicyCommand::Select => "SELECT",
+            PolicyCommand::Insert => "INSERT",
+            PolicyCommand::Update => "UPDATE",
+            PolicyCommand::Delete => "DELETE",
+        }
+    }
+}
+
+/// `CREATE POLICY name ON table AS PERMISSIVE|RESTRICTIVE FOR command TO roles USING (...)
+/// WITH CHECK (...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    /// `AS PERMISSIVE` (the default) or `AS RESTRICTIVE` (`false`).
+    pub permissive: bool,
+    pub command: PolicyCommand,
+    /// Role names, sorted and unique; [`Policy::PUBLIC`] stands for `PUBLIC` (no role can have
+    /// that name).
+    pub roles: Vec<String>,
+    /// The `USING` expression, without parentheses.
+    pub using: Option<String>,
+    /// The `WITH CHECK` expression, without parentheses.
+    pub with_check: Option<String>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+impl Policy {
+    /// The spelling of `PUBLIC` in [`Policy::roles`].
+    pub const PUBLIC: &'static str = "public";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -216,7 +216,8 @@ pub async fn build(
             return Err(e.into());
         }
     };
-    let mut script = ddl::render(model);
+    let mut script = ddl::policies::ensure_roles(model);
+    script.extend(ddl::render(model));
     script.extend(invalid_indexes(model));
     if let Err(e) = run_script(&client, &script).await {
         let _ = db.drop_now().await;

@@ -131,4 +131,5 @@ fn carry_table(t: &mut Table, dt: &Table) {
     carry!(checks);
     carry!(exclusions);
     carry!(indexes);
+    carry!(policies);
 }

@@ -84,6 +84,52 @@ pub async fn catalog(db: &TestDb) -> formwork::catalog::Catalog {
         .unwrap()
 }
 
+/// The convergence contract for one plan: plan `db` toward `kdl`, apply every step, then the
+/// database has the declared fingerprint and planning again finds nothing to do. Returns the
+/// plan; rows are the caller's to check.
+pub async fn converge(
+    db: &TestDb,
+    kdl: &str,
+    options: formwork::plan::planner::PlanOptions,
+) -> formwork::plan::planner::Planned {
+    use formwork::catalog::fingerprint::fingerprint;
+    use formwork::plan::planner::make_plan;
+    let desired = declared(kdl);
+    let scratch = scratch();
+    let sqls = |p: &formwork::plan::planner::Planned| -> Vec<String> {
+        p.plan.steps().iter().map(|s| s.sql.clone()).collect()
+    };
+    let before = catalog(db).await;
+    let planned = make_plan(&before, &desired, &scratch, &options)
+        .await
+        .unwrap_or_else(|e| panic!("planning failed: {e}"));
+    formwork::apply::execute_steps(&db.client().await, &planned.plan)
+        .await
+        .unwrap_or_else(|e| panic!("applying failed: {e}"));
+    let after = catalog(db).await;
+    assert_eq!(
+        fingerprint(&after.model),
+        planned.plan.desired_fingerprint(),
+        "the database does not have the declared fingerprint after the plan:\n{}",
+        sqls(&planned).join("\n")
+    );
+    let again = make_plan(&after, &desired, &scratch, &options)
+        .await
+        .unwrap_or_else(|e| panic!("planning again failed: {e}"));
+    assert!(
+        again.plan.steps().is_empty(),
+        "a second plan is not empty: {:?}",
+        sqls(&again)
+    );
+    planned
+}
+
+/// A scratch server on the test cluster for `import`.
+pub fn import_scratch() -> formwork::pg::scratch::Scratch {
+    formwork::pg::scratch::Scratch::dev(&cluster().conn_info("postgres").to_url_string())
+        .expect("scratch")
+}
+
 /// A fresh, empty database of its own for one test.
 pub struct TestDb {
     name: String,
