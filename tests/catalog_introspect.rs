@@ -389,7 +389,6 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Domain, "public.posint"),
         (ObjectKind::CompositeType, "public.pair"),
         (ObjectKind::RangeType, "public.floatrange"),
-        (ObjectKind::MaterializedView, "public.mv"),
         (ObjectKind::Function, "public.touch()"),
         (ObjectKind::Procedure, "public.p(IN a integer)"),
         (ObjectKind::Aggregate, "public.mysum(integer)"),
@@ -431,6 +430,13 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
     assert!(!public.tables.contains_key("parted"));
     assert!(!public.tables.contains_key("part1"));
     assert!(!public.views.contains_key("mv"));
+    // Materialized views are managed, not listed.
+    assert!(public.materialized_views.contains_key("mv"));
+    assert!(
+        !c.unmanaged
+            .iter()
+            .any(|u| u.kind == ObjectKind::MaterializedView)
+    );
     assert!(public.tables.contains_key("t"));
 }
 

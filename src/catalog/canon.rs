@@ -490,3 +490,23 @@ impl Canon for View {
         comment.canon(h);
     }
 }
+
+impl Canon for MaterializedView {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let MaterializedView {
+            name,
+            query,
+            options,
+            populated,
+            indexes,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        query.canon(h);
+        options.canon(h);
+        populated.canon(h);
+        indexes.canon(h);
+        comment.canon(h);
+    }
+}

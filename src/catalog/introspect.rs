@@ -8,6 +8,8 @@
 //! in the assembly below.
 
 use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, Row};
@@ -517,13 +519,7 @@ impl Reader {
                     let query: String =
                         get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
                     let query = query.trim().trim_end_matches(';').trim_end().to_string();
-                    let options = options
-                        .iter()
-                        .map(|o| match o.split_once('=') {
-                            Some((k, v)) => (k.to_string(), v.to_string()),
-                            None => (o.clone(), String::new()),
-                        })
-                        .collect();
+                    let options = options_map(&options);
                     s.views.insert(
                         name.clone(),
                         View {
@@ -538,7 +534,22 @@ impl Reader {
                 ("p", false) => note(ObjectKind::PartitionedTable, qualified),
                 ("r" | "p", true) => note(ObjectKind::Partition, qualified),
                 ("f", _) => note(ObjectKind::ForeignTable, qualified),
-                ("m", _) => note(ObjectKind::MaterializedView, qualified),
+                ("m", _) => {
+                    let query: String =
+                        get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
+                    s.materialized_views.insert(
+                        name.clone(),
+                        MaterializedView {
+                            name,
+                            query: query.trim().trim_end_matches(';').trim_end().to_string(),
+                            options: options_map(&options),
+                            populated: get(&row, "populated")?,
+                            indexes: IndexMap::new(),
+                            comment: get(&row, "comment")?,
+                            renamed_from: None,
+                        },
+                    );
+                }
                 _ => note(ObjectKind::Other, format!("relation {qualified}")),
             }
         }
@@ -615,10 +626,15 @@ impl Reader {
                 constraint_indexes.insert((schema, name), info);
                 continue;
             }
-            let Some(t) = table_mut(&mut model, &schema, &table) else {
-                continue;
+            let indexes = match model.schemas.get_mut(&schema) {
+                Some(s) if s.tables.contains_key(&table) => &mut s.tables[&table].indexes,
+                Some(s) => match s.materialized_views.get_mut(&table) {
+                    Some(m) => &mut m.indexes,
+                    None => continue,
+                },
+                None => continue,
             };
-            t.indexes.insert(
+            indexes.insert(
                 name.clone(),
                 Index {
                     name,
@@ -813,6 +829,17 @@ impl Reader {
             server,
         })
     }
+}
+
+/// `name=value` reloptions by name.
+fn options_map(options: &[String]) -> IndexMap<String, String> {
+    options
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (o.clone(), String::new()),
+        })
+        .collect()
 }
 
 /// The name of a `name=value` reloption.

@@ -11,7 +11,8 @@
 //! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
 //! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
 //!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
-//! 6. views, ordered by the relations their queries mention (see [`views`]);
+//! 6. views and materialized views (with their indexes), ordered by the relations their
+//!    queries mention (see [`views`], [`matviews`]);
 //! 7. row-level security and policies (their expressions may read any relation);
 //! 8. comments.
 //!
@@ -24,6 +25,7 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
+pub(crate) mod matviews;
 pub mod policies;
 pub(crate) mod table;
 pub(crate) mod views;
@@ -95,8 +97,13 @@ pub fn render(model: &Model) -> Vec<String> {
             }
         }
     }
-    for (schema, view) in views::in_dependency_order(model) {
-        out.push(views::create_view(schema, view));
+    for rel in matviews::in_dependency_order(model) {
+        match rel {
+            matviews::Rel::View(schema, view) => out.push(views::create_view(schema, view)),
+            matviews::Rel::Materialized(schema, m) => {
+                out.extend(matviews::create(&names, schema, m))
+            }
+        }
     }
     for (schema, t) in model.tables() {
         let q = crate::model::QualifiedName::new(&schema.name, &t.name);
@@ -193,6 +200,9 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
             format!("VIEW {}", table::qname(schema, &v.name)),
             &v.comment,
         ));
+    }
+    for m in schema.materialized_views.values() {
+        out.extend(matviews::comments(schema, m));
     }
     out
 }

@@ -26,6 +26,7 @@ use super::spec::{self, Ctx, NodeSpec, Ty};
 use super::types::{self, TypeEnv};
 use crate::model::*;
 
+mod matviews;
 mod policies;
 
 /// Files larger than this are refused rather than parsed (a schema of thousands of tables is
@@ -843,6 +844,7 @@ impl Loader {
                 "sequence" => self.sequence(f, &name, &child),
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
+                "materialized-view" => self.materialized_view(f, &name, &child),
                 "allow-data-loss" => self.data_loss(f, Some(&name), &child),
                 _ => {}
             }

@@ -25,6 +25,7 @@ pub enum Ctx {
     View,
     /// A row-level security `policy` block.
     Policy,
+    MaterializedView,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -43,6 +44,7 @@ impl Ctx {
             Ctx::Exclude => "in an exclude block",
             Ctx::View => "in a view block",
             Ctx::Policy => "in a policy block",
+            Ctx::MaterializedView => "in a materialized-view block",
             Ctx::Leaf => "here",
         }
     }
@@ -265,6 +267,19 @@ const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
     }
 }
 
+const INDEX_PROPS: &[Prop] = &[
+    RENAMED,
+    p("unique", Ty::Bool, "UNIQUE index"),
+    p("method", Ty::Str, "access method (default btree)"),
+    p("where", Ty::Str, "partial index predicate (SQL)"),
+    p(
+        "nulls-not-distinct",
+        Ty::Bool,
+        "NULLS NOT DISTINCT (unique indexes)",
+    ),
+    COMMENT,
+];
+
 /// Every node of the language.
 pub static NODES: &[NodeSpec] = &[
     NodeSpec {
@@ -388,6 +403,44 @@ pub static NODES: &[NodeSpec] = &[
         min_args: 2,
         props: &[RENAMED, COMMENT],
         summary: "a view; the query is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "materialized-view",
+        ctx: Ctx::MaterializedView,
+        args: &[s("name"), s("query")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "with-data",
+                Ty::Bool,
+                "#false creates it WITH NO DATA (unreadable until refreshed); default #true",
+            ),
+            COMMENT,
+        ],
+        summary: "a materialized view; the query is SQL text, indexes and storage options are children",
+    },
+    NodeSpec {
+        parent: Ctx::MaterializedView,
+        name: "index",
+        ctx: Ctx::Index,
+        args: &[s("name")],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: INDEX_PROPS,
+        summary: "an index of the materialized view, as in a table; a unique one on plain columns without `where` lets it be refreshed CONCURRENTLY",
+    },
+    NodeSpec {
+        parent: Ctx::MaterializedView,
+        name: "option",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("value")],
+        rest: None,
+        min_args: 2,
+        props: &[],
+        summary: "a storage parameter (WITH (...): fillfactor, autovacuum_enabled, ...)",
     },
     data_loss_node(
         Ctx::Schema,
@@ -641,18 +694,7 @@ pub static NODES: &[NodeSpec] = &[
         args: &[s("name")],
         rest: Some(s("column")),
         min_args: 1,
-        props: &[
-            RENAMED,
-            p("unique", Ty::Bool, "UNIQUE index"),
-            p("method", Ty::Str, "access method (default btree)"),
-            p("where", Ty::Str, "partial index predicate (SQL)"),
-            p(
-                "nulls-not-distinct",
-                Ty::Bool,
-                "NULLS NOT DISTINCT (unique indexes)",
-            ),
-            COMMENT,
-        ],
+        props: INDEX_PROPS,
         summary: "an index; plain column keys as arguments, anything else as children",
     },
     NodeSpec {

@@ -91,6 +91,14 @@ fn schema_node(s: &Schema) -> Node {
         &mut children,
     );
     group(s.views.values().map(view).collect(), true, &mut children);
+    group(
+        s.materialized_views
+            .values()
+            .map(materialized_view)
+            .collect(),
+        true,
+        &mut children,
+    );
     if !children.is_empty() {
         n.children = Some(children);
     }
@@ -404,6 +412,22 @@ fn view(v: &View) -> Node {
         .prop_opt("comment", v.comment.as_ref());
     for (k, val) in &v.options {
         n = n.child(Node::new("option").arg(k).arg(val));
+    }
+    n
+}
+
+fn materialized_view(m: &MaterializedView) -> Node {
+    let mut n = Node::new("materialized-view")
+        .arg(&m.name)
+        .arg(&m.query)
+        .prop_opt("renamed-from", m.renamed_from.as_ref())
+        .prop_opt("with-data", (!m.populated).then_some(false))
+        .prop_opt("comment", m.comment.as_ref());
+    for (k, val) in &m.options {
+        n = n.child(Node::new("option").arg(k).arg(val));
+    }
+    for i in m.indexes.values() {
+        n = n.child(index(i));
     }
     n
 }

@@ -166,6 +166,8 @@ pub struct Schema {
     pub sequences: IndexMap<String, Sequence>,
     pub tables: IndexMap<String, Table>,
     pub views: IndexMap<String, View>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub materialized_views: IndexMap<String, MaterializedView>,
 }
 
 /// `CREATE EXTENSION`.
@@ -526,6 +528,36 @@ pub struct View {
     pub options: IndexMap<String, String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+}
+
+/// `CREATE MATERIALIZED VIEW name WITH (options) AS query WITH [NO] DATA`, with its indexes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterializedView {
+    pub name: String,
+    /// The query as SQL text (`SELECT ...`), without a trailing semicolon.
+    pub query: String,
+    /// Storage parameters (`fillfactor`, `autovacuum_enabled`, ...), by name.
+    pub options: IndexMap<String, String>,
+    /// `WITH DATA` (the default): the rows are computed and it can be read. `false` for `WITH
+    /// NO DATA`, which cannot be read until it is refreshed.
+    pub populated: bool,
+    pub indexes: IndexMap<String, Index>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+impl MaterializedView {
+    /// A unique index that `REFRESH MATERIALIZED VIEW CONCURRENTLY` can use: unique, on plain
+    /// columns only, without a predicate.
+    pub fn concurrent_refresh_index(&self) -> Option<&Index> {
+        self.indexes.values().find(|i| {
+            i.unique
+                && i.predicate.is_none()
+                && i.keys
+                    .iter()
+                    .all(|k| matches!(k.target, IndexKeyTarget::Column(_)))
+        })
+    }
 }
 
 /// The kinds of object formwork knows of, for messages and for listing what it does not manage.

@@ -1,7 +1,7 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints and indexes) or view. Planning works unit by unit so that its cost
+//! columns, constraints and indexes), view or materialized view (with its indexes). Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -23,6 +23,7 @@ pub enum UnitKind {
     Sequence,
     Table,
     View,
+    MaterializedView,
 }
 
 /// Identifies a unit. `schema` is empty for extensions and equals `name` for schemas.
@@ -62,6 +63,7 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Sequence => "sequence",
             UnitKind::Table => "table",
             UnitKind::View => "view",
+            UnitKind::MaterializedView => "materialized view",
         };
         write!(f, "{kind} {}.{}", self.schema, self.name)
     }
@@ -90,6 +92,11 @@ impl Model {
                     .map(|n| UnitKey::new(UnitKind::Table, sn, n)),
             );
             out.extend(s.views.keys().map(|n| UnitKey::new(UnitKind::View, sn, n)));
+            out.extend(
+                s.materialized_views
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::MaterializedView, sn, n)),
+            );
         }
         out
     }
@@ -104,6 +111,7 @@ impl Model {
                 UnitKind::Sequence => s.sequences.contains_key(&key.name),
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
+                UnitKind::MaterializedView => s.materialized_views.contains_key(&key.name),
                 _ => false,
             }),
         }
@@ -133,6 +141,9 @@ impl Model {
                     sequences: filter(&s.sequences, |n| k(UnitKind::Sequence, n)),
                     tables: filter(&s.tables, |n| k(UnitKind::Table, n)),
                     views: filter(&s.views, |n| k(UnitKind::View, n)),
+                    materialized_views: filter(&s.materialized_views, |n| {
+                        k(UnitKind::MaterializedView, n)
+                    }),
                 },
             );
         }
@@ -222,6 +233,11 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => put(&mut mine.sequences, &theirs.sequences, name),
         UnitKind::Table => put(&mut mine.tables, &theirs.tables, name),
         UnitKind::View => put(&mut mine.views, &theirs.views, name),
+        UnitKind::MaterializedView => put(
+            &mut mine.materialized_views,
+            &theirs.materialized_views,
+            name,
+        ),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }
@@ -232,6 +248,7 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => drop(mine.sequences.shift_remove(name)),
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
+        UnitKind::MaterializedView => drop(mine.materialized_views.shift_remove(name)),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }

@@ -72,30 +72,27 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                     needs.push(UnitKey::table(&o.table));
                 }
             }
-            UnitKind::View => {
-                let view = model
-                    .schemas
-                    .get(&key.schema)
-                    .and_then(|s| s.views.get(&key.name));
-                if let Some(v) = view {
-                    for r in crate::diff::view_reads(&known, &key.schema, &v.query) {
-                        let is_view = model
-                            .schemas
-                            .get(&r.schema)
-                            .is_some_and(|s| s.views.contains_key(&r.name));
-                        let kind = if is_view {
-                            UnitKind::View
-                        } else {
-                            UnitKind::Table
-                        };
-                        needs.push(UnitKey::new(kind, &r.schema, &r.name));
+            UnitKind::View | UnitKind::MaterializedView => {
+                let query = model.schemas.get(&key.schema).and_then(|s| {
+                    if key.kind == UnitKind::View {
+                        s.views.get(&key.name).map(|v| &v.query)
+                    } else {
+                        s.materialized_views.get(&key.name).map(|m| &m.query)
+                    }
+                });
+                if let Some(query) = query {
+                    for r in crate::diff::view_reads(&known, &key.schema, query) {
+                        needs.push(crate::diff::relation_unit(model, &r));
                     }
                 }
             }
             _ => {}
         }
         for n in needs {
-            if model.has_unit(&n) && all.insert(n.clone()) && n.kind == UnitKind::View {
+            if model.has_unit(&n)
+                && all.insert(n.clone())
+                && matches!(n.kind, UnitKind::View | UnitKind::MaterializedView)
+            {
                 // A context view needs what it reads too.
                 pending.push(n);
             }
