@@ -515,3 +515,47 @@ async fn materialized_views_are_dumped_loaded_and_imported_unchanged() {
     assert_eq!(imported.model, read.model);
     assert_eq!(imported.files, files);
 }
+
+#[tokio::test]
+async fn a_rebuild_interrupted_before_the_swap_is_cleaned_up_and_done_again() {
+    let db = base().await;
+    let new_query = "SELECT day, max(amount) AS total FROM sales GROUP BY day";
+    let desired = kdl(
+        &format!(
+            r#"    materialized-view "daily_totals" "{new_query}" {{
+        index "daily_totals_day" "day" unique=#true
+    }}"#
+        ),
+        r#"    view "big_days" "SELECT day FROM daily_totals WHERE total > 6""#,
+    );
+    let planned = make_plan(
+        &catalog(&db).await,
+        &declared(&desired),
+        &scratch(),
+        &PlanOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Interrupted after building the new definition and its index.
+    let client = db.client().await;
+    for step in planned.plan.steps().iter().take(2) {
+        formwork::apply::run_step(&client, step, None)
+            .await
+            .unwrap();
+    }
+    let current = catalog(&db).await;
+    let found = formwork::diff::transitional::find(&current.model, &declared(&desired));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].name.starts_with("formwork_mv_"));
+    assert_eq!(found[0].table, QualifiedName::new("public", "daily_totals"));
+    let planned = converge(&db, &desired).await;
+    let s = sqls(&planned);
+    assert!(
+        s[0].starts_with("DROP MATERIALIZED VIEW \"public\".\"formwork_mv_"),
+        "{s:?}"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT sum(total)::bigint FROM daily_totals").await,
+        18
+    );
+}
