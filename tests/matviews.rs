@@ -559,3 +559,28 @@ async fn a_rebuild_interrupted_before_the_swap_is_cleaned_up_and_done_again() {
         18
     );
 }
+
+#[tokio::test]
+async fn a_view_and_a_materialized_view_can_take_each_others_name() {
+    let db = base().await;
+    // big_days becomes a materialized view (its old view is dropped before it is created)...
+    let swapped = kdl(
+        &format!(
+            r#"    materialized-view "big_days" "SELECT day FROM daily_totals WHERE total > 6"
+    materialized-view "daily_totals" "{QUERY}" {{
+        index "daily_totals_day" "day" unique=#true
+    }}"#
+        ),
+        "",
+    );
+    let planned = converge(&db, &swapped).await;
+    assert!(
+        sqls(&planned)[0].starts_with("DROP VIEW"),
+        "{:?}",
+        sqls(&planned)
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM big_days").await, 2);
+    // ...and back.
+    converge(&db, &base_kdl()).await;
+    assert_eq!(scalar(&db, "SELECT count(*) FROM big_days").await, 2);
+}

@@ -93,10 +93,20 @@ fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, m: &MaterializedView) {
 
 fn drop(ctx: &mut Ctx, schema: &str, m: &MaterializedView) {
     let shown = display(schema, &m.name);
-    // After views (which may read it) and before tables (which it may read) go away.
+    // A table or view taking its name is created in the expand phase, after it is gone.
+    let replaced = ctx
+        .desired
+        .schemas
+        .get(schema)
+        .is_some_and(|s| s.tables.contains_key(&m.name) || s.views.contains_key(&m.name));
+    // Otherwise after views (which may read it) and before tables (which it may read) go.
     ctx.push(
         Draft::new(
-            Stage::DropIndex,
+            if replaced {
+                Stage::DropForReplace
+            } else {
+                Stage::DropIndex
+            },
             format!("drop materialized view {shown}"),
             format!("DROP MATERIALIZED VIEW {}", qn(schema, &m.name)),
         )

@@ -112,11 +112,9 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
         }
         // A view taking the table's name must be created in the expand phase, after the table
         // is gone.
-        let replaced = ctx
-            .desired
-            .schemas
-            .get(*schema)
-            .is_some_and(|s| s.views.contains_key(&t.name));
+        let replaced = ctx.desired.schemas.get(*schema).is_some_and(|s| {
+            s.views.contains_key(&t.name) || s.materialized_views.contains_key(&t.name)
+        });
         let q = display(schema, &t.name);
         // Foreign keys still in place go with the table, and lock what they reference.
         let referenced: Vec<QualifiedName> = t

@@ -110,10 +110,9 @@ pub(super) fn diff(ctx: &mut Ctx, mut created_matviews: HashMap<Key, Vec<Draft>>
             ));
         } else if dropped.contains(&k) {
             // A table taking the view's name is created in the expand phase, after the view.
-            let replaced = desired
-                .schemas
-                .get(&s.name)
-                .is_some_and(|ds| ds.tables.contains_key(&v.name));
+            let replaced = desired.schemas.get(&s.name).is_some_and(|ds| {
+                ds.tables.contains_key(&v.name) || ds.materialized_views.contains_key(&v.name)
+            });
             ctx.push(
                 Draft::new(
                     if replaced {
