@@ -435,3 +435,27 @@ async fn policy_declarations_with_mistakes_are_refused_with_their_place() {
         row-level-security forced=#true"#);
     assert!(load(&flags).is_err());
 }
+
+#[tokio::test]
+async fn import_creates_the_roles_policies_name_on_its_scratch_server() {
+    // A dump never creates roles; formwork's scratch server gets them as NOLOGIN roles.
+    let role = format!("fw_pol_only_in_import_{}", std::process::id());
+    let source = formwork::ops::import::SqlSource {
+        name: "rls.sql".into(),
+        text: format!(
+            "CREATE TABLE docs (id int PRIMARY KEY, tenant text NOT NULL);
+             ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY mine ON docs TO {role} USING (tenant = current_user);"
+        ),
+    };
+    let imported = formwork::ops::import::import(&common::import_scratch(), &source)
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    let t = imported
+        .model
+        .table(&formwork::model::QualifiedName::new("public", "docs"))
+        .unwrap();
+    assert_eq!(t.policies["mine"].roles, vec![role.clone()]);
+    let text = formwork::ops::dump::concatenate(&imported.files);
+    assert!(text.contains(&format!("to=\"{role}\"")), "{text}");
+}

@@ -98,18 +98,18 @@ pub fn ensure_roles(model: &Model) -> Vec<String> {
         .collect();
     roles.sort();
     roles.dedup();
-    roles
-        .into_iter()
-        .map(|r| {
-            format!(
-                "DO $formwork$ BEGIN \
-                 IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
-                 CREATE ROLE {} NOLOGIN; END IF; \
-                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
-                 END $formwork$",
-                quote_literal(r),
-                quote_ident(r)
-            )
-        })
-        .collect()
+    roles.into_iter().map(ensure_role).collect()
+}
+
+/// The statement of [`ensure_roles`] for one role.
+pub fn ensure_role(role: &str) -> String {
+    format!(
+        "DO $formwork$ BEGIN \
+         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
+         CREATE ROLE {} NOLOGIN; END IF; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
+         END $formwork$",
+        quote_literal(role),
+        quote_ident(role)
+    )
 }

@@ -191,10 +191,18 @@ pub async fn run_source(
                     });
                     continue;
                 }
-                client
-                    .batch_execute(stmt.text)
-                    .await
-                    .map_err(|e| statement_failed(source, &stmt, &e))?;
+                let mut result = client.batch_execute(stmt.text).await;
+                // Roles live outside the database, and a dump does not create them: a policy
+                // naming one the scratch server lacks gets it (as a NOLOGIN role), once.
+                if let Err(e) = &result
+                    && let Some(role) = missing_policy_role(stmt.text, e)
+                {
+                    let _ = client
+                        .batch_execute(&crate::ddl::policies::ensure_role(&role))
+                        .await;
+                    result = client.batch_execute(stmt.text).await;
+                }
+                result.map_err(|e| statement_failed(source, &stmt, &e))?;
                 executed += 1;
             }
             Item::MetaCommand(meta) => skipped.push(Skipped {
@@ -217,6 +225,20 @@ pub async fn run_source(
         }
     }
     Ok((executed, skipped))
+}
+
+/// The role a `CREATE`/`ALTER POLICY` statement failed on because the server lacks it.
+fn missing_policy_role(statement: &str, e: &tokio_postgres::Error) -> Option<String> {
+    let db = e.as_db_error()?;
+    if *db.code() != tokio_postgres::error::SqlState::UNDEFINED_OBJECT
+        || !statement.to_ascii_lowercase().contains("policy")
+    {
+        return None;
+    }
+    let message = db.message();
+    let rest = message.strip_prefix("role \"")?;
+    let role = rest.strip_suffix("\" does not exist")?;
+    (!role.is_empty()).then(|| role.to_string())
 }
 
 /// Remove Alembic's bookkeeping table from `model`, returning what was removed.
