@@ -459,3 +459,26 @@ async fn import_creates_the_roles_policies_name_on_its_scratch_server() {
     let text = formwork::ops::dump::concatenate(&imported.files);
     assert!(text.contains(&format!("to=\"{role}\"")), "{text}");
 }
+
+#[tokio::test]
+async fn a_policy_reading_another_table_is_planned_when_only_its_table_changes() {
+    let db = base().await;
+    db.execute(
+        "CREATE TABLE members (role_name text PRIMARY KEY, tenant text NOT NULL);
+         INSERT INTO members VALUES ('fw_pol_app', 'b');
+         GRANT SELECT ON members TO fw_pol_app;",
+    )
+    .await;
+    let members = r#"
+    table "members" {
+        column "role_name" "text"
+        column "tenant" "text"
+        primary-key "role_name"
+    }"#;
+    let text = kdl(r#"
+        row-level-security
+        policy "by_membership" to="fw_pol_app" using="tenant IN (SELECT m.tenant FROM public.members m WHERE m.role_name = current_user)""#)
+    .replace("schema \"public\" {\n", &format!("schema \"public\" {{{members}\n"));
+    converge(&db, &text).await;
+    assert_eq!(count_as(&db, Some("fw_pol_app")).await, 1);
+}

@@ -4,7 +4,8 @@
 //! scratch database, and only those, so that the cost follows what changed. A unit cannot be
 //! created alone: a table needs the types its columns use, the tables its foreign keys point
 //! to, and a view needs what its query reads. [`context`] adds those around the core units;
-//! context tables are created without their foreign keys (which would pull in more tables),
+//! context tables are created without their foreign keys and policies (which would pull in
+//! more tables),
 //! context sequences without `OWNED BY`. Only core units are read back from the scratch
 //! database; everything else keeps its value from the model.
 //!
@@ -60,6 +61,17 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                             .values()
                             .map(|fk| UnitKey::table(&fk.references)),
                     );
+                    // What policy expressions read (`tenant IN (SELECT ... FROM members)`).
+                    for e in t
+                        .policies
+                        .values()
+                        .flat_map(|p| p.using.iter().chain(p.with_check.iter()))
+                    {
+                        let query = format!("SELECT 1 WHERE ({e})");
+                        for r in crate::diff::view_reads(&known, &key.schema, &query) {
+                            needs.push(crate::diff::relation_unit(model, &r));
+                        }
+                    }
                 }
             }
             UnitKind::Sequence => {
@@ -184,6 +196,8 @@ pub fn restricted_with(model: &Model, core: &HashSet<UnitKey>, extra: &HashSet<U
         for t in s.tables.values_mut() {
             if !core.contains(&UnitKey::new(UnitKind::Table, &sname, &t.name)) {
                 t.foreign_keys.clear();
+                // Policies may read other relations; a context table needs none.
+                t.policies.clear();
             }
         }
         for seq in s.sequences.values_mut() {
