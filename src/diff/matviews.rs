@@ -424,3 +424,79 @@ pub fn refresh(model: &Model, m: &QualifiedName) -> Option<Draft> {
     };
     Some(draft.hazard(HazardKind::LongRunning, "runs the query again"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Index, IndexKey, IndexKeyTarget};
+
+    fn key(target: IndexKeyTarget) -> IndexKey {
+        IndexKey {
+            target,
+            collation: None,
+            opclass: None,
+            descending: false,
+            nulls_first: None,
+        }
+    }
+
+    fn model_with(index: Index, populated: bool) -> Model {
+        let mut m = MaterializedView {
+            name: "mv".into(),
+            query: "SELECT 1 AS a".into(),
+            options: Default::default(),
+            populated,
+            indexes: Default::default(),
+            comment: None,
+            renamed_from: None,
+        };
+        m.indexes.insert(index.name.clone(), index);
+        let mut s = Schema {
+            name: "public".into(),
+            ..Schema::default()
+        };
+        s.materialized_views.insert("mv".into(), m);
+        let mut model = Model::default();
+        model.schemas.insert("public".into(), s);
+        model
+    }
+
+    fn unique(target: IndexKeyTarget, predicate: Option<&str>) -> Index {
+        Index {
+            name: "mv_key".into(),
+            unique: true,
+            method: "btree".into(),
+            keys: vec![key(target)],
+            include: Vec::new(),
+            predicate: predicate.map(str::to_string),
+            nulls_not_distinct: false,
+            valid: true,
+            comment: None,
+            renamed_from: None,
+        }
+    }
+
+    fn refresh_sql(model: &Model) -> String {
+        refresh(model, &QualifiedName::new("public", "mv"))
+            .unwrap()
+            .sql
+    }
+
+    #[test]
+    fn refresh_is_concurrent_only_with_a_unique_index_on_plain_columns_without_where() {
+        let column = || IndexKeyTarget::Column("a".into());
+        let plain = model_with(unique(column(), None), true);
+        assert!(refresh_sql(&plain).contains("CONCURRENTLY"));
+        let partial = model_with(unique(column(), Some("a > 0")), true);
+        assert!(!refresh_sql(&partial).contains("CONCURRENTLY"));
+        let expression = model_with(
+            unique(IndexKeyTarget::Expression("(a + 1)".into()), None),
+            true,
+        );
+        assert!(!refresh_sql(&expression).contains("CONCURRENTLY"));
+        // CONCURRENTLY cannot populate a materialized view created WITH NO DATA.
+        let unpopulated = model_with(unique(column(), None), false);
+        assert!(!refresh_sql(&unpopulated).contains("CONCURRENTLY"));
+        assert!(refresh(&plain, &QualifiedName::new("public", "nope")).is_none());
+    }
+}
