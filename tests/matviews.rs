@@ -499,19 +499,14 @@ async fn materialized_views_are_dumped_loaded_and_imported_unchanged() {
         .await;
     common::converge(&fresh, &text, PlanOptions::default()).await;
 
-    let source = formwork::ops::import::SqlSource {
-        name: "matviews.sql".into(),
-        text: format!(
-            "{BASE_SQL}
+    let imported = common::import_sql(format!(
+        "{BASE_SQL}
              ALTER MATERIALIZED VIEW daily_totals SET (fillfactor = 80);
              COMMENT ON MATERIALIZED VIEW daily_totals IS 'per day';
              CREATE INDEX daily_totals_total ON daily_totals (total DESC) WHERE total > 1;
              CREATE MATERIALIZED VIEW later AS SELECT day FROM big_days WITH NO DATA;"
-        ),
-    };
-    let imported = formwork::ops::import::import(&common::import_scratch(), &source)
-        .await
-        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    ))
+    .await;
     assert_eq!(imported.model, read.model);
     assert_eq!(imported.files, files);
 }

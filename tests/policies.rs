@@ -381,10 +381,8 @@ async fn policies_and_flags_are_read_dumped_and_loaded_back_unchanged() {
     assert_eq!(fingerprint(&loaded), fingerprint(&read.model));
 
     // The same SQL imported through a scratch database gives the same files.
-    let source = formwork::ops::import::SqlSource {
-        name: "rls.sql".into(),
-        text: format!(
-            "{BASE_SQL}
+    let imported = common::import_sql(format!(
+        "{BASE_SQL}
              ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
              ALTER TABLE docs FORCE ROW LEVEL SECURITY;
              CREATE POLICY everyone ON docs USING (true);
@@ -392,11 +390,8 @@ async fn policies_and_flags_are_read_dumped_and_loaded_back_unchanged() {
                  USING (tenant = current_user) WITH CHECK (length(body) < 100);
              CREATE POLICY \"Odd name\" ON docs FOR INSERT TO fw_pol_app WITH CHECK (tenant <> '');
              COMMENT ON POLICY everyone ON docs IS 'all rows';"
-        ),
-    };
-    let imported = formwork::ops::import::import(&common::import_scratch(), &source)
-        .await
-        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    ))
+    .await;
     assert_eq!(imported.model, read.model);
     assert_eq!(imported.files, files);
 }
@@ -440,17 +435,12 @@ async fn policy_declarations_with_mistakes_are_refused_with_their_place() {
 async fn import_creates_the_roles_policies_name_on_its_scratch_server() {
     // A dump never creates roles; formwork's scratch server gets them as NOLOGIN roles.
     let role = format!("fw_pol_only_in_import_{}", std::process::id());
-    let source = formwork::ops::import::SqlSource {
-        name: "rls.sql".into(),
-        text: format!(
-            "CREATE TABLE docs (id int PRIMARY KEY, tenant text NOT NULL);
+    let imported = common::import_sql(format!(
+        "CREATE TABLE docs (id int PRIMARY KEY, tenant text NOT NULL);
              ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
              CREATE POLICY mine ON docs TO {role} USING (tenant = current_user);"
-        ),
-    };
-    let imported = formwork::ops::import::import(&common::import_scratch(), &source)
-        .await
-        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)));
+    ))
+    .await;
     let t = imported
         .model
         .table(&formwork::model::QualifiedName::new("public", "docs"))
