@@ -303,6 +303,28 @@ async fn every_policy_attribute_changes_and_the_new_policy_is_enforced() {
     // Rows of tenant b other than 'three': the one inserted above.
     assert_eq!(count_as(&db, Some("fw_pol_app")).await, 1);
 
+    // Restrictive to permissive (replaced): either policy now lets a row through.
+    let planned = converge(
+        &db,
+        &with(
+            r#"policy "p" for="select" to="fw_pol_app" using="tenant = 'b'"
+        policy "not_three" to="fw_pol_app" using="body <> 'three'""#,
+        ),
+    )
+    .await;
+    assert_eq!(sqls(&planned).len(), 1);
+    assert!(sqls(&planned)[0].contains("AS PERMISSIVE"));
+    assert_eq!(count_as(&db, Some("fw_pol_app")).await, 4);
+    converge(
+        &db,
+        &with(
+            r#"policy "p" for="select" to="fw_pol_app" using="tenant = 'b'"
+        policy "not_three" as="restrictive" to="fw_pol_app" using="body <> 'three'""#,
+        ),
+    )
+    .await;
+    assert_eq!(count_as(&db, Some("fw_pol_app")).await, 1);
+
     // Rename and comment.
     let planned = converge(
         &db,
