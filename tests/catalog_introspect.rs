@@ -371,6 +371,7 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
+        GRANT SELECT ON mv TO PUBLIC;
         CREATE SEQUENCE s;
         GRANT USAGE ON SEQUENCE s TO PUBLIC;
         CREATE TABLE cols (a int, b int);
@@ -386,9 +387,6 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
     let has =
         |kind: ObjectKind, name: &str| c.unmanaged.iter().any(|u| u.kind == kind && u.name == name);
     for (kind, name) in [
-        (ObjectKind::Domain, "public.posint"),
-        (ObjectKind::CompositeType, "public.pair"),
-        (ObjectKind::RangeType, "public.floatrange"),
         (ObjectKind::Function, "public.touch()"),
         (ObjectKind::Procedure, "public.p(IN a integer)"),
         (ObjectKind::Aggregate, "public.mysum(integer)"),
@@ -402,9 +400,7 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Partition, "public.part1"),
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
-        (ObjectKind::Grant, "privileges on public.t"),
-        (ObjectKind::Grant, "privileges on sequence public.s"),
-        (ObjectKind::Grant, "privileges on column public.cols.b"),
+        (ObjectKind::Grant, "privileges on public.mv"),
         (ObjectKind::Grant, "privileges on function public.touch()"),
         (ObjectKind::Grant, "privileges on type public.e"),
         (
@@ -418,6 +414,14 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             c.unmanaged
         );
     }
+    // Privileges on tables, sequences and columns are managed: in the model, not listed.
+    for managed in [
+        "privileges on public.t",
+        "privileges on sequence public.s",
+        "privileges on column public.cols.b",
+    ] {
+        assert!(!has(ObjectKind::Grant, managed), "{managed} is managed");
+    }
     let public = &c.model.schemas["public"];
     // Row-level security of plain tables is managed, not listed.
     assert!(public.tables["t"].row_security.enabled);
@@ -427,6 +431,9 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             .iter()
             .any(|u| u.name.ends_with("on public.t") && u.kind == ObjectKind::Policy)
     );
+    assert_eq!(public.tables["t"].grants.len(), 1);
+    assert_eq!(public.sequences["s"].grants.len(), 1);
+    assert_eq!(public.tables["cols"].columns["b"].grants.len(), 1);
     assert!(!public.tables.contains_key("parted"));
     assert!(!public.tables.contains_key("part1"));
     assert!(!public.views.contains_key("mv"));
@@ -438,6 +445,19 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             .any(|u| u.kind == ObjectKind::MaterializedView)
     );
     assert!(public.tables.contains_key("t"));
+    // Domains, composite and range types are managed, not listed (nor their range's
+    // constructor functions).
+    assert!(public.domains.contains_key("posint"));
+    assert!(public.composites.contains_key("pair"));
+    assert!(public.ranges.contains_key("floatrange"));
+    assert!(
+        !c.unmanaged.iter().any(|u| matches!(
+            u.kind,
+            ObjectKind::Domain | ObjectKind::CompositeType | ObjectKind::RangeType
+        ) || u.name.starts_with("public.floatrange(")),
+        "{:#?}",
+        c.unmanaged
+    );
 }
 
 #[tokio::test]

@@ -64,7 +64,7 @@ async fn scalar(db: &TestDb, sql: &str) -> i64 {
 /// Plan, apply, converge; the sales rows survive and materialized views are managed.
 async fn converge_with(db: &TestDb, kdl: &str, options: PlanOptions) -> Planned {
     let rows = scalar(db, "SELECT count(*) FROM sales").await;
-    let planned = common::converge(db, kdl, options).await;
+    let planned = common::converge(db, &common::declared(kdl), &options).await;
     assert_eq!(scalar(db, "SELECT count(*) FROM sales").await, rows);
     let after = catalog(db).await;
     assert!(
@@ -497,7 +497,7 @@ async fn materialized_views_are_dumped_loaded_and_imported_unchanged() {
     fresh
         .execute("CREATE TABLE sales (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, day date NOT NULL, amount integer NOT NULL)")
         .await;
-    common::converge(&fresh, &text, PlanOptions::default()).await;
+    common::converge(&fresh, &common::declared(&text), &PlanOptions::default()).await;
 
     let imported = common::import_sql(format!(
         "{BASE_SQL}

@@ -22,7 +22,7 @@ async fn count(db: &TestDb, table: &str) -> i64 {
 
 /// Plan `db` toward `kdl`, apply, and check convergence. Returns the plan.
 async fn converge(db: &TestDb, kdl: &str, options: PlanOptions) -> Planned {
-    common::converge(db, kdl, options).await
+    common::converge(db, &declared(kdl), &options).await
 }
 
 fn sqls(p: &Planned) -> Vec<String> {

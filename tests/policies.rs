@@ -31,6 +31,8 @@ const TABLE: &str = r#"
         column "tenant" "text"
         column "body" "text"
         primary-key "id"
+        grant "SELECT" "INSERT" "UPDATE" "DELETE" to="fw_pol_app"
+        grant "SELECT" "INSERT" "UPDATE" "DELETE" to="fw_pol_admin"
 "#;
 
 fn kdl(rls: &str) -> String {
@@ -48,7 +50,7 @@ async fn base() -> TestDb {
 /// are managed rather than listed.
 async fn converge(db: &TestDb, kdl: &str) -> Planned {
     let rows = rows(db).await;
-    let planned = common::converge(db, kdl, PlanOptions::default()).await;
+    let planned = common::converge(db, &common::declared(kdl), &PlanOptions::default()).await;
     assert_eq!(self::rows(db).await, rows, "rows were lost");
     let after = catalog(db).await;
     assert!(
@@ -486,6 +488,7 @@ async fn a_policy_reading_another_table_is_planned_when_only_its_table_changes()
         column "role_name" "text"
         column "tenant" "text"
         primary-key "role_name"
+        grant "SELECT" to="fw_pol_app"
     }"#;
     let text = kdl(r#"
         row-level-security

@@ -196,11 +196,13 @@ impl Canon for Sequence {
             owned_by,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         options.canon(h);
         owned_by.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -232,6 +234,7 @@ impl Canon for Column {
             collation,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         data_type.canon(h);
@@ -241,6 +244,7 @@ impl Canon for Column {
         generated.canon(h);
         collation.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -430,6 +434,7 @@ impl Canon for Table {
             renamed_from: _,
             row_security,
             policies,
+            grants,
         } = self;
         name.canon(h);
         persistence.canon(h);
@@ -441,6 +446,7 @@ impl Canon for Table {
         exclusions.canon(h);
         indexes.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
         // Row-level security came later: encoded only when present, so that the fingerprint
         // of a table without it is what it always was. The trailing section cannot be
         // confused with anything else, since the fixed fields end before it.
@@ -483,10 +489,137 @@ impl Canon for View {
             options,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         query.canon(h);
         options.canon(h);
+        comment.canon(h);
+        grants_canon(grants, h);
+    }
+}
+
+/// Grants as the set of (grantee, privilege, grant option) they give, so that two lists saying
+/// the same in different groupings encode alike.
+pub(crate) fn grants_canon(grants: &[Grant], h: &mut Vec<u8>) {
+    let set = exploded(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (grantee, privilege, option) in set {
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+/// Default privileges as the set of (for role, kind, grantee, privilege, grant option).
+pub(crate) fn default_grants_canon(grants: &[DefaultGrant], h: &mut Vec<u8>) {
+    let set = exploded_defaults(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (role, on, grantee, privilege, option) in set {
+        role.canon(h);
+        on.canon(h);
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+impl Canon for Grantee {
+    fn canon(&self, h: &mut Vec<u8>) {
+        match self {
+            Grantee::Public => tag(h, 0),
+            Grantee::Role(r) => {
+                tag(h, 1);
+                r.canon(h);
+            }
+        }
+    }
+}
+
+impl Canon for DomainCheck {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let DomainCheck {
+            name,
+            expression,
+            valid,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        expression.canon(h);
+        valid.canon(h);
+    }
+}
+
+impl Canon for Domain {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Domain {
+            name,
+            base_type,
+            collation,
+            default,
+            not_null,
+            checks,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        base_type.canon(h);
+        collation.canon(h);
+        default.canon(h);
+        not_null.canon(h);
+        checks.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for CompositeAttribute {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let CompositeAttribute {
+            name,
+            data_type,
+            collation,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        data_type.canon(h);
+        collation.canon(h);
+    }
+}
+
+impl Canon for CompositeType {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let CompositeType {
+            name,
+            attributes,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        attributes.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for RangeType {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let RangeType {
+            name,
+            subtype,
+            subtype_opclass,
+            collation,
+            canonical,
+            subtype_diff,
+            multirange,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        subtype.canon(h);
+        subtype_opclass.canon(h);
+        collation.canon(h);
+        canonical.canon(h);
+        subtype_diff.canon(h);
+        multirange.canon(h);
         comment.canon(h);
     }
 }

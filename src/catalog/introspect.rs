@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, Row};
 
+mod user_types;
+
 use super::{Catalog, CatalogError, ServerInfo};
 use crate::model::*;
 use crate::pg::connect::ConnInfo;
@@ -29,10 +31,11 @@ const INDEXES: &str = include_str!("queries/indexes.sql");
 const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
 const POLICIES: &str = include_str!("queries/policies.sql");
+const PRIVILEGES: &str = include_str!("queries/privileges.sql");
 
 /// The number of catalog queries one introspection runs, whatever the size of the schema
 /// (session set-up statements not counted).
-pub const QUERY_COUNT: usize = 11;
+pub const QUERY_COUNT: usize = 12;
 
 /// Read the whole schema of the database `client` is connected to.
 pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
@@ -244,6 +247,7 @@ struct Rows {
     constraints: Vec<Row>,
     unmanaged: Vec<Row>,
     policies: Vec<Row>,
+    privileges: Vec<Row>,
 }
 
 /// How many groups [`fetch`] splits the queries into: more connections than this would idle.
@@ -291,6 +295,7 @@ async fn fetch_and_assemble(
         system_identifier: get::<Option<String>>(row, "system_identifier")?.unwrap_or_default(),
         database: get(row, "database")?,
     };
+    let roles: Vec<String> = get(row, "roles")?;
     let v = server.version_num;
     let (indexes, columns, rest) = tokio::try_join!(
         query(count, on(0), "indexes", INDEXES, v),
@@ -306,12 +311,24 @@ async fn fetch_and_assemble(
                 query(count, c, "relations", RELATIONS, v).await?,
                 query(count, c, "unmanaged", UNMANAGED, v).await?,
                 query(count, c, "policies", POLICIES, v).await?,
+                query(count, c, "privileges", PRIVILEGES, v).await?,
             ))
         }
     )?;
-    let (constraints, schemas, extensions, types, sequences, relations, unmanaged, policies) = rest;
+    let (
+        constraints,
+        schemas,
+        extensions,
+        types,
+        sequences,
+        relations,
+        unmanaged,
+        policies,
+        privileges,
+    ) = rest;
     Reader::assemble(
         server,
+        roles,
         Rows {
             schemas,
             extensions,
@@ -323,6 +340,7 @@ async fn fetch_and_assemble(
             constraints,
             unmanaged,
             policies,
+            privileges,
         },
     )
 }
@@ -342,7 +360,11 @@ struct IndexInfo {
 const PUBLIC_DEFAULT_COMMENT: &str = "standard public schema";
 
 impl Reader {
-    fn assemble(server: ServerInfo, rows: Rows) -> Result<Catalog, CatalogError> {
+    fn assemble(
+        server: ServerInfo,
+        roles: Vec<String>,
+        rows: Rows,
+    ) -> Result<Catalog, CatalogError> {
         let mut model = Model::default();
         let mut unmanaged = Vec::new();
         let mut note = |kind: ObjectKind, name: String| unmanaged.push(Unmanaged { kind, name });
@@ -404,9 +426,12 @@ impl Reader {
                         },
                     );
                 }
-                "d" => note(ObjectKind::Domain, qualified),
-                "c" => note(ObjectKind::CompositeType, qualified),
-                "r" => note(ObjectKind::RangeType, qualified),
+                "d" | "c" | "r" => {
+                    let Some(s) = model.schemas.get_mut(&schema) else {
+                        continue;
+                    };
+                    user_types::read(s, name, &row)?;
+                }
                 _ => note(ObjectKind::Other, format!("type {qualified}")),
             }
         }
@@ -446,6 +471,7 @@ impl Reader {
             s.sequences.insert(
                 name.clone(),
                 Sequence {
+                    grants: Vec::new(),
                     name,
                     options: normalize_sequence(&data_type, "bigint", numbers, cycle),
                     owned_by: owner.map(|(s, t, c)| ColumnRef {
@@ -468,7 +494,8 @@ impl Reader {
             // The catalog keeps options in the order they were last set; name order makes
             // equal schemas read (and dump) identically.
             options.sort_by(|a, b| option_name(a).cmp(option_name(b)));
-            if get::<bool>(&row, "has_grants")? {
+            let managed = matches!((kind.as_str(), is_partition), ("r", false) | ("v", _));
+            if !managed && get::<bool>(&row, "has_grants")? {
                 note(ObjectKind::Grant, format!("privileges on {qualified}"));
             }
             let row_security = RowSecurity {
@@ -523,6 +550,7 @@ impl Reader {
                     s.views.insert(
                         name.clone(),
                         View {
+                            grants: Vec::new(),
                             name,
                             query,
                             options,
@@ -596,6 +624,7 @@ impl Reader {
             t.columns.insert(
                 name.clone(),
                 Column {
+                    grants: Vec::new(),
                     name,
                     data_type,
                     not_null: get(&row, "not_null")?,
@@ -821,12 +850,37 @@ impl Reader {
             note(kind, get(&row, "name")?);
         }
 
+        for row in rows.privileges {
+            if let Some(object) = attach_grant(&mut model, &row)? {
+                // An object the model does not hold (an identity's sequence, say): its
+                // privileges are not managed, and saying so beats dropping them silently.
+                note(ObjectKind::Grant, format!("privileges on {object}"));
+            }
+        }
+        for s in model.schemas.values_mut() {
+            normalize_grants(&mut s.grants);
+            normalize_default_grants(&mut s.default_grants);
+            s.sequences
+                .values_mut()
+                .for_each(|q| normalize_grants(&mut q.grants));
+            s.views
+                .values_mut()
+                .for_each(|v| normalize_grants(&mut v.grants));
+            for t in s.tables.values_mut() {
+                normalize_grants(&mut t.grants);
+                t.columns
+                    .values_mut()
+                    .for_each(|c| normalize_grants(&mut c.grants));
+            }
+        }
+
         unmanaged.sort();
         unmanaged.dedup();
         Ok(Catalog {
             model,
             unmanaged,
             server,
+            roles: Some(roles),
         })
     }
 }
@@ -840,6 +894,58 @@ fn options_map(options: &[String]) -> IndexMap<String, String> {
             None => (o.clone(), String::new()),
         })
         .collect()
+}
+
+/// Put one row of privileges.sql on its object. When the model does not hold the object,
+/// its description (`sequence public.t_id_seq`) is returned instead.
+fn attach_grant(model: &mut Model, row: &Row) -> Result<Option<String>, CatalogError> {
+    let kind: String = get(row, "kind")?;
+    let schema: String = get(row, "schema")?;
+    let name: String = get(row, "name")?;
+    let grant = Grant {
+        grantee: match get::<Option<String>>(row, "grantee")? {
+            None => Grantee::Public,
+            Some(role) => Grantee::Role(role),
+        },
+        privileges: get(row, "privileges")?,
+        with_grant_option: get(row, "grantable")?,
+    };
+    let column: Option<String> = get(row, "column_name")?;
+    let object = match &column {
+        Some(c) => format!("column {schema}.{name}.{c}"),
+        None if kind == "schema" => format!("schema {schema}"),
+        None => format!("{kind} {schema}.{name}"),
+    };
+    let Some(s) = model.schemas.get_mut(&schema) else {
+        return Ok(Some(object));
+    };
+    if kind == "default" {
+        s.default_grants.push(DefaultGrant {
+            for_role: name,
+            on: column.unwrap_or_default(),
+            grant,
+        });
+        return Ok(None);
+    }
+    let list = match kind.as_str() {
+        "schema" => Some(&mut s.grants),
+        "sequence" => s.sequences.get_mut(&name).map(|q| &mut q.grants),
+        "view" => s.views.get_mut(&name).map(|v| &mut v.grants),
+        "table" => s.tables.get_mut(&name).map(|t| &mut t.grants),
+        "column" => s
+            .tables
+            .get_mut(&name)
+            .and_then(|t| t.columns.get_mut(column.as_deref().unwrap_or_default()))
+            .map(|c| &mut c.grants),
+        _ => None,
+    };
+    Ok(match list {
+        Some(list) => {
+            list.push(grant);
+            None
+        }
+        None => Some(object),
+    })
 }
 
 /// The name of a `name=value` reloption.

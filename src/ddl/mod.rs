@@ -5,7 +5,8 @@
 //!
 //! Order is what makes the output runnable:
 //! 1. schemas, then extensions (an extension may live in a declared schema and supply types);
-//! 2. enums and sequences (column types and `nextval` defaults refer to them);
+//! 2. enums, then domains, composite and range types in dependency order (see [`types`]),
+//!    then sequences (column types and `nextval` defaults refer to them);
 //! 3. tables with their columns and the constraints that only involve the table itself
 //!    (primary key, unique, valid checks, exclusions);
 //! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
@@ -14,7 +15,8 @@
 //! 6. views and materialized views (with their indexes), ordered by the relations their
 //!    queries mention (see [`views`], [`matviews`]);
 //! 7. row-level security and policies (their expressions may read any relation);
-//! 8. comments.
+//! 8. comments;
+//! 9. privileges (see [`privileges`]).
 //!
 //! Every identifier and literal goes through [`crate::sql`]. SQL fragments the model keeps as
 //! text (types, defaults, expressions, view queries, operators) are emitted verbatim: they are
@@ -27,7 +29,9 @@
 
 pub(crate) mod matviews;
 pub mod policies;
+pub mod privileges;
 pub(crate) mod table;
+pub(crate) mod types;
 pub(crate) mod views;
 
 use crate::model::{Model, Schema, SequenceOptions};
@@ -67,6 +71,7 @@ pub fn render(model: &Model) -> Vec<String> {
             ));
         }
     }
+    out.extend(types::create_all(model));
     for schema in model.schemas.values() {
         for seq in schema.sequences.values() {
             let mut stmt = format!("CREATE SEQUENCE {}", table::qname(schema, &seq.name));
@@ -110,6 +115,7 @@ pub fn render(model: &Model) -> Vec<String> {
         out.extend(policies::for_table(&q, t));
     }
     out.extend(comments(model));
+    out.extend(privileges::all(model));
     out
 }
 
@@ -186,6 +192,7 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
             &e.comment,
         ));
     }
+    out.extend(types::comments(schema));
     for seq in schema.sequences.values() {
         out.extend(comment_on(
             format!("SEQUENCE {}", table::qname(schema, &seq.name)),

@@ -2,10 +2,10 @@
 //! policies and their comments.
 //!
 //! Policies come after every table and view exists, since their expressions may read other
-//! relations. Roles are named, never created: they live outside the database (see
-//! [`ensure_roles`] for the one exception, formwork's own scratch servers).
+//! relations. Roles are named, never created: they live outside the database (formwork's
+//! own scratch servers are the exception, see `plan::materialize`).
 
-use crate::model::{Model, Policy, QualifiedName, Table};
+use crate::model::{Policy, QualifiedName, Table};
 use crate::sql::{qualified, quote_ident, quote_literal};
 
 /// The statements that give the new table `t` its row-level security.
@@ -83,33 +83,4 @@ pub(crate) fn comment(table: &QualifiedName, p: &Policy) -> Option<String> {
             quote_literal(c)
         )
     })
-}
-
-/// Statements that create every role the policies of `model` name and the server lacks, as
-/// `NOLOGIN` roles. Only for formwork's own scratch servers, where a declaration is read back:
-/// roles are cluster-wide and a scratch cluster has none of the target's. A role created by
-/// another session at the same moment is not an error.
-pub fn ensure_roles(model: &Model) -> Vec<String> {
-    let mut roles: Vec<&str> = model
-        .tables()
-        .flat_map(|(_, t)| t.policies.values())
-        .flat_map(|p| p.roles.iter().map(String::as_str))
-        .filter(|r| *r != Policy::PUBLIC)
-        .collect();
-    roles.sort();
-    roles.dedup();
-    roles.into_iter().map(ensure_role).collect()
-}
-
-/// The statement of [`ensure_roles`] for one role.
-pub fn ensure_role(role: &str) -> String {
-    format!(
-        "DO $formwork$ BEGIN \
-         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {}) THEN \
-         CREATE ROLE {} NOLOGIN; END IF; \
-         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
-         END $formwork$",
-        quote_literal(role),
-        quote_ident(role)
-    )
 }

@@ -7,7 +7,7 @@
 //!
 //! Each object kind has one file that knows how to compare it and which statements change it:
 //! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
-//! `constraints`, `indexes`, `views`; `renames` makes table and column renames by expand and
+//! `constraints`, `indexes`, `views`, `privileges`; `renames` makes table and column renames by expand and
 //! contract. They produce [`Draft`]s: one statement each, with the
 //! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
 //! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
@@ -27,13 +27,17 @@ mod enums;
 mod indexes;
 pub mod matviews;
 mod policies;
+mod privileges;
 mod renames;
 mod retype;
 mod schemas;
 mod sequences;
 mod tables;
 pub mod transitional;
+mod types;
 mod views;
+
+pub use types::carry_intent as carry_user_type_intent;
 
 use std::collections::HashSet;
 
@@ -45,12 +49,14 @@ use crate::plan::{Hazard, HazardKind, Phase};
 
 /// Where a draft goes in the plan. Drafts are sorted by stage (stable, so drafts of one stage
 /// keep the order they were produced in, which matters for multi-step sequences such as
-/// `SET NOT NULL`). Everything before [`Stage::DropView`] is the expand phase.
+/// `SET NOT NULL`). Everything before [`Stage::Revoke`] is the expand phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     CreateSchema,
     Extension,
     Enum,
+    /// Domains, composite and range types: created, renamed, changed in place.
+    Type,
     Sequence,
     /// Views dropped to be recreated later in this phase (their query changed, or a column
     /// they read is changing type or going away).
@@ -84,12 +90,18 @@ pub enum Stage {
     /// everything the queries read is in its new shape.
     Refresh,
     Comment,
+    /// Privileges the declaration adds, once every object they are on exists.
+    Grant,
     // Contract: what only the previous application version needed.
+    /// Privileges the declaration no longer gives (the previous version may still use them).
+    Revoke,
     DropView,
     DropIndex,
     DropColumn,
     DropTable,
     DropSequence,
+    /// Domains, composite and range types, after the columns and types that use them.
+    DropType,
     DropEnum,
     DropExtension,
     DropSchema,
@@ -97,7 +109,7 @@ pub enum Stage {
 
 impl Stage {
     pub fn phase(self) -> Phase {
-        if self >= Stage::DropView {
+        if self >= Stage::Revoke {
             Phase::Contract
         } else {
             Phase::Expand
@@ -297,7 +309,7 @@ fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
 /// `renamed_from` in `desired`.
 pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Unsupported> {
     let separated = transitional::separate(current, desired);
-    let current = separated.model;
+    let current = types::with_renamed_types(&separated.model, desired).unwrap_or(separated.model);
     let mut ctx = Ctx {
         current: &current,
         desired,
@@ -311,6 +323,7 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);
+    types::diff(&mut ctx);
     sequences::diff(&mut ctx);
     tables::diff(&mut ctx);
     for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {
@@ -318,6 +331,7 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     }
     let created_matviews = matviews::diff(&mut ctx);
     views::diff(&mut ctx, created_matviews);
+    privileges::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {
             message: ctx.unsupported.join("\n"),

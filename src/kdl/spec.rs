@@ -26,6 +26,9 @@ pub enum Ctx {
     /// A row-level security `policy` block.
     Policy,
     MaterializedView,
+    Domain,
+    Composite,
+    Sequence,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -45,6 +48,9 @@ impl Ctx {
             Ctx::View => "in a view block",
             Ctx::Policy => "in a policy block",
             Ctx::MaterializedView => "in a materialized-view block",
+            Ctx::Domain => "in a domain block",
+            Ctx::Composite => "in a composite block",
+            Ctx::Sequence => "in a sequence block",
             Ctx::Leaf => "here",
         }
     }
@@ -241,6 +247,8 @@ pub const DATA_LOSS_KINDS: &[&str] = &[
     "enum-value",
     "sequence",
     "extension",
+    "type",
+    "attribute",
 ];
 
 /// `allow-data-loss <kind> <name> [<member>]`, the same shape at both levels; which kinds go
@@ -253,6 +261,34 @@ const DATA_LOSS_ARGS: &[Arg] = &[
     s("name"),
     s("member"),
 ];
+
+const GRANT_PROPS: &[Prop] = &[
+    req(
+        "to",
+        Ty::Str,
+        "the role that receives the privileges, or \"public\" for every role",
+    ),
+    p(
+        "grant-option",
+        Ty::Bool,
+        "WITH GRANT OPTION: the role may grant them on",
+    ),
+];
+
+/// `grant <privilege>... to=<role>`, the same shape on every object that takes privileges.
+const fn grant_node(parent: Ctx) -> NodeSpec {
+    NodeSpec {
+        parent,
+        name: "grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: GRANT_PROPS,
+        summary: "privileges a role holds (GRANT): `SELECT`, `INSERT`, ..., or `ALL`; see \
+                  Privileges",
+    }
+}
 
 const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
     NodeSpec {
@@ -357,7 +393,7 @@ pub static NODES: &[NodeSpec] = &[
     NodeSpec {
         parent: Ctx::Schema,
         name: "sequence",
-        ctx: Ctx::Leaf,
+        ctx: Ctx::Sequence,
         args: &[s("name")],
         rest: None,
         min_args: 1,
@@ -379,6 +415,35 @@ pub static NODES: &[NodeSpec] = &[
         ],
         summary: "a standalone sequence",
     },
+    grant_node(Ctx::Schema),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "default-grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: &[
+            req(
+                "on",
+                Ty::Choice(crate::model::DEFAULT_GRANT_KINDS),
+                "the kind of objects it applies to",
+            ),
+            GRANT_PROPS[0],
+            req(
+                "for-role",
+                Ty::Str,
+                "the role whose objects created in this schema get the privileges",
+            ),
+            GRANT_PROPS[1],
+        ],
+        summary: "privileges that objects a role creates in this schema get (ALTER DEFAULT \
+                  PRIVILEGES ... IN SCHEMA); see Privileges",
+    },
+    grant_node(Ctx::Sequence),
+    grant_node(Ctx::Table),
+    grant_node(Ctx::Column),
+    grant_node(Ctx::View),
     NodeSpec {
         parent: Ctx::Schema,
         name: "table",
@@ -447,8 +512,111 @@ pub static NODES: &[NodeSpec] = &[
         "accept that the plan loses data in this schema: kind \"table\", \"enum\" or \
                   \"sequence\" and its name (dropped), \"column\" with the table and column \
                   (dropped or its type narrowed), \"enum-value\" with the enum and value \
-                  (removed); see Destructive changes",
+                  (removed), \"type\" and the name of a domain, composite or range type \
+                  (dropped), \"attribute\" with the composite type and attribute (dropped); see \
+                  Destructive changes",
     ),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "domain",
+        ctx: Ctx::Domain,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "not-null",
+                Ty::Bool,
+                "NOT NULL: values of the domain cannot be null (domains allow null by default)",
+            ),
+            p("default", Ty::Str, "DEFAULT expression (SQL)"),
+            p(
+                "collation",
+                Ty::Str,
+                "COLLATE, when not the base type's default",
+            ),
+            COMMENT,
+        ],
+        summary: "a domain over a base type; CHECK constraints as `check` children",
+    },
+    NodeSpec {
+        parent: Ctx::Domain,
+        name: "check",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("expression")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "not-valid",
+                Ty::Bool,
+                "NOT VALID: values already stored are not checked",
+            ),
+        ],
+        summary: "a CHECK constraint of the domain; the expression is SQL text naming the value \
+                  `VALUE`",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "composite",
+        ctx: Ctx::Composite,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[RENAMED, COMMENT],
+        summary: "a composite type (CREATE TYPE ... AS); attributes as children, in order",
+    },
+    NodeSpec {
+        parent: Ctx::Composite,
+        name: "attribute",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p("collation", Ty::Str, "COLLATE, when not the type's default"),
+        ],
+        summary: "an attribute of the composite type; the type is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "range",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            req(
+                "subtype",
+                Ty::Str,
+                "the type of the range's bounds (SUBTYPE)",
+            ),
+            p(
+                "subtype-opclass",
+                Ty::Str,
+                "btree operator class of the subtype, when not its default",
+            ),
+            p(
+                "collation",
+                Ty::Str,
+                "COLLATION of the bounds, when not the subtype's default",
+            ),
+            p("canonical", Ty::Str, "CANONICAL function"),
+            p("subtype-diff", Ty::Str, "SUBTYPE_DIFF function"),
+            p(
+                "multirange",
+                Ty::Str,
+                "name of the multirange type (default: PostgreSQL's, `range` replaced by \
+                 `multirange` or `_multirange` appended)",
+            ),
+            COMMENT,
+        ],
+        summary: "a range type (CREATE TYPE ... AS RANGE)",
+    },
     NodeSpec {
         parent: Ctx::View,
         name: "option",

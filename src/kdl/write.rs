@@ -14,6 +14,8 @@
 
 use std::path::PathBuf;
 
+mod user_types;
+
 use super::format::canonicalize;
 use super::names::{default_pkey_name, quote_ref_name};
 use super::spec::Ctx;
@@ -68,7 +70,19 @@ fn schema_node(s: &Schema) -> Node {
     let mut n = Node::new("schema")
         .arg(&s.name)
         .prop_opt("comment", s.comment.as_ref());
-    let mut children = Vec::new();
+    let mut children = grant_nodes(&s.grants);
+    for d in &s.default_grants {
+        let mut n = Node::new("default-grant");
+        for p in &d.grant.privileges {
+            n = n.arg(p);
+        }
+        children.push(
+            n.prop("on", &d.on)
+                .prop("to", d.grant.grantee.as_declared())
+                .prop("for-role", &d.for_role)
+                .flag("grant-option", d.grant.with_grant_option),
+        );
+    }
     let group = |nodes: Vec<Node>, blank_each: bool, children: &mut Vec<Node>| {
         for (i, mut node) in nodes.into_iter().enumerate() {
             node.blank_before = !children.is_empty() && (blank_each || i == 0);
@@ -80,6 +94,7 @@ fn schema_node(s: &Schema) -> Node {
         false,
         &mut children,
     );
+    group(user_types::nodes(s), false, &mut children);
     group(
         s.sequences.values().map(|q| sequence(q, &s.name)).collect(),
         false,
@@ -154,7 +169,30 @@ fn sequence(q: &Sequence, schema: &str) -> Node {
         text.push_str(&quote_ref_name(&o.column));
         n = n.prop("owned-by", text);
     }
-    n.prop_opt("comment", q.comment.as_ref())
+    n = n.prop_opt("comment", q.comment.as_ref());
+    with_grants(n, &q.grants)
+}
+
+/// One `grant` node per grantee and grant option.
+fn grant_nodes(grants: &[Grant]) -> Vec<Node> {
+    grants
+        .iter()
+        .map(|g| {
+            let mut n = Node::new("grant");
+            for p in &g.privileges {
+                n = n.arg(p);
+            }
+            n.prop("to", g.grantee.as_declared())
+                .flag("grant-option", g.with_grant_option)
+        })
+        .collect()
+}
+
+fn with_grants(mut n: Node, grants: &[Grant]) -> Node {
+    for g in grant_nodes(grants) {
+        n = n.child(g);
+    }
+    n
 }
 
 fn deferrable(n: Node, d: Deferrable) -> Node {
@@ -257,7 +295,7 @@ fn table(t: &Table, schema: &str) -> Node {
     for p in t.policies.values() {
         n = n.child(policy(p));
     }
-    n
+    with_grants(n, &t.grants)
 }
 
 fn policy(p: &Policy) -> Node {
@@ -322,8 +360,10 @@ fn column(c: &Column) -> Node {
             }
         }
     }
-    n.prop_opt("collation", c.collation.as_ref())
-        .prop_opt("comment", c.comment.as_ref())
+    n = n
+        .prop_opt("collation", c.collation.as_ref())
+        .prop_opt("comment", c.comment.as_ref());
+    with_grants(n, &c.grants)
 }
 
 fn foreign_key(fk: &ForeignKey, schema: &str) -> Node {
@@ -413,7 +453,7 @@ fn view(v: &View) -> Node {
     for (k, val) in &v.options {
         n = n.child(Node::new("option").arg(k).arg(val));
     }
-    n
+    with_grants(n, &v.grants)
 }
 
 fn materialized_view(m: &MaterializedView) -> Node {

@@ -22,8 +22,15 @@
 
 use indexmap::IndexMap;
 
+mod privileges;
+mod types;
 mod units;
+pub use privileges::{
+    DEFAULT_GRANT_KINDS, DefaultGrant, Grant, Grantee, exploded, exploded_defaults,
+    normalize_default_grants, normalize_grants, privilege_rank,
+};
 use serde::{Deserialize, Serialize};
+pub use types::{CompositeAttribute, CompositeType, Domain, DomainCheck, RangeType};
 pub use units::{UnitKey, UnitKind};
 
 /// A whole database as formwork manages it.
@@ -155,6 +162,10 @@ pub enum DataLossKind {
     Sequence,
     /// Dropping the extension and the objects it owns.
     Extension,
+    /// Dropping a domain, composite or range type (`allow-data-loss "type" <name>`).
+    Type,
+    /// Dropping an attribute of a composite type or narrowing its type.
+    Attribute,
 }
 
 /// A schema and the objects in it.
@@ -168,6 +179,18 @@ pub struct Schema {
     pub views: IndexMap<String, View>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub materialized_views: IndexMap<String, MaterializedView>,
+    /// Domains, composite types and range types (`model::types`).
+    pub domains: IndexMap<String, Domain>,
+    pub composites: IndexMap<String, CompositeType>,
+    pub ranges: IndexMap<String, RangeType>,
+    /// Privileges on the schema itself (not on `public`, whose access list each major
+    /// initialises differently and which formwork never creates).
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// Privileges roles' future objects in this schema get (`ALTER DEFAULT PRIVILEGES ... IN
+    /// SCHEMA`), also on `public`.
+    #[serde(default)]
+    pub default_grants: Vec<DefaultGrant>,
 }
 
 /// `CREATE EXTENSION`.
@@ -243,6 +266,8 @@ pub struct Sequence {
     pub owned_by: Option<ColumnRef>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// A column of a table, for `OWNED BY` and the like.
@@ -281,6 +306,8 @@ pub struct Table {
     /// Row-level security policies by name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub policies: IndexMap<String, Policy>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// The row-level security flags of a table (`relrowsecurity`, `relforcerowsecurity`).
@@ -360,6 +387,9 @@ pub struct Column {
     pub collation: Option<String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// Column privileges (`GRANT SELECT (col)`), besides those on the whole table.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -528,6 +558,8 @@ pub struct View {
     pub options: IndexMap<String, String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// `CREATE MATERIALIZED VIEW name WITH (options) AS query WITH [NO] DATA`, with its indexes.

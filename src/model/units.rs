@@ -1,7 +1,8 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints and indexes), view or materialized view (with its indexes). Planning works unit by unit so that its cost
+//! columns, constraints and indexes), view, materialized view (with its indexes), domain,
+//! composite type or range type. Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -24,6 +25,9 @@ pub enum UnitKind {
     Table,
     View,
     MaterializedView,
+    Domain,
+    Composite,
+    Range,
 }
 
 /// Identifies a unit. `schema` is empty for extensions and equals `name` for schemas.
@@ -64,6 +68,9 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Table => "table",
             UnitKind::View => "view",
             UnitKind::MaterializedView => "materialized view",
+            UnitKind::Domain => "domain",
+            UnitKind::Composite => "composite type",
+            UnitKind::Range => "range type",
         };
         write!(f, "{kind} {}.{}", self.schema, self.name)
     }
@@ -97,6 +104,21 @@ impl Model {
                     .keys()
                     .map(|n| UnitKey::new(UnitKind::MaterializedView, sn, n)),
             );
+            out.extend(
+                s.domains
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Domain, sn, n)),
+            );
+            out.extend(
+                s.composites
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Composite, sn, n)),
+            );
+            out.extend(
+                s.ranges
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Range, sn, n)),
+            );
         }
         out
     }
@@ -112,6 +134,9 @@ impl Model {
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
                 UnitKind::MaterializedView => s.materialized_views.contains_key(&key.name),
+                UnitKind::Domain => s.domains.contains_key(&key.name),
+                UnitKind::Composite => s.composites.contains_key(&key.name),
+                UnitKind::Range => s.ranges.contains_key(&key.name),
                 _ => false,
             }),
         }
@@ -135,6 +160,8 @@ impl Model {
             out.schemas.insert(
                 s.name.clone(),
                 Schema {
+                    grants: s.grants.clone(),
+                    default_grants: s.default_grants.clone(),
                     name: s.name.clone(),
                     comment: s.comment.clone(),
                     enums: filter(&s.enums, |n| k(UnitKind::Enum, n)),
@@ -144,6 +171,9 @@ impl Model {
                     materialized_views: filter(&s.materialized_views, |n| {
                         k(UnitKind::MaterializedView, n)
                     }),
+                    domains: filter(&s.domains, |n| k(UnitKind::Domain, n)),
+                    composites: filter(&s.composites, |n| k(UnitKind::Composite, n)),
+                    ranges: filter(&s.ranges, |n| k(UnitKind::Range, n)),
                 },
             );
         }
@@ -174,6 +204,8 @@ impl Model {
                                 ..Schema::default()
                             });
                         mine.comment = s.comment.clone();
+                        mine.grants = s.grants.clone();
+                        mine.default_grants = s.default_grants.clone();
                     }
                     None => {
                         self.schemas.shift_remove(&key.name);
@@ -238,6 +270,9 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
             &theirs.materialized_views,
             name,
         ),
+        UnitKind::Domain => put(&mut mine.domains, &theirs.domains, name),
+        UnitKind::Composite => put(&mut mine.composites, &theirs.composites, name),
+        UnitKind::Range => put(&mut mine.ranges, &theirs.ranges, name),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }
@@ -249,6 +284,9 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
         UnitKind::MaterializedView => drop(mine.materialized_views.shift_remove(name)),
+        UnitKind::Domain => drop(mine.domains.shift_remove(name)),
+        UnitKind::Composite => drop(mine.composites.shift_remove(name)),
+        UnitKind::Range => drop(mine.ranges.shift_remove(name)),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }

@@ -9,8 +9,8 @@
 //! context sequences without `OWNED BY`. Only core units are read back from the scratch
 //! database; everything else keeps its value from the model.
 //!
-//! Enums and sequences are always created in full: they are cheap, and a column type or
-//! `nextval` default may name any of them.
+//! Enums, domains, composite and range types and sequences are always created in full: they
+//! are cheap, and a column type or `nextval` default may name any of them.
 
 use std::collections::HashSet;
 
@@ -36,7 +36,8 @@ pub enum MaterializeError {
     Statement(#[from] StatementFailed),
 }
 
-/// `core` plus the units they need to exist: enums (all: cheap, and any column may use one),
+/// `core` plus the units they need to exist: enums, domains, composite and range types (all:
+/// cheap, and any column may use one),
 /// the tables foreign keys of core tables point to, the owners of core sequences, whatever core
 /// views read, and the sequences the `nextval` defaults of all those tables name.
 pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
@@ -44,7 +45,12 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     for key in model.unit_keys() {
         if matches!(
             key.kind,
-            UnitKind::Enum | UnitKind::Extension | UnitKind::Schema
+            UnitKind::Enum
+                | UnitKind::Extension
+                | UnitKind::Schema
+                | UnitKind::Domain
+                | UnitKind::Composite
+                | UnitKind::Range
         ) {
             all.insert(key);
         }
@@ -227,14 +233,45 @@ pub async fn build(
             return Err(e.into());
         }
     };
-    let mut script = ddl::policies::ensure_roles(model);
-    script.extend(ddl::render(model));
+    let mut script = ddl::render(model);
     script.extend(invalid_indexes(model));
-    if let Err(e) = run_script(&client, &script).await {
+    let roles = ensure_roles(&client, model).await;
+    if let Err(e) = roles.and(run_script(&client, &script).await) {
         let _ = db.drop_now().await;
         return Err(e.into());
     }
     Ok((db, client))
+}
+
+/// Create, without login, the roles `model` grants to that the scratch server lacks. Roles
+/// are server-wide and outside the declaration: the target must already have them (the
+/// planner checks), a scratch server only needs them to exist for GRANT to run. Several
+/// scratch databases may be built at once, so a role created meanwhile is not an error.
+async fn ensure_roles(client: &Client, model: &Model) -> Result<(), StatementFailed> {
+    async fn exists(client: &Client, role: &str) -> bool {
+        client
+            .query_opt(
+                "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[&role],
+            )
+            .await
+            .is_ok_and(|row| row.is_some())
+    }
+    for role in ddl::privileges::roles(model) {
+        if exists(client, &role).await {
+            continue;
+        }
+        let sql = format!("CREATE ROLE {} NOLOGIN", crate::sql::quote_ident(&role));
+        if let Err(e) = client.batch_execute(&sql).await {
+            if !exists(client, &role).await {
+                return Err(StatementFailed {
+                    statement: sql,
+                    message: crate::apply::error_message(&e),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An INVALID index (a failed concurrent build) in the target is rebuilt valid by the DDL;

@@ -90,6 +90,7 @@ fn carry_schema(s: &mut Schema, ds: &Schema) {
             }
         }
     }
+    crate::diff::carry_user_type_intent(s, ds);
     for (n, dq) in &ds.sequences {
         if let Some(q) = s.sequences.get_mut(n) {
             q.renamed_from = dq.renamed_from.clone();

@@ -113,6 +113,18 @@ pub enum PlannerError {
         )
     )]
     Destructive { losses: Vec<String> },
+    #[error(
+        "the declaration grants privileges to roles the database does not have: {}",
+        .roles.join(", ")
+    )]
+    #[diagnostic(
+        code(formwork::plan::missing_roles),
+        help(
+            "roles are not part of the declaration: create them first (CREATE ROLE ...), or \
+             remove the grants that name them"
+        )
+    )]
+    MissingRoles { roles: Vec<String> },
     #[error("the plan could not be proven: {0}")]
     #[diagnostic(code(formwork::plan::proof))]
     Proof(#[from] ProofError),
@@ -205,6 +217,15 @@ pub async fn make_plan(
         .unwrap_or(super::SHORT_LOCK_TIMEOUT_MS);
     if short_timeout == 0 {
         return Err(PlannerError::ZeroLockTimeout);
+    }
+    if let Some(existing) = &current.roles {
+        let missing: Vec<String> = crate::ddl::privileges::roles(declared)
+            .into_iter()
+            .filter(|r| existing.binary_search(r).is_err())
+            .collect();
+        if !missing.is_empty() {
+            return Err(PlannerError::MissingRoles { roles: missing });
+        }
     }
     let t = std::time::Instant::now();
     let current_hashes = UnitHashes::of(&current.model);

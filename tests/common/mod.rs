@@ -84,42 +84,70 @@ pub async fn catalog(db: &TestDb) -> formwork::catalog::Catalog {
         .unwrap()
 }
 
-/// The convergence contract for one plan: plan `db` toward `kdl`, apply every step, then the
-/// database has the declared fingerprint and planning again finds nothing to do. Returns the
-/// plan; rows are the caller's to check.
+/// The declaration a user would have after `formwork dump` of a database holding `sql`: the
+/// dumped KDL files, loaded back.
+#[allow(dead_code)]
+pub async fn declaration_of(sql: &str) -> formwork::model::Model {
+    let db = TestDb::new().await;
+    if !sql.trim().is_empty() {
+        db.execute(sql).await;
+    }
+    let model = catalog(&db).await.model;
+    let files: Vec<formwork::kdl::diag::SourceFile> = formwork::kdl::write::model_to_files(&model)
+        .into_iter()
+        .map(|(path, text)| formwork::kdl::diag::SourceFile {
+            name: path.display().to_string(),
+            text,
+        })
+        .collect();
+    formwork::kdl::load::load_sources(&files)
+        .unwrap_or_else(|e| panic!("dumped KDL does not load: {e:?}"))
+}
+
+/// Plan `db` toward `desired`, apply, and check convergence: the database has the declared
+/// fingerprint and a second plan is empty. Returns the plan.
+#[allow(dead_code)]
 pub async fn converge(
     db: &TestDb,
-    kdl: &str,
-    options: formwork::plan::planner::PlanOptions,
+    desired: &formwork::model::Model,
+    options: &formwork::plan::planner::PlanOptions,
 ) -> formwork::plan::planner::Planned {
     use formwork::catalog::fingerprint::fingerprint;
     use formwork::plan::planner::make_plan;
-    let desired = declared(kdl);
     let scratch = scratch();
-    let sqls = |p: &formwork::plan::planner::Planned| -> Vec<String> {
-        p.plan.steps().iter().map(|s| s.sql.clone()).collect()
-    };
     let before = catalog(db).await;
-    let planned = make_plan(&before, &desired, &scratch, &options)
+    let planned = make_plan(&before, desired, &scratch, options)
         .await
         .unwrap_or_else(|e| panic!("planning failed: {e}"));
+    let sql: Vec<&str> = planned
+        .plan
+        .steps()
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect();
     formwork::apply::execute_steps(&db.client().await, &planned.plan)
         .await
-        .unwrap_or_else(|e| panic!("applying failed: {e}"));
+        .unwrap_or_else(|e| panic!("applying failed: {e}\n{}", sql.join("\n")));
     let after = catalog(db).await;
     assert_eq!(
         fingerprint(&after.model),
         planned.plan.desired_fingerprint(),
         "the database does not have the declared fingerprint after the plan:\n{}",
-        sqls(&planned).join("\n")
+        sql.join("\n")
     );
-    let again = make_plan(&after, &desired, &scratch, &options)
+    let again = make_plan(&after, desired, &scratch, options)
         .await
         .unwrap_or_else(|e| panic!("planning again failed: {e}"));
     assert!(
         again.plan.steps().is_empty(),
-        "a second plan is not empty: {:?}",
-        sqls(&again)
+        "a second plan is not empty after\n{}\nsecond: {:?}",
+        sql.join("\n"),
+        again
+            .plan
+            .steps()
+            .iter()
+            .map(|s| &s.sql)
+            .collect::<Vec<_>>()
     );
     planned
 }
