@@ -366,6 +366,8 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE POLICY own ON t USING (true);
         CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
         CREATE TABLE part1 PARTITION OF parted FOR VALUES FROM (0) TO (10);
+        ALTER TABLE parted ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own_parted ON parted USING (true);
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
@@ -385,13 +387,10 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
     let has =
         |kind: ObjectKind, name: &str| c.unmanaged.iter().any(|u| u.kind == kind && u.name == name);
     for (kind, name) in [
-        (ObjectKind::MaterializedView, "public.mv"),
         (ObjectKind::Function, "public.touch()"),
         (ObjectKind::Procedure, "public.p(IN a integer)"),
         (ObjectKind::Aggregate, "public.mysum(integer)"),
         (ObjectKind::Trigger, "t_touch on public.t"),
-        (ObjectKind::Policy, "own on public.t"),
-        (ObjectKind::Policy, "row-level security enabled on public.t"),
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
         (ObjectKind::Grant, "privileges on public.mv"),
@@ -417,6 +416,14 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         assert!(!has(ObjectKind::Grant, managed), "{managed} is managed");
     }
     let public = &c.model.schemas["public"];
+    // Row-level security of plain tables is managed, not listed.
+    assert!(public.tables["t"].row_security.enabled);
+    assert!(public.tables["t"].policies.contains_key("own"));
+    assert!(
+        !c.unmanaged
+            .iter()
+            .any(|u| u.name.ends_with("on public.t") && u.kind == ObjectKind::Policy)
+    );
     assert_eq!(public.tables["t"].grants.len(), 1);
     assert_eq!(public.sequences["s"].grants.len(), 1);
     assert_eq!(public.tables["cols"].columns["b"].grants.len(), 1);
@@ -436,6 +443,13 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
     assert_eq!(part1.parent.name, "parted");
     assert_eq!(part1.bound, "FOR VALUES FROM (0) TO (10)");
     assert!(!public.views.contains_key("mv"));
+    // Materialized views are managed, not listed.
+    assert!(public.materialized_views.contains_key("mv"));
+    assert!(
+        !c.unmanaged
+            .iter()
+            .any(|u| u.kind == ObjectKind::MaterializedView)
+    );
     assert!(public.tables.contains_key("t"));
     // Domains, composite and range types are managed, not listed (nor their range's
     // constructor functions).

@@ -484,3 +484,33 @@ async fn server_wide_default_privileges_are_listed_as_unmanaged() {
     ))
     .await;
 }
+
+#[test]
+fn import_keeps_grants_and_creates_the_roles_they_name_on_its_scratch_server() {
+    let dir = TempDir::new("grants-import");
+    let file = dir.write(
+        "schema.sql",
+        "CREATE TABLE public.t (id int PRIMARY KEY, note text);\n\
+         GRANT SELECT ON public.t TO \"importer reader\";\n\
+         GRANT UPDATE (note) ON public.t TO importer_writer WITH GRANT OPTION;\n\
+         ALTER DEFAULT PRIVILEGES FOR ROLE importer_writer IN SCHEMA public \
+             GRANT SELECT ON TABLES TO \"importer reader\";\n",
+    );
+    let o = common::formwork_command()
+        .args(["import", file.to_str().unwrap(), "--out", "-"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for expected in [
+        "grant \"SELECT\" to=\"importer reader\"",
+        "grant \"UPDATE\" to=\"importer_writer\" grant-option=#true",
+        "default-grant \"SELECT\" on=\"tables\" to=\"importer reader\" for-role=\"importer_writer\"",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected}:\n{stdout}");
+    }
+}

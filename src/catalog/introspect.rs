@@ -8,6 +8,8 @@
 //! in the assembly below.
 
 use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, Row};
@@ -28,11 +30,12 @@ const COLUMNS: &str = include_str!("queries/columns.sql");
 const INDEXES: &str = include_str!("queries/indexes.sql");
 const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
+const POLICIES: &str = include_str!("queries/policies.sql");
 const PRIVILEGES: &str = include_str!("queries/privileges.sql");
 
 /// The number of catalog queries one introspection runs, whatever the size of the schema
 /// (session set-up statements not counted).
-pub const QUERY_COUNT: usize = 11;
+pub const QUERY_COUNT: usize = 12;
 
 /// Read the whole schema of the database `client` is connected to.
 pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
@@ -243,6 +246,7 @@ struct Rows {
     indexes: Vec<Row>,
     constraints: Vec<Row>,
     unmanaged: Vec<Row>,
+    policies: Vec<Row>,
     privileges: Vec<Row>,
 }
 
@@ -306,12 +310,22 @@ async fn fetch_and_assemble(
                 query(count, c, "sequences", SEQUENCES, v).await?,
                 query(count, c, "relations", RELATIONS, v).await?,
                 query(count, c, "unmanaged", UNMANAGED, v).await?,
+                query(count, c, "policies", POLICIES, v).await?,
                 query(count, c, "privileges", PRIVILEGES, v).await?,
             ))
         }
     )?;
-    let (constraints, schemas, extensions, types, sequences, relations, unmanaged, privileges) =
-        rest;
+    let (
+        constraints,
+        schemas,
+        extensions,
+        types,
+        sequences,
+        relations,
+        unmanaged,
+        policies,
+        privileges,
+    ) = rest;
     Reader::assemble(
         server,
         roles,
@@ -325,6 +339,7 @@ async fn fetch_and_assemble(
             indexes,
             constraints,
             unmanaged,
+            policies,
             privileges,
         },
     )
@@ -483,7 +498,12 @@ impl Reader {
             if !managed && get::<bool>(&row, "has_grants")? {
                 note(ObjectKind::Grant, format!("privileges on {qualified}"));
             }
-            if get::<bool>(&row, "row_security")? {
+            let row_security = RowSecurity {
+                enabled: get(&row, "row_security")?,
+                forced: get(&row, "force_row_security")?,
+            };
+            // Managed on plain tables (below); on other relations it is left alone.
+            if !row_security.is_off() && (kind != "r" || is_partition) {
                 note(
                     ObjectKind::Policy,
                     format!("row-level security enabled on {qualified}"),
@@ -530,6 +550,7 @@ impl Reader {
                             comment: get(&row, "comment")?,
                             partition_by: get(&row, "partition_key")?,
                             partition_of,
+                            row_security,
                             ..Table::default()
                         },
                     );
@@ -538,13 +559,7 @@ impl Reader {
                     let query: String =
                         get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
                     let query = query.trim().trim_end_matches(';').trim_end().to_string();
-                    let options = options
-                        .iter()
-                        .map(|o| match o.split_once('=') {
-                            Some((k, v)) => (k.to_string(), v.to_string()),
-                            None => (o.clone(), String::new()),
-                        })
-                        .collect();
+                    let options = options_map(&options);
                     s.views.insert(
                         name.clone(),
                         View {
@@ -558,7 +573,22 @@ impl Reader {
                     );
                 }
                 ("f", _) => note(ObjectKind::ForeignTable, qualified),
-                ("m", _) => note(ObjectKind::MaterializedView, qualified),
+                ("m", _) => {
+                    let query: String =
+                        get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
+                    s.materialized_views.insert(
+                        name.clone(),
+                        MaterializedView {
+                            name,
+                            query: query.trim().trim_end_matches(';').trim_end().to_string(),
+                            options: options_map(&options),
+                            populated: get(&row, "populated")?,
+                            indexes: IndexMap::new(),
+                            comment: get(&row, "comment")?,
+                            renamed_from: None,
+                        },
+                    );
+                }
                 _ => note(ObjectKind::Other, format!("relation {qualified}")),
             }
         }
@@ -636,10 +666,15 @@ impl Reader {
                 constraint_indexes.insert((schema, name), info);
                 continue;
             }
-            let Some(t) = table_mut(&mut model, &schema, &table) else {
-                continue;
+            let indexes = match model.schemas.get_mut(&schema) {
+                Some(s) if s.tables.contains_key(&table) => &mut s.tables[&table].indexes,
+                Some(s) => match s.materialized_views.get_mut(&table) {
+                    Some(m) => &mut m.indexes,
+                    None => continue,
+                },
+                None => continue,
             };
-            t.indexes.insert(
+            indexes.insert(
                 name.clone(),
                 Index {
                     name,
@@ -777,6 +812,38 @@ impl Reader {
             }
         }
 
+        for row in rows.policies {
+            let schema: String = get(&row, "schema")?;
+            let table: String = get(&row, "table_name")?;
+            let Some(t) = table_mut(&mut model, &schema, &table) else {
+                continue;
+            };
+            let mut roles: Vec<String> = get::<Vec<Option<String>>>(&row, "roles")?
+                .into_iter()
+                .flatten()
+                .collect();
+            // Byte order, as declarations sort them (the server's collation may differ).
+            roles.sort();
+            roles.dedup();
+            let policy = Policy {
+                name: get(&row, "name")?,
+                permissive: get(&row, "permissive")?,
+                command: match get::<String>(&row, "command")?.as_str() {
+                    "r" => PolicyCommand::Select,
+                    "a" => PolicyCommand::Insert,
+                    "w" => PolicyCommand::Update,
+                    "d" => PolicyCommand::Delete,
+                    _ => PolicyCommand::All,
+                },
+                roles,
+                using: get(&row, "using_expr")?,
+                with_check: get(&row, "check_expr")?,
+                comment: get(&row, "comment")?,
+                renamed_from: None,
+            };
+            t.policies.insert(policy.name.clone(), policy);
+        }
+
         for row in rows.unmanaged {
             let kind = match get::<String>(&row, "kind")?.as_str() {
                 "function" => ObjectKind::Function,
@@ -827,6 +894,17 @@ impl Reader {
             roles: Some(roles),
         })
     }
+}
+
+/// `name=value` reloptions by name.
+fn options_map(options: &[String]) -> IndexMap<String, String> {
+    options
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (o.clone(), String::new()),
+        })
+        .collect()
 }
 
 /// Put one row of privileges.sql on its object. When the model does not hold the object,
@@ -1025,6 +1103,7 @@ mod tests {
             INDEXES,
             CONSTRAINTS,
             UNMANAGED,
+            POLICIES,
         ] {
             let expanded = expand(sql, 180000);
             assert!(!expanded.contains("{{"), "{expanded}");

@@ -13,9 +13,11 @@
 //! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
 //! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
 //!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
-//! 6. views, ordered by the relations their queries mention (see [`views`]);
-//! 7. comments;
-//! 8. privileges (see [`privileges`]).
+//! 6. views and materialized views (with their indexes), ordered by the relations their
+//!    queries mention (see [`views`], [`matviews`]);
+//! 7. row-level security and policies (their expressions may read any relation);
+//! 8. comments;
+//! 9. privileges (see [`privileges`]).
 //!
 //! Every identifier and literal goes through [`crate::sql`]. SQL fragments the model keeps as
 //! text (types, defaults, expressions, view queries, operators) are emitted verbatim: they are
@@ -26,7 +28,9 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
+pub(crate) mod matviews;
 pub(crate) mod partitions;
+pub mod policies;
 pub mod privileges;
 pub(crate) mod table;
 pub(crate) mod types;
@@ -100,8 +104,17 @@ pub fn render(model: &Model) -> Vec<String> {
             }
         }
     }
-    for (schema, view) in views::in_dependency_order(model) {
-        out.push(views::create_view(schema, view));
+    for rel in matviews::in_dependency_order(model) {
+        match rel {
+            matviews::Rel::View(schema, view) => out.push(views::create_view(schema, view)),
+            matviews::Rel::Materialized(schema, m) => {
+                out.extend(matviews::create(&names, schema, m))
+            }
+        }
+    }
+    for (schema, t) in model.tables() {
+        let q = crate::model::QualifiedName::new(&schema.name, &t.name);
+        out.extend(policies::for_table(&q, t));
     }
     out.extend(comments(model));
     out.extend(privileges::all(model));
@@ -196,6 +209,9 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
             format!("VIEW {}", table::qname(schema, &v.name)),
             &v.comment,
         ));
+    }
+    for m in schema.materialized_views.values() {
+        out.extend(matviews::comments(schema, m));
     }
     out
 }

@@ -140,7 +140,8 @@ pub fn all(model: &Model) -> Vec<String> {
     out
 }
 
-/// The roles `model` grants to, which must exist wherever it is created.
+/// The roles `model` names (grantees, default privileges' roles, policies' roles), which must
+/// exist wherever it is created.
 pub fn roles(model: &Model) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
     let mut out_roles = Vec::new();
@@ -162,6 +163,14 @@ pub fn roles(model: &Model) -> std::collections::BTreeSet<String> {
         for t in s.tables.values() {
             add(&t.grants);
             t.columns.values().for_each(|c| add(&c.grants));
+            for p in t.policies.values() {
+                out_roles.extend(
+                    p.roles
+                        .iter()
+                        .filter(|r| *r != crate::model::Policy::PUBLIC)
+                        .cloned(),
+                );
+            }
         }
     }
     out.extend(out_roles);

@@ -25,7 +25,9 @@ mod constraints;
 pub mod enum_rebuild;
 mod enums;
 mod indexes;
+pub mod matviews;
 mod partitions;
+mod policies;
 mod privileges;
 mod renames;
 mod retype;
@@ -83,6 +85,12 @@ pub enum Stage {
     Validate,
     SequenceOwner,
     CreateView,
+    /// Row-level security flags and policies: after every relation their expressions may
+    /// read exists, before anything they read goes away (`policies`).
+    Policy,
+    /// `REFRESH MATERIALIZED VIEW` steps a plan was asked for (`--refresh`): last, once
+    /// everything the queries read is in its new shape.
+    Refresh,
     Comment,
     /// Privileges the declaration adds, once every object they are on exists.
     Grant,
@@ -281,6 +289,10 @@ impl Ctx<'_> {
 /// of a table in `schema`.
 fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
     schema.views.contains_key(name)
+        || schema
+            .materialized_views
+            .values()
+            .any(|m| m.name == name || m.indexes.contains_key(name))
         || schema.sequences.contains_key(name)
         || schema.enums.contains_key(name)
         || schema.tables.values().any(|t| {
@@ -319,7 +331,8 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {
         ctx.push(transitional::abandon(&table, &column, &shadow.name));
     }
-    views::diff(&mut ctx);
+    let created_matviews = matviews::diff(&mut ctx);
+    views::diff(&mut ctx, created_matviews);
     privileges::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {
@@ -461,7 +474,21 @@ pub(crate) fn temp_name(purpose: &str, parts: &[&str]) -> String {
     format!("formwork_{purpose}_{}", &hex[..16])
 }
 
-/// The tables and views of `model` by (schema, name), for [`view_reads`].
+/// The unit of the relation `q` of `model`: its view or materialized view, a table otherwise.
+pub fn relation_unit(model: &Model, q: &QualifiedName) -> crate::model::UnitKey {
+    use crate::model::{UnitKey, UnitKind};
+    let s = model.schemas.get(&q.schema);
+    let kind = if s.is_some_and(|s| s.views.contains_key(&q.name)) {
+        UnitKind::View
+    } else if s.is_some_and(|s| s.materialized_views.contains_key(&q.name)) {
+        UnitKind::MaterializedView
+    } else {
+        UnitKind::Table
+    };
+    UnitKey::new(kind, &q.schema, &q.name)
+}
+
+/// The tables, views and materialized views of `model` by (schema, name), for [`view_reads`].
 pub fn relation_names(model: &Model) -> HashSet<(&str, &str)> {
     model
         .schemas
@@ -470,6 +497,7 @@ pub fn relation_names(model: &Model) -> HashSet<(&str, &str)> {
             s.tables
                 .keys()
                 .chain(s.views.keys())
+                .chain(s.materialized_views.keys())
                 .map(move |n| (s.name.as_str(), n.as_str()))
         })
         .collect()

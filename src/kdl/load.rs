@@ -29,6 +29,9 @@ mod user_types;
 use super::types::{self, TypeEnv};
 use crate::model::*;
 
+mod matviews;
+mod policies;
+
 /// Files larger than this are refused rather than parsed (a schema of thousands of tables is
 /// a few MiB).
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -294,6 +297,9 @@ enum Key {
     EnumValue(String, String, String),
     ViewOption(String, String, String),
     DataLoss(DataLoss),
+    /// Policy names are unique per table.
+    Policy(String, String, String),
+    RowSecurity(String, String),
 }
 
 /// A check that needs every file loaded first.
@@ -853,6 +859,7 @@ impl Loader {
                 "sequence" => self.sequence(f, &name, &child),
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
+                "materialized-view" => self.materialized_view(f, &name, &child),
                 "domain" => self.domain(f, &name, &child),
                 "composite" => self.composite(f, &name, &child),
                 "range" => self.range(f, &name, &child),
@@ -1319,6 +1326,12 @@ impl Loader {
                 "index" => {
                     if let Some(i) = self.index(f, &qn, &ch) {
                         t.indexes.insert(i.name.clone(), i);
+                    }
+                }
+                "row-level-security" => self.row_security(f, &qn, &mut t, &ch),
+                "policy" => {
+                    if let Some(p) = self.policy(f, &qn, &ch) {
+                        t.policies.insert(p.name.clone(), p);
                     }
                 }
                 "grant" => t.grants.extend(self.grant(f, &ch, GrantOn::Relation)),

@@ -23,6 +23,9 @@ pub enum Ctx {
     Index,
     Exclude,
     View,
+    /// A row-level security `policy` block.
+    Policy,
+    MaterializedView,
     Domain,
     Composite,
     Sequence,
@@ -43,6 +46,8 @@ impl Ctx {
             Ctx::Index => "in an index block",
             Ctx::Exclude => "in an exclude block",
             Ctx::View => "in a view block",
+            Ctx::Policy => "in a policy block",
+            Ctx::MaterializedView => "in a materialized-view block",
             Ctx::Domain => "in a domain block",
             Ctx::Composite => "in a composite block",
             Ctx::Sequence => "in a sequence block",
@@ -197,6 +202,8 @@ pub const FK_ACTIONS: &[&str] = &[
     "set-null",
     "set-default",
 ];
+pub const POLICY_COMMANDS: &[&str] = &["all", "select", "insert", "update", "delete"];
+pub const POLICY_KINDS: &[&str] = &["permissive", "restrictive"];
 pub const SEQ_TYPES: &[&str] = &["smallint", "integer", "bigint"];
 pub const IDENTITY_KINDS: &[&str] = &["always", "by-default"];
 
@@ -295,6 +302,19 @@ const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
         summary,
     }
 }
+
+const INDEX_PROPS: &[Prop] = &[
+    RENAMED,
+    p("unique", Ty::Bool, "UNIQUE index"),
+    p("method", Ty::Str, "access method (default btree)"),
+    p("where", Ty::Str, "partial index predicate (SQL)"),
+    p(
+        "nulls-not-distinct",
+        Ty::Bool,
+        "NULLS NOT DISTINCT (unique indexes)",
+    ),
+    COMMENT,
+];
 
 /// Every node of the language.
 pub static NODES: &[NodeSpec] = &[
@@ -466,6 +486,44 @@ pub static NODES: &[NodeSpec] = &[
         min_args: 2,
         props: &[RENAMED, COMMENT],
         summary: "a view; the query is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "materialized-view",
+        ctx: Ctx::MaterializedView,
+        args: &[s("name"), s("query")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "with-data",
+                Ty::Bool,
+                "#false creates it WITH NO DATA (unreadable until refreshed); default #true",
+            ),
+            COMMENT,
+        ],
+        summary: "a materialized view; the query is SQL text, indexes and storage options are children",
+    },
+    NodeSpec {
+        parent: Ctx::MaterializedView,
+        name: "index",
+        ctx: Ctx::Index,
+        args: &[s("name")],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: INDEX_PROPS,
+        summary: "an index of the materialized view, as in a table; a unique one on plain columns without `where` lets it be refreshed CONCURRENTLY",
+    },
+    NodeSpec {
+        parent: Ctx::MaterializedView,
+        name: "option",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("value")],
+        rest: None,
+        min_args: 2,
+        props: &[],
+        summary: "a storage parameter (WITH (...): fillfactor, autovacuum_enabled, ...)",
     },
     data_loss_node(
         Ctx::Schema,
@@ -822,19 +880,77 @@ pub static NODES: &[NodeSpec] = &[
         args: &[s("name")],
         rest: Some(s("column")),
         min_args: 1,
+        props: INDEX_PROPS,
+        summary: "an index; plain column keys as arguments, anything else as children",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "row-level-security",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: None,
+        min_args: 0,
+        props: &[
+            p(
+                "enabled",
+                Ty::Bool,
+                "ENABLE ROW LEVEL SECURITY (default #true when the node is there)",
+            ),
+            p(
+                "forced",
+                Ty::Bool,
+                "FORCE ROW LEVEL SECURITY: policies apply to the table's owner too",
+            ),
+        ],
+        summary: "the table's row-level security flags (off when the node is absent)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "policy",
+        ctx: Ctx::Policy,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
         props: &[
             RENAMED,
-            p("unique", Ty::Bool, "UNIQUE index"),
-            p("method", Ty::Str, "access method (default btree)"),
-            p("where", Ty::Str, "partial index predicate (SQL)"),
             p(
-                "nulls-not-distinct",
-                Ty::Bool,
-                "NULLS NOT DISTINCT (unique indexes)",
+                "as",
+                Ty::Choice(POLICY_KINDS),
+                "AS PERMISSIVE (default) or RESTRICTIVE",
+            ),
+            p(
+                "for",
+                Ty::Choice(POLICY_COMMANDS),
+                "the command it applies to (default all)",
+            ),
+            p(
+                "to",
+                Ty::Str,
+                "the one role it applies to (default public: every role); several roles go in a `to` child",
+            ),
+            p(
+                "using",
+                Ty::Str,
+                "USING expression (SQL): rows visible or affected",
+            ),
+            p(
+                "with-check",
+                Ty::Str,
+                "WITH CHECK expression (SQL): rows that may be written",
             ),
             COMMENT,
         ],
-        summary: "an index; plain column keys as arguments, anything else as children",
+        summary: "a row-level security policy (CREATE POLICY)",
+    },
+    NodeSpec {
+        parent: Ctx::Policy,
+        name: "to",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("role")),
+        min_args: 1,
+        props: &[],
+        summary: "the roles a policy applies to, by name (`public` for every role)",
     },
     NodeSpec {
         parent: Ctx::Index,

@@ -106,6 +106,14 @@ fn schema_node(s: &Schema) -> Node {
         &mut children,
     );
     group(s.views.values().map(view).collect(), true, &mut children);
+    group(
+        s.materialized_views
+            .values()
+            .map(materialized_view)
+            .collect(),
+        true,
+        &mut children,
+    );
     if !children.is_empty() {
         n.children = Some(children);
     }
@@ -287,7 +295,46 @@ fn table(t: &Table, schema: &str) -> Node {
     for i in t.indexes.values() {
         n = n.child(index(i));
     }
+    if !t.row_security.is_off() {
+        n = n.child(
+            Node::new("row-level-security")
+                .prop_opt("enabled", (!t.row_security.enabled).then_some(false))
+                .flag("forced", t.row_security.forced),
+        );
+    }
+    for p in t.policies.values() {
+        n = n.child(policy(p));
+    }
     with_grants(n, &t.grants)
+}
+
+fn policy(p: &Policy) -> Node {
+    let command = match p.command {
+        PolicyCommand::All => None,
+        PolicyCommand::Select => Some("select"),
+        PolicyCommand::Insert => Some("insert"),
+        PolicyCommand::Update => Some("update"),
+        PolicyCommand::Delete => Some("delete"),
+    };
+    let public = p.roles.len() == 1 && p.roles[0] == Policy::PUBLIC;
+    let one = (p.roles.len() == 1 && !public).then(|| &p.roles[0]);
+    let mut n = Node::new("policy")
+        .arg(&p.name)
+        .prop_opt("renamed-from", p.renamed_from.as_ref())
+        .prop_opt("as", (!p.permissive).then_some("restrictive"))
+        .prop_opt("for", command)
+        .prop_opt("to", one)
+        .prop_opt("using", p.using.as_ref())
+        .prop_opt("with-check", p.with_check.as_ref())
+        .prop_opt("comment", p.comment.as_ref());
+    if p.roles.len() > 1 {
+        let mut to = Node::new("to");
+        for r in &p.roles {
+            to = to.arg(r);
+        }
+        n = n.child(to);
+    }
+    n
 }
 
 fn column(c: &Column) -> Node {
@@ -417,6 +464,22 @@ fn view(v: &View) -> Node {
         n = n.child(Node::new("option").arg(k).arg(val));
     }
     with_grants(n, &v.grants)
+}
+
+fn materialized_view(m: &MaterializedView) -> Node {
+    let mut n = Node::new("materialized-view")
+        .arg(&m.name)
+        .arg(&m.query)
+        .prop_opt("renamed-from", m.renamed_from.as_ref())
+        .prop_opt("with-data", (!m.populated).then_some(false))
+        .prop_opt("comment", m.comment.as_ref());
+    for (k, val) in &m.options {
+        n = n.child(Node::new("option").arg(k).arg(val));
+    }
+    for i in m.indexes.values() {
+        n = n.child(index(i));
+    }
+    n
 }
 
 #[cfg(test)]

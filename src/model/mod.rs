@@ -177,6 +177,8 @@ pub struct Schema {
     pub sequences: IndexMap<String, Sequence>,
     pub tables: IndexMap<String, Table>,
     pub views: IndexMap<String, View>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub materialized_views: IndexMap<String, MaterializedView>,
     /// Domains, composite types and range types (`model::types`).
     pub domains: IndexMap<String, Domain>,
     pub composites: IndexMap<String, CompositeType>,
@@ -298,6 +300,12 @@ pub struct Table {
     pub indexes: IndexMap<String, Index>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// `ENABLE` / `FORCE ROW LEVEL SECURITY`.
+    #[serde(default, skip_serializing_if = "RowSecurity::is_off")]
+    pub row_security: RowSecurity,
+    /// Row-level security policies by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub policies: IndexMap<String, Policy>,
     #[serde(default)]
     pub grants: Vec<Grant>,
     /// The partition key of a partitioned table as PostgreSQL prints it
@@ -318,6 +326,69 @@ pub struct Partition {
     /// The bound as `pg_get_expr(relpartbound)` prints it: `FOR VALUES FROM (...) TO (...)`,
     /// `FOR VALUES IN (...)`, `FOR VALUES WITH (modulus m, remainder r)` or `DEFAULT`.
     pub bound: String,
+}
+
+/// The row-level security flags of a table (`relrowsecurity`, `relforcerowsecurity`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSecurity {
+    /// `ENABLE ROW LEVEL SECURITY`: policies apply to everyone but the owner and superusers.
+    pub enabled: bool,
+    /// `FORCE ROW LEVEL SECURITY`: policies apply to the table's owner too.
+    pub forced: bool,
+}
+
+impl RowSecurity {
+    pub fn is_off(&self) -> bool {
+        !self.enabled && !self.forced
+    }
+}
+
+/// The command a policy applies to (`FOR ...`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyCommand {
+    #[default]
+    All,
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl PolicyCommand {
+    /// The SQL keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PolicyCommand::All => "ALL",
+            PolicyCommand::Select => "SELECT",
+            PolicyCommand::Insert => "INSERT",
+            PolicyCommand::Update => "UPDATE",
+            PolicyCommand::Delete => "DELETE",
+        }
+    }
+}
+
+/// `CREATE POLICY name ON table AS PERMISSIVE|RESTRICTIVE FOR command TO roles USING (...)
+/// WITH CHECK (...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    /// `AS PERMISSIVE` (the default) or `AS RESTRICTIVE` (`false`).
+    pub permissive: bool,
+    pub command: PolicyCommand,
+    /// Role names, sorted and unique; [`Policy::PUBLIC`] stands for `PUBLIC` (no role can have
+    /// that name).
+    pub roles: Vec<String>,
+    /// The `USING` expression, without parentheses.
+    pub using: Option<String>,
+    /// The `WITH CHECK` expression, without parentheses.
+    pub with_check: Option<String>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+impl Policy {
+    /// The spelling of `PUBLIC` in [`Policy::roles`].
+    pub const PUBLIC: &'static str = "public";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -507,6 +578,36 @@ pub struct View {
     pub renamed_from: Option<String>,
     #[serde(default)]
     pub grants: Vec<Grant>,
+}
+
+/// `CREATE MATERIALIZED VIEW name WITH (options) AS query WITH [NO] DATA`, with its indexes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterializedView {
+    pub name: String,
+    /// The query as SQL text (`SELECT ...`), without a trailing semicolon.
+    pub query: String,
+    /// Storage parameters (`fillfactor`, `autovacuum_enabled`, ...), by name.
+    pub options: IndexMap<String, String>,
+    /// `WITH DATA` (the default): the rows are computed and it can be read. `false` for `WITH
+    /// NO DATA`, which cannot be read until it is refreshed.
+    pub populated: bool,
+    pub indexes: IndexMap<String, Index>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+impl MaterializedView {
+    /// A unique index that `REFRESH MATERIALIZED VIEW CONCURRENTLY` can use: unique, on plain
+    /// columns only, without a predicate.
+    pub fn concurrent_refresh_index(&self) -> Option<&Index> {
+        self.indexes.values().find(|i| {
+            i.unique
+                && i.predicate.is_none()
+                && i.keys
+                    .iter()
+                    .all(|k| matches!(k.target, IndexKeyTarget::Column(_)))
+        })
+    }
 }
 
 /// The kinds of object formwork knows of, for messages and for listing what it does not manage.

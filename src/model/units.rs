@@ -1,7 +1,8 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints and indexes), view, domain, composite type or range type. Planning works unit by unit so that its cost
+//! columns, constraints and indexes), view, materialized view (with its indexes), domain,
+//! composite type or range type. Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -23,6 +24,7 @@ pub enum UnitKind {
     Sequence,
     Table,
     View,
+    MaterializedView,
     Domain,
     Composite,
     Range,
@@ -65,6 +67,7 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Sequence => "sequence",
             UnitKind::Table => "table",
             UnitKind::View => "view",
+            UnitKind::MaterializedView => "materialized view",
             UnitKind::Domain => "domain",
             UnitKind::Composite => "composite type",
             UnitKind::Range => "range type",
@@ -97,6 +100,11 @@ impl Model {
             );
             out.extend(s.views.keys().map(|n| UnitKey::new(UnitKind::View, sn, n)));
             out.extend(
+                s.materialized_views
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::MaterializedView, sn, n)),
+            );
+            out.extend(
                 s.domains
                     .keys()
                     .map(|n| UnitKey::new(UnitKind::Domain, sn, n)),
@@ -125,6 +133,7 @@ impl Model {
                 UnitKind::Sequence => s.sequences.contains_key(&key.name),
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
+                UnitKind::MaterializedView => s.materialized_views.contains_key(&key.name),
                 UnitKind::Domain => s.domains.contains_key(&key.name),
                 UnitKind::Composite => s.composites.contains_key(&key.name),
                 UnitKind::Range => s.ranges.contains_key(&key.name),
@@ -159,6 +168,9 @@ impl Model {
                     sequences: filter(&s.sequences, |n| k(UnitKind::Sequence, n)),
                     tables: filter(&s.tables, |n| k(UnitKind::Table, n)),
                     views: filter(&s.views, |n| k(UnitKind::View, n)),
+                    materialized_views: filter(&s.materialized_views, |n| {
+                        k(UnitKind::MaterializedView, n)
+                    }),
                     domains: filter(&s.domains, |n| k(UnitKind::Domain, n)),
                     composites: filter(&s.composites, |n| k(UnitKind::Composite, n)),
                     ranges: filter(&s.ranges, |n| k(UnitKind::Range, n)),
@@ -253,6 +265,11 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => put(&mut mine.sequences, &theirs.sequences, name),
         UnitKind::Table => put(&mut mine.tables, &theirs.tables, name),
         UnitKind::View => put(&mut mine.views, &theirs.views, name),
+        UnitKind::MaterializedView => put(
+            &mut mine.materialized_views,
+            &theirs.materialized_views,
+            name,
+        ),
         UnitKind::Domain => put(&mut mine.domains, &theirs.domains, name),
         UnitKind::Composite => put(&mut mine.composites, &theirs.composites, name),
         UnitKind::Range => put(&mut mine.ranges, &theirs.ranges, name),
@@ -266,6 +283,7 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => drop(mine.sequences.shift_remove(name)),
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
+        UnitKind::MaterializedView => drop(mine.materialized_views.shift_remove(name)),
         UnitKind::Domain => drop(mine.domains.shift_remove(name)),
         UnitKind::Composite => drop(mine.composites.shift_remove(name)),
         UnitKind::Range => drop(mine.ranges.shift_remove(name)),

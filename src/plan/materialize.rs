@@ -4,7 +4,8 @@
 //! scratch database, and only those, so that the cost follows what changed. A unit cannot be
 //! created alone: a table needs the types its columns use, the tables its foreign keys point
 //! to, and a view needs what its query reads. [`context`] adds those around the core units;
-//! context tables are created without their foreign keys (which would pull in more tables),
+//! context tables are created without their foreign keys and policies (which would pull in
+//! more tables),
 //! context sequences without `OWNED BY`. Only core units are read back from the scratch
 //! database; everything else keeps its value from the model.
 //!
@@ -82,6 +83,17 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                                 .map(|(s, c)| UnitKey::new(UnitKind::Table, &s.name, &c.name)),
                         );
                     }
+                    // What policy expressions read (`tenant IN (SELECT ... FROM members)`).
+                    for e in t
+                        .policies
+                        .values()
+                        .flat_map(|p| p.using.iter().chain(p.with_check.iter()))
+                    {
+                        let query = format!("SELECT 1 WHERE ({e})");
+                        for r in crate::diff::view_reads(&known, &key.schema, &query) {
+                            needs.push(crate::diff::relation_unit(model, &r));
+                        }
+                    }
                 }
             }
             UnitKind::Sequence => {
@@ -94,30 +106,27 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                     needs.push(UnitKey::table(&o.table));
                 }
             }
-            UnitKind::View => {
-                let view = model
-                    .schemas
-                    .get(&key.schema)
-                    .and_then(|s| s.views.get(&key.name));
-                if let Some(v) = view {
-                    for r in crate::diff::view_reads(&known, &key.schema, &v.query) {
-                        let is_view = model
-                            .schemas
-                            .get(&r.schema)
-                            .is_some_and(|s| s.views.contains_key(&r.name));
-                        let kind = if is_view {
-                            UnitKind::View
-                        } else {
-                            UnitKind::Table
-                        };
-                        needs.push(UnitKey::new(kind, &r.schema, &r.name));
+            UnitKind::View | UnitKind::MaterializedView => {
+                let query = model.schemas.get(&key.schema).and_then(|s| {
+                    if key.kind == UnitKind::View {
+                        s.views.get(&key.name).map(|v| &v.query)
+                    } else {
+                        s.materialized_views.get(&key.name).map(|m| &m.query)
+                    }
+                });
+                if let Some(query) = query {
+                    for r in crate::diff::view_reads(&known, &key.schema, query) {
+                        needs.push(crate::diff::relation_unit(model, &r));
                     }
                 }
             }
             _ => {}
         }
         for n in needs {
-            if model.has_unit(&n) && all.insert(n.clone()) && n.kind == UnitKind::View {
+            if model.has_unit(&n)
+                && all.insert(n.clone())
+                && matches!(n.kind, UnitKind::View | UnitKind::MaterializedView)
+            {
                 // A context view needs what it reads too.
                 pending.push(n);
             }
@@ -209,6 +218,8 @@ pub fn restricted_with(model: &Model, core: &HashSet<UnitKey>, extra: &HashSet<U
         for t in s.tables.values_mut() {
             if !core.contains(&UnitKey::new(UnitKind::Table, &sname, &t.name)) {
                 t.foreign_keys.clear();
+                // Policies may read other relations; a context table needs none.
+                t.policies.clear();
             }
         }
         for seq in s.sequences.values_mut() {

@@ -101,6 +101,16 @@ fn carry_schema(s: &mut Schema, ds: &Schema) {
             v.renamed_from = dv.renamed_from.clone();
         }
     }
+    for (n, dm) in &ds.materialized_views {
+        if let Some(m) = s.materialized_views.get_mut(n) {
+            m.renamed_from = dm.renamed_from.clone();
+            for (i, di) in &dm.indexes {
+                if let Some(x) = m.indexes.get_mut(i) {
+                    x.renamed_from = di.renamed_from.clone();
+                }
+            }
+        }
+    }
     for (n, dt) in &ds.tables {
         if let Some(t) = s.tables.get_mut(n) {
             carry_table(t, dt);
@@ -132,4 +142,5 @@ fn carry_table(t: &mut Table, dt: &Table) {
     carry!(checks);
     carry!(exclusions);
     carry!(indexes);
+    carry!(policies);
 }

@@ -44,6 +44,9 @@ pub struct PlanOptions {
     pub estimates: Vec<TableEstimate>,
     /// Told what the planner is doing, with timings, as it goes.
     pub progress: Progress,
+    /// Materialized views (by declared name) to refresh at the end of the plan, even when
+    /// nothing else changes (`diff::matviews::refresh`).
+    pub refresh: Vec<QualifiedName>,
 }
 
 /// A sink for progress lines (`formwork plan` prints them on a terminal).
@@ -238,7 +241,20 @@ pub async fn make_plan(
     let pg_major = u32::try_from(current.server.major()).unwrap_or(0);
 
     let t = std::time::Instant::now();
-    let diff = diff::diff(&current.model, &desired, pg_major)?;
+    let mut diff = diff::diff(&current.model, &desired, pg_major)?;
+    for m in &options.refresh {
+        match diff::matviews::refresh(&desired, m) {
+            Some(d) => diff.drafts.push(d),
+            None => {
+                return Err(PlannerError::Unsupported(diff::Unsupported {
+                    message: format!(
+                        "cannot refresh {m}: the declaration has no materialized view of that name"
+                    ),
+                }));
+            }
+        }
+    }
+    diff.drafts.sort_by_key(|d| d.stage);
     progress.say(t, || format!("diffed: {} statements", diff.drafts.len()));
     let refused: Vec<String> = diff
         .losses()
@@ -544,10 +560,16 @@ fn gate(
 ) -> Result<Vec<(usize, Finding)>, PlannerError> {
     let script = plan.session_script();
     let mut facts = lint::DbFacts {
+        // Materialized views count as existing relations too (REFRESH, index builds).
         tables: Some(
             current
                 .tables()
                 .map(|(s, t)| format!("{}.{}", s.name, t.name))
+                .chain(current.schemas.values().flat_map(|s| {
+                    s.materialized_views
+                        .keys()
+                        .map(move |m| format!("{}.{m}", s.name))
+                }))
                 .collect(),
         ),
         ..lint::DbFacts::default()

@@ -152,6 +152,21 @@ pub async fn converge(
     planned
 }
 
+/// `formwork::ops::import::import` of SQL text on a scratch server of the test cluster,
+/// panicking with the diagnostic if it fails.
+pub async fn import_sql(text: String) -> formwork::ops::import::Imported {
+    let scratch =
+        formwork::pg::scratch::Scratch::dev(&cluster().conn_info("postgres").to_url_string())
+            .expect("scratch");
+    let source = formwork::ops::import::SqlSource {
+        name: "import.sql".into(),
+        text,
+    };
+    formwork::ops::import::import(&scratch, &source)
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+}
+
 /// A fresh, empty database of its own for one test.
 pub struct TestDb {
     name: String,

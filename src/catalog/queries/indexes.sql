@@ -1,5 +1,5 @@
--- Indexes of plain and partitioned tables and partitions' own indexes (an index that is a
--- partition of the parent's index belongs to the parent), one row per index with its keys as parallel arrays (one element
+-- Indexes of plain and partitioned tables, partitions' own indexes (an index that is a
+-- partition of the parent's index belongs to the parent) and materialized views, one row per index with its keys as parallel arrays (one element
 -- per index column, key columns first, then INCLUDE columns). Indexes backing a constraint are
 -- flagged so they are attached to the constraint rather than listed as indexes.
 -- {{nulls_not_distinct}} is indnullsnotdistinct on PostgreSQL 15+ and false before.
@@ -15,7 +15,7 @@ WITH idx AS (
     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
     JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p') AND NOT ic.relispartition
+    WHERE c.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition
       AND {{user_schema n}}
       AND {{not_extension_member pg_class c.oid}}
 ),

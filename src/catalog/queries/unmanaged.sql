@@ -1,8 +1,8 @@
 -- Objects formwork does not manage yet, as (kind, readable name) pairs, so that `dump` and
--- `plan` can say what they leave alone. Relation kinds, types, row-level security flags,
--- grants on unmanaged relations and table inheritance are reported from relations.sql and
--- types.sql. Privileges on schemas, tables, views, sequences and table columns, and default
--- privileges in a schema, are managed (privileges.sql).
+-- `plan` can say what they leave alone. Relation kinds, types, row-level security flags of
+-- relations other than plain tables, grants on unmanaged relations and table inheritance are
+-- reported from relations.sql and types.sql. Privileges on schemas, tables, views, sequences
+-- and table columns, and default privileges in a schema, are managed (privileges.sql).
 -- Everything owned by an extension and everything in system schemas is left out.
 WITH user_ns AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE {{user_schema n}}
@@ -30,7 +30,9 @@ SELECT 'policy', pol.polname::text || ' on ' || n.nspname::text || '.' || c.reln
 FROM pg_catalog.pg_policy pol
 JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
 JOIN user_ns n ON n.oid = c.relnamespace
-WHERE {{not_extension_member pg_class c.oid}}
+-- Policies of plain tables are managed (policies.sql); those of other relations are not.
+WHERE (c.relkind <> 'r' OR c.relispartition)
+  AND {{not_extension_member pg_class c.oid}}
 UNION ALL
 SELECT 'rule', r.rulename::text || ' on ' || n.nspname::text || '.' || c.relname::text
 FROM pg_catalog.pg_rewrite r
