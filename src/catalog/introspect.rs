@@ -26,10 +26,12 @@ const COLUMNS: &str = include_str!("queries/columns.sql");
 const INDEXES: &str = include_str!("queries/indexes.sql");
 const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
+const FUNCTIONS: &str = include_str!("queries/functions.sql");
+const TRIGGERS: &str = include_str!("queries/triggers.sql");
 
 /// The number of catalog queries one introspection runs, whatever the size of the schema
 /// (session set-up statements not counted).
-pub const QUERY_COUNT: usize = 10;
+pub const QUERY_COUNT: usize = 12;
 
 /// Read the whole schema of the database `client` is connected to.
 pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
@@ -240,6 +242,8 @@ struct Rows {
     indexes: Vec<Row>,
     constraints: Vec<Row>,
     unmanaged: Vec<Row>,
+    functions: Vec<Row>,
+    triggers: Vec<Row>,
 }
 
 /// How many groups [`fetch`] splits the queries into: more connections than this would idle.
@@ -301,10 +305,22 @@ async fn fetch_and_assemble(
                 query(count, c, "sequences", SEQUENCES, v).await?,
                 query(count, c, "relations", RELATIONS, v).await?,
                 query(count, c, "unmanaged", UNMANAGED, v).await?,
+                query(count, c, "functions", FUNCTIONS, v).await?,
+                query(count, c, "triggers", TRIGGERS, v).await?,
             ))
         }
     )?;
-    let (constraints, schemas, extensions, types, sequences, relations, unmanaged) = rest;
+    let (
+        constraints,
+        schemas,
+        extensions,
+        types,
+        sequences,
+        relations,
+        unmanaged,
+        functions,
+        triggers,
+    ) = rest;
     Reader::assemble(
         server,
         Rows {
@@ -317,6 +333,8 @@ async fn fetch_and_assemble(
             indexes,
             constraints,
             unmanaged,
+            functions,
+            triggers,
         },
     )
 }
@@ -745,6 +763,9 @@ impl Reader {
                 _ => {}
             }
         }
+
+        super::routines::functions(&mut model, rows.functions)?;
+        super::routines::triggers(&mut model, rows.triggers, &mut note)?;
 
         for row in rows.unmanaged {
             let kind = match get::<String>(&row, "kind")?.as_str() {

@@ -7,7 +7,8 @@
 //!
 //! Each object kind has one file that knows how to compare it and which statements change it:
 //! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
-//! `constraints`, `indexes`, `views`; `renames` makes table and column renames by expand and
+//! `constraints`, `indexes`, `views`, `functions` (functions and procedures), `triggers`;
+//! `renames` makes table and column renames by expand and
 //! contract. They produce [`Draft`]s: one statement each, with the
 //! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
 //! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
@@ -24,6 +25,7 @@
 mod constraints;
 pub mod enum_rebuild;
 mod enums;
+mod functions;
 mod indexes;
 mod renames;
 mod retype;
@@ -31,7 +33,10 @@ mod schemas;
 mod sequences;
 mod tables;
 pub mod transitional;
+mod triggers;
 mod views;
+
+pub use functions::views_calling_units;
 
 use std::collections::HashSet;
 
@@ -53,6 +58,12 @@ pub enum Stage {
     /// Views dropped to be recreated later in this phase (their query changed, or a column
     /// they read is changing type or going away).
     DropViewForRecreate,
+    /// Triggers dropped to be created again later in this phase (their function is dropped
+    /// and created again, or a constraint trigger changes).
+    DropTriggerForRecreate,
+    /// Functions PostgreSQL cannot replace in place (a new result type, renamed arguments):
+    /// dropped here, created again at [`Stage::CreateFunction`].
+    DropFunctionForRecreate,
     Rename,
     /// Foreign keys that no longer apply or are replaced: before any key they reference is
     /// dropped or replaced.
@@ -63,9 +74,15 @@ pub enum Stage {
     /// A table or view dropped because an object of another kind takes its name: it must go
     /// before its successor is created, so in the expand phase.
     DropForReplace,
+    /// Functions and procedures whose bodies are not checked at creation: before the tables
+    /// whose defaults and checks may call them.
+    CreateFunction,
     CreateTable,
     Columns,
     NotNull,
+    /// SQL-language functions, whose bodies are checked at creation: after the new tables
+    /// and columns they may name.
+    CreateFunctionLate,
     CreateIndex,
     /// An index rebuilt under a temporary name replaces the old one: the old index is dropped
     /// concurrently and the new one renamed, after every build of [`Stage::CreateIndex`].
@@ -75,12 +92,18 @@ pub enum Stage {
     Validate,
     SequenceOwner,
     CreateView,
+    /// Triggers created or replaced, and their enabled state: after their functions and
+    /// tables.
+    Trigger,
     Comment,
     // Contract: what only the previous application version needed.
     DropView,
+    DropTrigger,
     DropIndex,
     DropColumn,
     DropTable,
+    /// After the tables, triggers and columns that used them.
+    DropFunction,
     DropSequence,
     DropEnum,
     DropExtension,
@@ -211,6 +234,9 @@ pub(crate) struct Ctx<'a> {
     /// Type changes an interrupted apply left half done: `retype` resumes each with its shadow
     /// column and takes it out; the rest are abandoned (see [`transitional`]).
     pub resumed_retypes: transitional::Retypes,
+    /// Functions (all overloads of the name) dropped and created again: the views and
+    /// triggers that use them are recreated around them.
+    pub replaced_functions: HashSet<QualifiedName>,
 }
 
 impl Ctx<'_> {
@@ -296,6 +322,7 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
         pg_major,
         resumed_not_null: separated.not_null,
         resumed_retypes: separated.retypes,
+        replaced_functions: HashSet::new(),
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);
@@ -304,7 +331,9 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {
         ctx.push(transitional::abandon(&table, &column, &shadow.name));
     }
+    functions::diff(&mut ctx);
     views::diff(&mut ctx);
+    triggers::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {
             message: ctx.unsupported.join("\n"),

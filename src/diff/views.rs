@@ -77,6 +77,12 @@ pub(super) fn diff(ctx: &mut Ctx) {
         .map(|q| key(&q.schema, &q.name))
         .collect();
     let mut recreate: HashSet<Key> = changed;
+    // Views calling a function that is dropped and created again.
+    recreate.extend(
+        super::functions::views_calling(current, &ctx.replaced_functions)
+            .into_iter()
+            .filter(|k| matched.contains_key(k)),
+    );
     loop {
         let before = recreate.len();
         for (view, reads) in &deps {

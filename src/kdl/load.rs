@@ -26,6 +26,9 @@ use super::spec::{self, Ctx, NodeSpec, Ty};
 use super::types::{self, TypeEnv};
 use crate::model::*;
 
+#[path = "load_routines.rs"]
+mod routines;
+
 /// Files larger than this are refused rather than parsed (a schema of thousands of tables is
 /// a few MiB).
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -291,6 +294,9 @@ enum Key {
     EnumValue(String, String, String),
     ViewOption(String, String, String),
     DataLoss(DataLoss),
+    /// Functions and procedures by schema and signature (`name(type, ...)`).
+    Function(String, String),
+    Trigger(String, String, String),
 }
 
 /// A check that needs every file loaded first.
@@ -838,6 +844,7 @@ impl Loader {
                 "sequence" => self.sequence(f, &name, &child),
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
+                "function" | "procedure" => self.routine(f, &name, &child),
                 "allow-data-loss" => self.data_loss(f, Some(&name), &child),
                 _ => {}
             }
@@ -1266,6 +1273,11 @@ impl Loader {
                 "index" => {
                     if let Some(i) = self.index(f, &qn, &ch) {
                         t.indexes.insert(i.name.clone(), i);
+                    }
+                }
+                "trigger" => {
+                    if let Some(tr) = self.trigger(f, &qn, &ch) {
+                        t.triggers.insert(tr.name.clone(), tr);
                     }
                 }
                 _ => {}

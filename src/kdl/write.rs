@@ -20,6 +20,9 @@ use super::spec::Ctx;
 use super::text::{Node, print_document};
 use crate::model::*;
 
+#[path = "write_routines.rs"]
+mod routines;
+
 /// The files that declare `model`, in a fixed order (extensions first, then schemas in model
 /// order), each in canonical form.
 pub fn model_to_files(model: &Model) -> Vec<(PathBuf, String)> {
@@ -91,6 +94,11 @@ fn schema_node(s: &Schema) -> Node {
         &mut children,
     );
     group(s.views.values().map(view).collect(), true, &mut children);
+    group(
+        s.functions.values().map(routines::function).collect(),
+        true,
+        &mut children,
+    );
     if !children.is_empty() {
         n.children = Some(children);
     }
@@ -238,6 +246,9 @@ fn table(t: &Table, schema: &str) -> Node {
     }
     for i in t.indexes.values() {
         n = n.child(index(i));
+    }
+    for tr in t.triggers.values() {
+        n = n.child(routines::trigger(tr, schema));
     }
     n
 }

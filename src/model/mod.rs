@@ -22,7 +22,9 @@
 
 use indexmap::IndexMap;
 
+mod functions;
 mod units;
+pub use functions::*;
 use serde::{Deserialize, Serialize};
 pub use units::{UnitKey, UnitKind};
 
@@ -166,6 +168,9 @@ pub struct Schema {
     pub sequences: IndexMap<String, Sequence>,
     pub tables: IndexMap<String, Table>,
     pub views: IndexMap<String, View>,
+    /// Functions and procedures by signature (`name(argtype, ...)`, see [`Function::key`]):
+    /// overloads are different objects.
+    pub functions: IndexMap<String, Function>,
 }
 
 /// `CREATE EXTENSION`.
@@ -273,6 +278,8 @@ pub struct Table {
     pub indexes: IndexMap<String, Index>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// Triggers on the table, by name.
+    pub triggers: IndexMap<String, Trigger>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

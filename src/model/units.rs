@@ -1,7 +1,7 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints and indexes) or view. Planning works unit by unit so that its cost
+//! columns, constraints, indexes and triggers), view or function (one overload). Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -23,6 +23,8 @@ pub enum UnitKind {
     Sequence,
     Table,
     View,
+    /// A function or procedure; its name is its signature (`model::Function::key`).
+    Function,
 }
 
 /// Identifies a unit. `schema` is empty for extensions and equals `name` for schemas.
@@ -62,6 +64,7 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Sequence => "sequence",
             UnitKind::Table => "table",
             UnitKind::View => "view",
+            UnitKind::Function => "function",
         };
         write!(f, "{kind} {}.{}", self.schema, self.name)
     }
@@ -90,6 +93,11 @@ impl Model {
                     .map(|n| UnitKey::new(UnitKind::Table, sn, n)),
             );
             out.extend(s.views.keys().map(|n| UnitKey::new(UnitKind::View, sn, n)));
+            out.extend(
+                s.functions
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Function, sn, n)),
+            );
         }
         out
     }
@@ -104,6 +112,7 @@ impl Model {
                 UnitKind::Sequence => s.sequences.contains_key(&key.name),
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
+                UnitKind::Function => s.functions.contains_key(&key.name),
                 _ => false,
             }),
         }
@@ -133,6 +142,7 @@ impl Model {
                     sequences: filter(&s.sequences, |n| k(UnitKind::Sequence, n)),
                     tables: filter(&s.tables, |n| k(UnitKind::Table, n)),
                     views: filter(&s.views, |n| k(UnitKind::View, n)),
+                    functions: filter(&s.functions, |n| k(UnitKind::Function, n)),
                 },
             );
         }
@@ -222,6 +232,7 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => put(&mut mine.sequences, &theirs.sequences, name),
         UnitKind::Table => put(&mut mine.tables, &theirs.tables, name),
         UnitKind::View => put(&mut mine.views, &theirs.views, name),
+        UnitKind::Function => put(&mut mine.functions, &theirs.functions, name),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }
@@ -232,6 +243,7 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => drop(mine.sequences.shift_remove(name)),
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
+        UnitKind::Function => drop(mine.functions.shift_remove(name)),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }

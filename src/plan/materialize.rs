@@ -41,9 +41,11 @@ pub enum MaterializeError {
 pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     let mut all: HashSet<UnitKey> = core.clone();
     for key in model.unit_keys() {
+        // Functions too: a trigger, default, check or view may call any of them, and their
+        // bodies are not checked when they are created.
         if matches!(
             key.kind,
-            UnitKind::Enum | UnitKind::Extension | UnitKind::Schema
+            UnitKind::Enum | UnitKind::Extension | UnitKind::Schema | UnitKind::Function
         ) {
             all.insert(key);
         }
@@ -216,7 +218,10 @@ pub async fn build(
             return Err(e.into());
         }
     };
-    let mut script = ddl::render(model);
+    // Only some units are built: a function body may name a table that is not. Bodies are
+    // checked when the target runs the plan (and PL/pgSQL ones only when called anyway).
+    let mut script = vec!["SET check_function_bodies = false".to_string()];
+    script.extend(ddl::render(model));
     script.extend(invalid_indexes(model));
     if let Err(e) = run_script(&client, &script).await {
         let _ = db.drop_now().await;
