@@ -379,6 +379,10 @@ pub enum Stmt {
     DropTrigger {
         table: Name,
     },
+    /// ALTER TRIGGER ... ON table RENAME TO (ACCESS EXCLUSIVE on the table).
+    AlterTrigger {
+        table: Name,
+    },
     CreateRule {
         table: Name,
     },
@@ -1464,6 +1468,13 @@ impl<'t> P<'t> {
             }
             return Stmt::AlterTypeOther { ty };
         }
+        if self.eat("trigger") {
+            self.ident();
+            self.eat("on");
+            return Stmt::AlterTrigger {
+                table: self.name().unwrap_or_default(),
+            };
+        }
         if self.eat("policy") {
             self.ident();
             self.eat("on");
@@ -2114,6 +2125,7 @@ fn effect_of(stmt: &Stmt, pg: u32) -> Effect {
         }
         Stmt::CreateTrigger { table } => e.lock(ShareRowExclusive, K::Table, table),
         Stmt::DropTrigger { table }
+        | Stmt::AlterTrigger { table }
         | Stmt::CreateRule { table }
         | Stmt::CreatePolicy { table }
         | Stmt::AlterPolicy { table }
