@@ -610,3 +610,60 @@ schema "public" {
     assert!(text.contains("sometimes"), "{text}");
     assert!(text.contains("sideways"), "{text}");
 }
+
+/// `import` runs a SQL file in a scratch database and writes the KDL: functions, procedures
+/// and triggers come through, and the declaration it writes converges on a database the same
+/// file built.
+#[tokio::test]
+async fn import_turns_sql_functions_and_triggers_into_a_declaration_that_converges() {
+    let sql = "
+CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, updated_at timestamptz);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE FUNCTION item_name(bigint) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT name FROM items WHERE id = $1 $$;
+CREATE PROCEDURE rename_item(i bigint, n text) LANGUAGE sql
+    AS $$ UPDATE items SET name = n WHERE id = i $$;
+CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();
+";
+    let dir = common::TempDir::new("import-functions");
+    let file = dir.write("schema.sql", sql);
+    let out_dir = dir.0.join("out");
+    let admin = common::cluster().conn_info("postgres").to_url_string();
+    let out = common::formwork_command()
+        .args(["import"])
+        .arg(&file)
+        .args(["--dev-url", &admin, "--out"])
+        .arg(&out_dir)
+        .output()
+        .expect("run formwork import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kdl = std::fs::read_to_string(out_dir.join("public.kdl")).expect("public.kdl");
+    for needle in [
+        "function \"touch\" returns=\"trigger\" language=\"plpgsql\"",
+        "function \"item_name\"",
+        "procedure \"rename_item\"",
+        "trigger \"items_touch\" before=\"update\" for-each=\"row\" function=\"touch\"",
+    ] {
+        assert!(kdl.contains(needle), "{needle} not in\n{kdl}");
+    }
+    let db = TestDb::new().await;
+    db.execute(sql).await;
+    db.execute("INSERT INTO items VALUES (1, 'a', NULL)").await;
+    let steps = converge(&db, &kdl).await;
+    assert!(steps.is_empty(), "{steps:?}");
+    db.execute("CALL public.rename_item(1, 'b')").await;
+    assert_eq!(one_text(&db, "SELECT public.item_name(1)").await, "b");
+    assert_eq!(
+        one_i64(&db, "SELECT count(*) FROM items WHERE updated_at IS NOT NULL").await,
+        1
+    );
+}
