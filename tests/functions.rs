@@ -663,7 +663,68 @@ CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION 
     db.execute("CALL public.rename_item(1, 'b')").await;
     assert_eq!(one_text(&db, "SELECT public.item_name(1)").await, "b");
     assert_eq!(
-        one_i64(&db, "SELECT count(*) FROM items WHERE updated_at IS NOT NULL").await,
+        one_i64(
+            &db,
+            "SELECT count(*) FROM items WHERE updated_at IS NOT NULL"
+        )
+        .await,
         1
     );
+}
+
+/// A SQL-standard body is parsed when the function is created, so the tables it names must
+/// exist first: in the plan, and in every scratch database a later plan builds.
+#[tokio::test]
+async fn a_sql_standard_body_naming_a_table_is_created_after_it_and_later_plans_still_work() {
+    let db = TestDb::new().await;
+    let kdl = |extra: &str| {
+        format!(
+            r#"
+schema "public" {{
+    function "item_count" returns="bigint" language="sql" volatility="stable" {{
+        body "BEGIN ATOMIC SELECT count(*) FROM public.items; END"
+    }}
+    table "items" {{
+        column "id" "bigint"
+        primary-key "id"
+    }}
+    table "other" {{
+        column "id" "bigint"
+{extra}
+    }}
+}}
+"#
+        )
+    };
+    converge(&db, &kdl("")).await;
+    db.execute("INSERT INTO items VALUES (1), (2)").await;
+    assert_eq!(one_i64(&db, "SELECT public.item_count()").await, 2);
+    let steps = converge(&db, &kdl(r#"        column "note" "text" nullable=#true"#)).await;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+}
+
+/// The sync trigger and function a type change leaves behind (`formwork_sync_<hash>`) are
+/// formwork's own: not in the model, not drift, never dropped as undeclared.
+#[tokio::test]
+async fn transitional_functions_and_triggers_are_not_user_objects() {
+    let db = items_db().await;
+    db.execute(
+        "CREATE FUNCTION public.formwork_sync_0123456789abcdef() RETURNS trigger
+             LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+         CREATE TRIGGER formwork_sync_0123456789abcdef BEFORE UPDATE ON items
+             FOR EACH ROW EXECUTE FUNCTION public.formwork_sync_0123456789abcdef();",
+    )
+    .await;
+    let cat = catalog(&db).await;
+    assert!(cat.model.schemas["public"].functions.is_empty());
+    assert!(
+        cat.model.schemas["public"].tables["items"]
+            .triggers
+            .is_empty()
+    );
+    assert!(cat.unmanaged.is_empty(), "{:?}", cat.unmanaged);
+    let planned = plan_with(&db, &with_items(""), &PlanOptions::default())
+        .await
+        .unwrap();
+    assert!(planned.plan.steps().is_empty());
 }
