@@ -310,6 +310,7 @@ fn rich_model() -> Model {
             ]),
             comment: Some("front page".into()),
             renamed_from: Some("soon".into()),
+            triggers: Default::default(),
         },
     );
     public.views.insert(
@@ -320,6 +321,7 @@ fn rich_model() -> Model {
             options: IndexMap::new(),
             comment: None,
             renamed_from: None,
+            triggers: Default::default(),
         },
     );
 

@@ -284,3 +284,40 @@ async fn a_trigger_comment_is_set_and_removed() {
         vec!["COMMENT ON TRIGGER \"t\" ON \"public\".\"items\" IS NULL".to_string()]
     );
 }
+
+/// An `INSTEAD OF` trigger makes a view writable; when the view's query changes, the view is
+/// recreated and its trigger with it.
+#[tokio::test]
+async fn a_view_trigger_comes_back_when_its_view_is_recreated() {
+    let db = setup().await;
+    let kdl = |query: &str| {
+        declaration("").replace(
+            "    function \"bump\"",
+            &format!(
+                r##"    view "item_names" "{query}" {{
+        trigger "insert_item" instead-of="insert" for-each="row" function="insert_item"
+    }}
+    function "insert_item" returns="trigger" language="plpgsql" {{
+        body "BEGIN INSERT INTO public.items (id, name) VALUES (NEW.id, NEW.name); RETURN NEW; END"
+    }}
+    function "bump""##
+            ),
+        )
+    };
+    converge(&db, &kdl("SELECT id, name FROM public.items")).await;
+    db.execute("INSERT INTO item_names VALUES (7, 'seven')")
+        .await;
+    let steps = converge(&db, &kdl("SELECT id, name, qty FROM public.items")).await;
+    let create_view = steps
+        .iter()
+        .position(|s| s.starts_with("CREATE VIEW"))
+        .expect("view recreated");
+    let create_trigger = steps
+        .iter()
+        .position(|s| s.starts_with("CREATE TRIGGER \"insert_item\""))
+        .expect("trigger recreated");
+    assert!(create_view < create_trigger, "{steps:#?}");
+    db.execute("INSERT INTO item_names (id, name) VALUES (8, 'eight')")
+        .await;
+    assert_eq!(one_i64(&db, "SELECT count(*) FROM items").await, 5);
+}

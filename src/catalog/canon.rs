@@ -478,11 +478,17 @@ impl Canon for View {
             options,
             comment,
             renamed_from: _,
+            triggers,
         } = self;
         name.canon(h);
         query.canon(h);
         options.canon(h);
         comment.canon(h);
+        // As for tables: views without triggers keep the encoding they had.
+        if !triggers.is_empty() {
+            tag(h, 0x7);
+            triggers.canon(h);
+        }
     }
 }
 

@@ -540,6 +540,7 @@ impl Reader {
                             options,
                             comment: get(&row, "comment")?,
                             renamed_from: None,
+                            triggers: Default::default(),
                         },
                     );
                 }

@@ -5,7 +5,8 @@
 //! catalog that has them. formwork's own transitional functions and triggers (the
 //! `formwork_sync_<hash>` and `formwork_rename_<hash>` pairs of `diff::retype` and
 //! `diff::renames`) are left out of the model entirely: they are not drift, and the diff
-//! cleans them up itself. Triggers on anything but an ordinary table are listed as unmanaged.
+//! cleans them up itself. Triggers on anything but an ordinary table or a view are listed as
+//! unmanaged.
 //! This module reads rows; it sends no query.
 
 use tokio_postgres::Row;
@@ -128,11 +129,13 @@ pub(super) fn triggers(
             continue;
         }
         let relkind: String = get(&row, "relkind")?;
-        let t = model
-            .schemas
-            .get_mut(&schema)
-            .and_then(|s| s.tables.get_mut(&table));
-        let Some(t) = t.filter(|_| relkind == "r") else {
+        let s = model.schemas.get_mut(&schema);
+        let triggers = match (relkind.as_str(), s) {
+            ("r", Some(s)) => s.tables.get_mut(&table).map(|t| &mut t.triggers),
+            ("v", Some(s)) => s.views.get_mut(&table).map(|v| &mut v.triggers),
+            _ => None,
+        };
+        let Some(t) = triggers else {
             note(
                 ObjectKind::Trigger,
                 format!("trigger {name} on {schema}.{table}"),
@@ -198,7 +201,7 @@ pub(super) fn triggers(
             comment: get(&row, "comment")?,
             renamed_from: None,
         };
-        t.triggers.insert(name, trigger);
+        t.insert(name, trigger);
     }
     Ok(())
 }

@@ -249,9 +249,16 @@ mod functions_order {
 
     pub fn triggers(model: &Model) -> Vec<String> {
         let mut out = Vec::new();
-        for (s, t) in model.tables() {
-            let q = QualifiedName::new(&s.name, &t.name);
-            for tr in t.triggers.values() {
+        let on_views = model.schemas.values().flat_map(|s| {
+            s.views
+                .values()
+                .map(move |v| (QualifiedName::new(&s.name, &v.name), &v.triggers))
+        });
+        let on_tables = model
+            .tables()
+            .map(|(s, t)| (QualifiedName::new(&s.name, &t.name), &t.triggers));
+        for (q, triggers) in on_tables.chain(on_views) {
+            for tr in triggers.values() {
                 out.push(create_trigger(&q, tr, false));
                 if tr.state != TriggerState::Enabled {
                     out.push(trigger_state(&q, tr));
@@ -275,9 +282,16 @@ mod functions_order {
                 }
             }
         }
-        for (s, t) in model.tables() {
-            let q = QualifiedName::new(&s.name, &t.name);
-            for tr in t.triggers.values() {
+        let on_views = model.schemas.values().flat_map(|s| {
+            s.views
+                .values()
+                .map(move |v| (QualifiedName::new(&s.name, &v.name), &v.triggers))
+        });
+        let on_tables = model
+            .tables()
+            .map(|(s, t)| (QualifiedName::new(&s.name, &t.name), &t.triggers));
+        for (q, triggers) in on_tables.chain(on_views) {
+            for tr in triggers.values() {
                 if let Some(c) = &tr.comment {
                     out.push(format!(
                         "COMMENT ON TRIGGER {} ON {} IS {}",

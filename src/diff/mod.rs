@@ -237,6 +237,9 @@ pub(crate) struct Ctx<'a> {
     /// Functions (all overloads of the name) dropped and created again: the views and
     /// triggers that use them are recreated around them.
     pub replaced_functions: HashSet<QualifiedName>,
+    /// Views (desired names) that `views` creates or recreates: their triggers are created
+    /// after them.
+    pub built_views: HashSet<QualifiedName>,
 }
 
 impl Ctx<'_> {
@@ -323,6 +326,7 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
         resumed_not_null: separated.not_null,
         resumed_retypes: separated.retypes,
         replaced_functions: HashSet::new(),
+        built_views: HashSet::new(),
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);

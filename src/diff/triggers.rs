@@ -11,7 +11,7 @@
 
 use super::{Ctx, Draft, Stage};
 use crate::ddl::functions::{create_trigger, trigger_state};
-use crate::model::{QualifiedName, Table, Trigger, TriggerState};
+use crate::model::{QualifiedName, Trigger, TriggerState};
 use crate::plan::HazardKind;
 use crate::sql::{qualified, quote_ident, quote_literal};
 
@@ -44,16 +44,39 @@ pub(super) fn diff(ctx: &mut Ctx) {
                 })
             });
             let table = QualifiedName::new(sname, &dt.name);
-            table_triggers(ctx, &table, ct, dt);
+            table_triggers(ctx, &table, ct.map(|t| &t.triggers), &dt.triggers);
+        }
+        for dv in ds.views.values() {
+            let view = QualifiedName::new(sname, &dv.name);
+            // A view created or recreated by this plan has none of its triggers yet.
+            let cv = cs
+                .filter(|_| !ctx.built_views.contains(&view))
+                .and_then(|cs| {
+                    cs.views.get(&dv.name).or_else(|| {
+                        dv.renamed_from
+                            .as_ref()
+                            .filter(|old| !ds.views.contains_key(*old))
+                            .and_then(|old| cs.views.get(old))
+                    })
+                });
+            table_triggers(ctx, &view, cv.map(|v| &v.triggers), &dv.triggers);
         }
     }
-    // Triggers of dropped tables go with them.
+    // Triggers of dropped tables and views go with them.
 }
 
-fn table_triggers(ctx: &mut Ctx, table: &QualifiedName, ct: Option<&Table>, dt: &Table) {
-    let empty = indexmap::IndexMap::new();
-    let current = ct.map_or(&empty, |t| &t.triggers);
-    let p = super::pair(current, &dt.triggers, |t| t.renamed_from.as_ref());
+type Triggers = indexmap::IndexMap<String, Trigger>;
+
+/// The triggers of one table or view (`table`, by its desired name).
+fn table_triggers(
+    ctx: &mut Ctx,
+    table: &QualifiedName,
+    current: Option<&Triggers>,
+    desired: &Triggers,
+) {
+    let empty = Triggers::new();
+    let current = current.unwrap_or(&empty);
+    let p = super::pair(current, desired, |t| t.renamed_from.as_ref());
     for d in p.created {
         create(ctx, table, d, false);
     }

@@ -167,6 +167,8 @@ pub(super) fn diff(ctx: &mut Ctx) {
         let k = key(&s.name, &v.name);
         let new = created.contains(&k) || recreated_desired.contains(&k);
         if new {
+            ctx.built_views
+                .insert(crate::model::QualifiedName::new(&s.name, &v.name));
             ctx.push(Draft::new(
                 Stage::CreateView,
                 format!("create view {}", display(&s.name, &v.name)),

@@ -1162,7 +1162,15 @@ impl Loader {
         }
         let query = c.arg_str(1).map(|(q, _)| q.to_string()).unwrap_or_default();
         let mut options = indexmap::IndexMap::new();
+        let mut triggers = indexmap::IndexMap::new();
+        let vq = QualifiedName::new(schema, &name);
         for ch in self.children(f, c) {
+            if ch.spec.name == "trigger" {
+                if let Some(tr) = self.trigger(f, &vq, &ch) {
+                    triggers.insert(tr.name.clone(), tr);
+                }
+                continue;
+            }
             if let (Some((k, kspan)), Some((v, _))) = (ch.arg_str(0), ch.arg_str(1)) {
                 if self.declare(
                     Key::ViewOption(schema.into(), name.clone(), k.to_string()),
@@ -1180,6 +1188,7 @@ impl Loader {
             options,
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
+            triggers,
         };
         if let Some(s) = self.schema_mut(schema) {
             s.views.insert(name, view);

@@ -700,6 +700,47 @@ const SECURITY_DEFINER: Prop = p(
 const TRIGGER_EVENTS: &str =
     "events separated by spaces, commas or `or`: insert, update, delete, truncate";
 
+const TRIGGER_PROPS: &[Prop] = &[
+    RENAMED,
+    p("before", Ty::Str, TRIGGER_EVENTS),
+    p("after", Ty::Str, TRIGGER_EVENTS),
+    p("instead-of", Ty::Str, TRIGGER_EVENTS),
+    p(
+        "for-each",
+        Ty::Choice(&["row", "statement"]),
+        "FOR EACH ROW or STATEMENT (default statement)",
+    ),
+    req(
+        "function",
+        Ty::Str,
+        "the trigger function, `name` (in the table's schema) or `schema.name`",
+    ),
+    p("when", Ty::Str, "WHEN condition (SQL, over OLD and NEW)"),
+    p(
+        "state",
+        Ty::Choice(TRIGGER_STATES),
+        "when it fires: enabled (default), disabled, replica (only for replication \
+                 sessions) or always",
+    ),
+    p(
+        "constraint",
+        Ty::Bool,
+        "CREATE CONSTRAINT TRIGGER (AFTER, FOR EACH ROW)",
+    ),
+    DEFERRABLE,
+    p(
+        "old-table",
+        Ty::Str,
+        "REFERENCING OLD TABLE AS (transition table)",
+    ),
+    p(
+        "new-table",
+        Ty::Str,
+        "REFERENCING NEW TABLE AS (transition table)",
+    ),
+    COMMENT,
+];
+
 /// Functions, procedures and triggers (kept apart from [`NODES`] only to keep that table
 /// readable; [`all`] is the language).
 pub static ROUTINE_NODES: &[NodeSpec] = &[
@@ -801,47 +842,18 @@ pub static ROUTINE_NODES: &[NodeSpec] = &[
         args: &[s("name")],
         rest: None,
         min_args: 1,
-        props: &[
-            RENAMED,
-            p("before", Ty::Str, TRIGGER_EVENTS),
-            p("after", Ty::Str, TRIGGER_EVENTS),
-            p("instead-of", Ty::Str, TRIGGER_EVENTS),
-            p(
-                "for-each",
-                Ty::Choice(&["row", "statement"]),
-                "FOR EACH ROW or STATEMENT (default statement)",
-            ),
-            req(
-                "function",
-                Ty::Str,
-                "the trigger function, `name` (in the table's schema) or `schema.name`",
-            ),
-            p("when", Ty::Str, "WHEN condition (SQL, over OLD and NEW)"),
-            p(
-                "state",
-                Ty::Choice(TRIGGER_STATES),
-                "when it fires: enabled (default), disabled, replica (only for replication \
-                 sessions) or always",
-            ),
-            p(
-                "constraint",
-                Ty::Bool,
-                "CREATE CONSTRAINT TRIGGER (AFTER, FOR EACH ROW)",
-            ),
-            DEFERRABLE,
-            p(
-                "old-table",
-                Ty::Str,
-                "REFERENCING OLD TABLE AS (transition table)",
-            ),
-            p(
-                "new-table",
-                Ty::Str,
-                "REFERENCING NEW TABLE AS (transition table)",
-            ),
-            COMMENT,
-        ],
+        props: TRIGGER_PROPS,
         summary: "a trigger on the table; exactly one of before=, after= or instead-of=",
+    },
+    NodeSpec {
+        parent: Ctx::View,
+        name: "trigger",
+        ctx: Ctx::Trigger,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: TRIGGER_PROPS,
+        summary: "a trigger on the view (usually instead-of= with for-each=\"row\"); as in a table",
     },
     NodeSpec {
         parent: Ctx::Trigger,

@@ -93,7 +93,11 @@ fn schema_node(s: &Schema) -> Node {
         true,
         &mut children,
     );
-    group(s.views.values().map(view).collect(), true, &mut children);
+    group(
+        s.views.values().map(|v| view_in(v, &s.name)).collect(),
+        true,
+        &mut children,
+    );
     group(
         s.functions.values().map(routines::function).collect(),
         true,
@@ -376,6 +380,14 @@ fn view(v: &View) -> Node {
         .prop_opt("comment", v.comment.as_ref());
     for (k, val) in &v.options {
         n = n.child(Node::new("option").arg(k).arg(val));
+    }
+    n
+}
+
+fn view_in(v: &View, schema: &str) -> Node {
+    let mut n = view(v);
+    for tr in v.triggers.values() {
+        n = n.child(routines::trigger(tr, schema));
     }
     n
 }

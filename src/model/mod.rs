@@ -464,6 +464,8 @@ pub struct View {
     pub options: IndexMap<String, String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// `INSTEAD OF` (and statement-level) triggers on the view, by name.
+    pub triggers: IndexMap<String, Trigger>,
 }
 
 /// The kinds of object formwork knows of, for messages and for listing what it does not manage.

@@ -1,5 +1,5 @@
 -- User triggers (not the internal ones behind foreign keys), one row each. Only triggers on
--- ordinary tables are modelled; the others are listed as unmanaged when the rows are
+-- ordinary tables and views are modelled; the others are listed as unmanaged when the rows are
 -- assembled, and formwork's own transitional triggers are told apart by name there.
 -- tgtype bits: 1 row, 2 before, 4 insert, 8 delete, 16 update, 32 truncate, 64 instead of.
 SELECT n.nspname::text AS schema,
