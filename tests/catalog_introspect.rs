@@ -366,9 +366,12 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE POLICY own ON t USING (true);
         CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
         CREATE TABLE part1 PARTITION OF parted FOR VALUES FROM (0) TO (10);
+        ALTER TABLE parted ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own_parted ON parted USING (true);
         CREATE RULE r_nothing AS ON DELETE TO t DO INSTEAD NOTHING;
         CREATE PUBLICATION pub FOR TABLE t;
         GRANT SELECT ON t TO PUBLIC;
+        GRANT SELECT ON mv TO PUBLIC;
         CREATE SEQUENCE s;
         GRANT USAGE ON SEQUENCE s TO PUBLIC;
         CREATE TABLE cols (a int, b int);
@@ -384,20 +387,17 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
     let has =
         |kind: ObjectKind, name: &str| c.unmanaged.iter().any(|u| u.kind == kind && u.name == name);
     for (kind, name) in [
-        (ObjectKind::Domain, "public.posint"),
-        (ObjectKind::CompositeType, "public.pair"),
-        (ObjectKind::RangeType, "public.floatrange"),
-        (ObjectKind::MaterializedView, "public.mv"),
         (ObjectKind::Aggregate, "public.mysum(integer)"),
-        (ObjectKind::Policy, "own on public.t"),
-        (ObjectKind::Policy, "row-level security enabled on public.t"),
+        (ObjectKind::Policy, "own_parted on public.parted"),
+        (
+            ObjectKind::Policy,
+            "row-level security enabled on public.parted",
+        ),
         (ObjectKind::PartitionedTable, "public.parted"),
         (ObjectKind::Partition, "public.part1"),
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
-        (ObjectKind::Grant, "privileges on public.t"),
-        (ObjectKind::Grant, "privileges on sequence public.s"),
-        (ObjectKind::Grant, "privileges on column public.cols.b"),
+        (ObjectKind::Grant, "privileges on public.mv"),
         (ObjectKind::Grant, "privileges on function public.touch()"),
         (ObjectKind::Grant, "privileges on type public.e"),
         (
@@ -410,6 +410,14 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             "missing {kind:?} {name} in {:#?}",
             c.unmanaged
         );
+    }
+    // Privileges on tables, sequences and columns are managed: in the model, not listed.
+    for managed in [
+        "privileges on public.t",
+        "privileges on sequence public.s",
+        "privileges on column public.cols.b",
+    ] {
+        assert!(!has(ObjectKind::Grant, managed), "{managed} is managed");
     }
     let public = &c.model.schemas["public"];
     // Functions, procedures and triggers are managed: in the model, not in the list.
@@ -424,10 +432,41 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         "{:#?}",
         c.unmanaged
     );
+    // Row-level security of plain tables is managed, not listed.
+    assert!(public.tables["t"].row_security.enabled);
+    assert!(public.tables["t"].policies.contains_key("own"));
+    assert!(
+        !c.unmanaged
+            .iter()
+            .any(|u| u.name.ends_with("on public.t") && u.kind == ObjectKind::Policy)
+    );
+    assert_eq!(public.tables["t"].grants.len(), 1);
+    assert_eq!(public.sequences["s"].grants.len(), 1);
+    assert_eq!(public.tables["cols"].columns["b"].grants.len(), 1);
     assert!(!public.tables.contains_key("parted"));
     assert!(!public.tables.contains_key("part1"));
     assert!(!public.views.contains_key("mv"));
+    // Materialized views are managed, not listed.
+    assert!(public.materialized_views.contains_key("mv"));
+    assert!(
+        !c.unmanaged
+            .iter()
+            .any(|u| u.kind == ObjectKind::MaterializedView)
+    );
     assert!(public.tables.contains_key("t"));
+    // Domains, composite and range types are managed, not listed (nor their range's
+    // constructor functions).
+    assert!(public.domains.contains_key("posint"));
+    assert!(public.composites.contains_key("pair"));
+    assert!(public.ranges.contains_key("floatrange"));
+    assert!(
+        !c.unmanaged.iter().any(|u| matches!(
+            u.kind,
+            ObjectKind::Domain | ObjectKind::CompositeType | ObjectKind::RangeType
+        ) || u.name.starts_with("public.floatrange(")),
+        "{:#?}",
+        c.unmanaged
+    );
 }
 
 #[tokio::test]

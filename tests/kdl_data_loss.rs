@@ -145,7 +145,7 @@ fn a_misspelt_kind_is_refused_with_a_suggestion() {
     assert_eq!(p.kind, ProblemKind::BadValue);
     assert_eq!(
         p.message,
-        "the kind of `allow-data-loss` must be one of \"table\", \"column\", \"enum\", \"enum-value\", \"sequence\", \"extension\", found \"tabel\""
+        "the kind of `allow-data-loss` must be one of \"table\", \"column\", \"enum\", \"enum-value\", \"sequence\", \"extension\", \"type\", \"attribute\", found \"tabel\""
     );
     assert_eq!(p.help.as_deref(), Some("did you mean `table`?"));
     assert_eq!(p.range(), at(&src, "\"tabel\"", 0));

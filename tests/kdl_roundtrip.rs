@@ -18,6 +18,7 @@ fn map<T>(items: Vec<(&str, T)>) -> IndexMap<String, T> {
 
 fn col(name: &str, ty: &str) -> Column {
     Column {
+        grants: Vec::new(),
         name: name.into(),
         data_type: ty.into(),
         not_null: true,
@@ -94,6 +95,7 @@ fn rich_model() -> Model {
     public.sequences.insert(
         "ticket_no".into(),
         Sequence {
+            grants: Vec::new(),
             name: "ticket_no".into(),
             options: SequenceOptions {
                 data_type: Some("integer".into()),
@@ -302,6 +304,7 @@ fn rich_model() -> Model {
     public.views.insert(
         "upcoming".into(),
         View {
+            grants: Vec::new(),
             name: "upcoming".into(),
             query: " SELECT e.id,\n    e.\"select\" AS title\n   FROM public.\"Events\" e\n  WHERE (e.starts_at > now())".into(),
             options: map(vec![
@@ -316,6 +319,7 @@ fn rich_model() -> Model {
     public.views.insert(
         "trailing space view".into(),
         View {
+            grants: Vec::new(),
             name: "trailing space view".into(),
             query: "SELECT 1 AS one  \n   \nUNION ALL SELECT 2\\".into(),
             options: IndexMap::new(),

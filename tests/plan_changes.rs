@@ -12,9 +12,6 @@ mod common;
 use common::TestDb;
 use formwork::catalog::fingerprint::fingerprint;
 use formwork::catalog::introspect;
-use formwork::kdl::diag::SourceFile;
-use formwork::kdl::load::load_sources;
-use formwork::kdl::write::model_to_files;
 use formwork::model::Model;
 use formwork::pg::scratch::{LazyScratch, Scratch};
 use formwork::plan::planner::{PlanOptions, make_plan};
@@ -27,19 +24,7 @@ fn scratch() -> LazyScratch {
 
 /// The declaration a user would have after `formwork dump` of a database holding `sql`.
 async fn declaration_of(sql: &str) -> Model {
-    let db = TestDb::new().await;
-    if !sql.trim().is_empty() {
-        db.execute(sql).await;
-    }
-    let model = introspect(&db.client().await).await.unwrap().model;
-    let files: Vec<SourceFile> = model_to_files(&model)
-        .into_iter()
-        .map(|(path, text)| SourceFile {
-            name: path.display().to_string(),
-            text,
-        })
-        .collect();
-    load_sources(&files).unwrap_or_else(|e| panic!("dumped KDL does not load: {e:?}"))
+    common::declaration_of(sql).await
 }
 
 /// Tables of `sql`'s database with their row counts.
@@ -77,36 +62,8 @@ async fn case(before: &str, rows: &str, after: &str, options: PlanOptions) -> Ve
         db.execute(rows).await;
     }
     let rows_before = counts(&db).await;
-    let scratch = scratch();
-    let current = introspect(&db.client().await).await.unwrap();
-    let planned = make_plan(&current, &desired, &scratch, &options)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("planning failed: {e}\n--- before:\n{before}\n--- after:\n{after}")
-        });
+    let planned = common::converge(&db, &desired, &options).await;
     let sqls: Vec<String> = planned.plan.steps().iter().map(|s| s.sql.clone()).collect();
-    formwork::apply::execute_steps(&db.client().await, &planned.plan)
-        .await
-        .unwrap_or_else(|e| panic!("applying failed: {e}"));
-    let now = introspect(&db.client().await).await.unwrap();
-    assert_eq!(
-        fingerprint(&now.model),
-        planned.plan.desired_fingerprint(),
-        "not converged after:\n{}",
-        sqls.join(";\n")
-    );
-    let again = make_plan(&now, &desired, &scratch, &options).await.unwrap();
-    assert!(
-        again.plan.steps().is_empty(),
-        "second plan not empty after:\n{}\nsecond:\n{:?}",
-        sqls.join(";\n"),
-        again
-            .plan
-            .steps()
-            .iter()
-            .map(|s| &s.sql)
-            .collect::<Vec<_>>()
-    );
     // Rows survive in every table that still exists.
     let rows_after = counts(&db).await;
     for (table, n) in rows_before {

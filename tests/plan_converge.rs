@@ -6,7 +6,6 @@
 mod common;
 
 use common::TestDb;
-use formwork::catalog::fingerprint::fingerprint;
 use formwork::plan::planner::{PlanOptions, Planned, PlannerError, make_plan};
 use formwork::plan::{HazardKind, Phase};
 
@@ -23,42 +22,7 @@ async fn count(db: &TestDb, table: &str) -> i64 {
 
 /// Plan `db` toward `kdl`, apply, and check convergence. Returns the plan.
 async fn converge(db: &TestDb, kdl: &str, options: PlanOptions) -> Planned {
-    let desired = declared(kdl);
-    let scratch = scratch();
-    let before = catalog(db).await;
-    let planned = make_plan(&before, &desired, &scratch, &options)
-        .await
-        .unwrap_or_else(|e| panic!("planning failed: {e}"));
-    formwork::apply::execute_steps(&db.client().await, &planned.plan)
-        .await
-        .unwrap_or_else(|e| panic!("applying failed: {e}"));
-    let after = catalog(db).await;
-    assert_eq!(
-        fingerprint(&after.model),
-        planned.plan.desired_fingerprint(),
-        "the database does not have the declared fingerprint after the plan:\n{}",
-        planned
-            .plan
-            .steps()
-            .iter()
-            .map(|s| s.sql.clone())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let again = make_plan(&after, &desired, &scratch, &options)
-        .await
-        .unwrap_or_else(|e| panic!("planning again failed: {e}"));
-    assert!(
-        again.plan.steps().is_empty(),
-        "a second plan is not empty: {:?}",
-        again
-            .plan
-            .steps()
-            .iter()
-            .map(|s| &s.sql)
-            .collect::<Vec<_>>()
-    );
-    planned
+    common::converge(db, &declared(kdl), &options).await
 }
 
 fn sqls(p: &Planned) -> Vec<String> {

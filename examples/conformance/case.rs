@@ -158,9 +158,12 @@ async fn pipeline(scratch: &LazyScratch, case: &Case, a: &ScratchDb, b: &Scratch
             Err(e) => return fail(Class::Introspect, signature(&e.to_string()), e.to_string()),
         }
     }
-    let (Some(to), Some(from)) = (catalogs.pop(), catalogs.pop()) else {
+    let (Some(to), Some(mut from)) = (catalogs.pop(), catalogs.pop()) else {
         return Outcome::Broken("lost a catalog".into());
     };
+    // Roles are server-wide and loading the to-state may have created some after the
+    // from-state was read; a user's roles exist before they plan.
+    from.roles.clone_from(&to.roles);
     let mut kinds: Vec<String> = from
         .unmanaged
         .iter()

@@ -217,11 +217,13 @@ impl Canon for Sequence {
             owned_by,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         options.canon(h);
         owned_by.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -253,6 +255,7 @@ impl Canon for Column {
             collation,
             comment,
             renamed_from: _,
+            grants,
         } = self;
         name.canon(h);
         data_type.canon(h);
@@ -262,6 +265,7 @@ impl Canon for Column {
         generated.canon(h);
         collation.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
     }
 }
 
@@ -450,6 +454,9 @@ impl Canon for Table {
             comment,
             renamed_from: _,
             triggers,
+            row_security,
+            policies,
+            grants,
         } = self;
         name.canon(h);
         persistence.canon(h);
@@ -461,12 +468,44 @@ impl Canon for Table {
         exclusions.canon(h);
         indexes.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
         // Only tables with triggers encode them, so the fingerprints of tables without any
         // stay what they were before triggers were managed.
         if !triggers.is_empty() {
             tag(h, 0x7);
             triggers.canon(h);
         }
+        // Row-level security came later: encoded only when present, so that the fingerprint
+        // of a table without it is what it always was. The trailing section cannot be
+        // confused with anything else, since the fixed fields end before it.
+        if !row_security.is_off() || !policies.is_empty() {
+            "row-security".canon(h);
+            row_security.enabled.canon(h);
+            row_security.forced.canon(h);
+            policies.canon(h);
+        }
+    }
+}
+
+impl Canon for Policy {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Policy {
+            name,
+            permissive,
+            command,
+            roles,
+            using,
+            with_check,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        permissive.canon(h);
+        command.keyword().canon(h);
+        roles.canon(h);
+        using.canon(h);
+        with_check.canon(h);
+        comment.canon(h);
     }
 }
 
@@ -479,16 +518,163 @@ impl Canon for View {
             comment,
             renamed_from: _,
             triggers,
+            grants,
         } = self;
         name.canon(h);
         query.canon(h);
         options.canon(h);
         comment.canon(h);
+        grants_canon(grants, h);
         // As for tables: views without triggers keep the encoding they had.
         if !triggers.is_empty() {
             tag(h, 0x7);
             triggers.canon(h);
         }
+    }
+}
+
+/// Grants as the set of (grantee, privilege, grant option) they give, so that two lists saying
+/// the same in different groupings encode alike.
+pub(crate) fn grants_canon(grants: &[Grant], h: &mut Vec<u8>) {
+    let set = exploded(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (grantee, privilege, option) in set {
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+/// Default privileges as the set of (for role, kind, grantee, privilege, grant option).
+pub(crate) fn default_grants_canon(grants: &[DefaultGrant], h: &mut Vec<u8>) {
+    let set = exploded_defaults(grants);
+    h.extend_from_slice(&(set.len() as u64).to_le_bytes());
+    for (role, on, grantee, privilege, option) in set {
+        role.canon(h);
+        on.canon(h);
+        grantee.canon(h);
+        privilege.canon(h);
+        option.canon(h);
+    }
+}
+
+impl Canon for Grantee {
+    fn canon(&self, h: &mut Vec<u8>) {
+        match self {
+            Grantee::Public => tag(h, 0),
+            Grantee::Role(r) => {
+                tag(h, 1);
+                r.canon(h);
+            }
+        }
+    }
+}
+
+impl Canon for DomainCheck {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let DomainCheck {
+            name,
+            expression,
+            valid,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        expression.canon(h);
+        valid.canon(h);
+    }
+}
+
+impl Canon for Domain {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Domain {
+            name,
+            base_type,
+            collation,
+            default,
+            not_null,
+            checks,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        base_type.canon(h);
+        collation.canon(h);
+        default.canon(h);
+        not_null.canon(h);
+        checks.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for CompositeAttribute {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let CompositeAttribute {
+            name,
+            data_type,
+            collation,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        data_type.canon(h);
+        collation.canon(h);
+    }
+}
+
+impl Canon for CompositeType {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let CompositeType {
+            name,
+            attributes,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        attributes.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for RangeType {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let RangeType {
+            name,
+            subtype,
+            subtype_opclass,
+            collation,
+            canonical,
+            subtype_diff,
+            multirange,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        subtype.canon(h);
+        subtype_opclass.canon(h);
+        collation.canon(h);
+        canonical.canon(h);
+        subtype_diff.canon(h);
+        multirange.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for MaterializedView {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let MaterializedView {
+            name,
+            query,
+            options,
+            populated,
+            indexes,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        query.canon(h);
+        options.canon(h);
+        populated.canon(h);
+        indexes.canon(h);
+        comment.canon(h);
     }
 }
 

@@ -22,7 +22,7 @@ use crate::model::{Model, UnitKey, UnitKind};
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint(pub [u8; 32]);
 
-const ENCODING_VERSION: &[u8] = b"formwork-model-v3\n";
+const ENCODING_VERSION: &[u8] = b"formwork-model-v4\n";
 
 /// The fingerprint of a model.
 pub fn fingerprint(model: &Model) -> Fingerprint {
@@ -124,6 +124,8 @@ fn unit_hash(model: &Model, key: &UnitKey) -> Option<[u8; 32]> {
             let s = model.schemas.get(&key.name)?;
             s.name.canon(&mut h);
             s.comment.canon(&mut h);
+            super::canon::grants_canon(&s.grants, &mut h);
+            super::canon::default_grants_canon(&s.default_grants, &mut h);
         }
         kind => {
             let s = model.schemas.get(&key.schema)?;
@@ -133,6 +135,10 @@ fn unit_hash(model: &Model, key: &UnitKey) -> Option<[u8; 32]> {
                 UnitKind::Table => s.tables.get(&key.name)?.canon(&mut h),
                 UnitKind::View => s.views.get(&key.name)?.canon(&mut h),
                 UnitKind::Function => s.functions.get(&key.name)?.canon(&mut h),
+                UnitKind::MaterializedView => s.materialized_views.get(&key.name)?.canon(&mut h),
+                UnitKind::Domain => s.domains.get(&key.name)?.canon(&mut h),
+                UnitKind::Composite => s.composites.get(&key.name)?.canon(&mut h),
+                UnitKind::Range => s.ranges.get(&key.name)?.canon(&mut h),
                 UnitKind::Extension | UnitKind::Schema => return None,
             }
         }
@@ -262,6 +268,7 @@ mod tests {
             t.columns.insert(
                 c.to_string(),
                 Column {
+                    grants: Vec::new(),
                     name: c.to_string(),
                     data_type: "integer".into(),
                     not_null: false,

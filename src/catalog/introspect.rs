@@ -8,9 +8,13 @@
 //! in the assembly below.
 
 use std::collections::HashMap;
+
+use indexmap::IndexMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_postgres::{Client, Row};
+
+mod user_types;
 
 use super::{Catalog, CatalogError, ServerInfo};
 use crate::model::*;
@@ -28,10 +32,12 @@ const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
 const FUNCTIONS: &str = include_str!("queries/functions.sql");
 const TRIGGERS: &str = include_str!("queries/triggers.sql");
+const POLICIES: &str = include_str!("queries/policies.sql");
+const PRIVILEGES: &str = include_str!("queries/privileges.sql");
 
 /// The number of catalog queries one introspection runs, whatever the size of the schema
 /// (session set-up statements not counted).
-pub const QUERY_COUNT: usize = 12;
+pub const QUERY_COUNT: usize = 14;
 
 /// Read the whole schema of the database `client` is connected to.
 pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
@@ -244,6 +250,8 @@ struct Rows {
     unmanaged: Vec<Row>,
     functions: Vec<Row>,
     triggers: Vec<Row>,
+    policies: Vec<Row>,
+    privileges: Vec<Row>,
 }
 
 /// How many groups [`fetch`] splits the queries into: more connections than this would idle.
@@ -291,6 +299,7 @@ async fn fetch_and_assemble(
         system_identifier: get::<Option<String>>(row, "system_identifier")?.unwrap_or_default(),
         database: get(row, "database")?,
     };
+    let roles: Vec<String> = get(row, "roles")?;
     let v = server.version_num;
     let (indexes, columns, rest) = tokio::try_join!(
         query(count, on(0), "indexes", INDEXES, v),
@@ -307,6 +316,8 @@ async fn fetch_and_assemble(
                 query(count, c, "unmanaged", UNMANAGED, v).await?,
                 query(count, c, "functions", FUNCTIONS, v).await?,
                 query(count, c, "triggers", TRIGGERS, v).await?,
+                query(count, c, "policies", POLICIES, v).await?,
+                query(count, c, "privileges", PRIVILEGES, v).await?,
             ))
         }
     )?;
@@ -320,9 +331,12 @@ async fn fetch_and_assemble(
         unmanaged,
         functions,
         triggers,
+        policies,
+        privileges,
     ) = rest;
     Reader::assemble(
         server,
+        roles,
         Rows {
             schemas,
             extensions,
@@ -335,6 +349,8 @@ async fn fetch_and_assemble(
             unmanaged,
             functions,
             triggers,
+            policies,
+            privileges,
         },
     )
 }
@@ -354,7 +370,11 @@ struct IndexInfo {
 const PUBLIC_DEFAULT_COMMENT: &str = "standard public schema";
 
 impl Reader {
-    fn assemble(server: ServerInfo, rows: Rows) -> Result<Catalog, CatalogError> {
+    fn assemble(
+        server: ServerInfo,
+        roles: Vec<String>,
+        rows: Rows,
+    ) -> Result<Catalog, CatalogError> {
         let mut model = Model::default();
         let mut unmanaged = Vec::new();
         let mut note = |kind: ObjectKind, name: String| unmanaged.push(Unmanaged { kind, name });
@@ -416,9 +436,12 @@ impl Reader {
                         },
                     );
                 }
-                "d" => note(ObjectKind::Domain, qualified),
-                "c" => note(ObjectKind::CompositeType, qualified),
-                "r" => note(ObjectKind::RangeType, qualified),
+                "d" | "c" | "r" => {
+                    let Some(s) = model.schemas.get_mut(&schema) else {
+                        continue;
+                    };
+                    user_types::read(s, name, &row)?;
+                }
                 _ => note(ObjectKind::Other, format!("type {qualified}")),
             }
         }
@@ -458,6 +481,7 @@ impl Reader {
             s.sequences.insert(
                 name.clone(),
                 Sequence {
+                    grants: Vec::new(),
                     name,
                     options: normalize_sequence(&data_type, "bigint", numbers, cycle),
                     owned_by: owner.map(|(s, t, c)| ColumnRef {
@@ -480,10 +504,16 @@ impl Reader {
             // The catalog keeps options in the order they were last set; name order makes
             // equal schemas read (and dump) identically.
             options.sort_by(|a, b| option_name(a).cmp(option_name(b)));
-            if get::<bool>(&row, "has_grants")? {
+            let managed = matches!((kind.as_str(), is_partition), ("r", false) | ("v", _));
+            if !managed && get::<bool>(&row, "has_grants")? {
                 note(ObjectKind::Grant, format!("privileges on {qualified}"));
             }
-            if get::<bool>(&row, "row_security")? {
+            let row_security = RowSecurity {
+                enabled: get(&row, "row_security")?,
+                forced: get(&row, "force_row_security")?,
+            };
+            // Managed on plain tables (below); on other relations it is left alone.
+            if !row_security.is_off() && (kind != "r" || is_partition) {
                 note(
                     ObjectKind::Policy,
                     format!("row-level security enabled on {qualified}"),
@@ -517,6 +547,7 @@ impl Reader {
                             name,
                             persistence,
                             comment: get(&row, "comment")?,
+                            row_security,
                             ..Table::default()
                         },
                     );
@@ -525,16 +556,11 @@ impl Reader {
                     let query: String =
                         get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
                     let query = query.trim().trim_end_matches(';').trim_end().to_string();
-                    let options = options
-                        .iter()
-                        .map(|o| match o.split_once('=') {
-                            Some((k, v)) => (k.to_string(), v.to_string()),
-                            None => (o.clone(), String::new()),
-                        })
-                        .collect();
+                    let options = options_map(&options);
                     s.views.insert(
                         name.clone(),
                         View {
+                            grants: Vec::new(),
                             name,
                             query,
                             options,
@@ -547,7 +573,22 @@ impl Reader {
                 ("p", false) => note(ObjectKind::PartitionedTable, qualified),
                 ("r" | "p", true) => note(ObjectKind::Partition, qualified),
                 ("f", _) => note(ObjectKind::ForeignTable, qualified),
-                ("m", _) => note(ObjectKind::MaterializedView, qualified),
+                ("m", _) => {
+                    let query: String =
+                        get::<Option<String>>(&row, "view_query")?.unwrap_or_default();
+                    s.materialized_views.insert(
+                        name.clone(),
+                        MaterializedView {
+                            name,
+                            query: query.trim().trim_end_matches(';').trim_end().to_string(),
+                            options: options_map(&options),
+                            populated: get(&row, "populated")?,
+                            indexes: IndexMap::new(),
+                            comment: get(&row, "comment")?,
+                            renamed_from: None,
+                        },
+                    );
+                }
                 _ => note(ObjectKind::Other, format!("relation {qualified}")),
             }
         }
@@ -594,6 +635,7 @@ impl Reader {
             t.columns.insert(
                 name.clone(),
                 Column {
+                    grants: Vec::new(),
                     name,
                     data_type,
                     not_null: get(&row, "not_null")?,
@@ -624,10 +666,15 @@ impl Reader {
                 constraint_indexes.insert((schema, name), info);
                 continue;
             }
-            let Some(t) = table_mut(&mut model, &schema, &table) else {
-                continue;
+            let indexes = match model.schemas.get_mut(&schema) {
+                Some(s) if s.tables.contains_key(&table) => &mut s.tables[&table].indexes,
+                Some(s) => match s.materialized_views.get_mut(&table) {
+                    Some(m) => &mut m.indexes,
+                    None => continue,
+                },
+                None => continue,
             };
-            t.indexes.insert(
+            indexes.insert(
                 name.clone(),
                 Index {
                     name,
@@ -767,6 +814,37 @@ impl Reader {
 
         super::routines::functions(&mut model, rows.functions)?;
         super::routines::triggers(&mut model, rows.triggers, &mut note)?;
+        for row in rows.policies {
+            let schema: String = get(&row, "schema")?;
+            let table: String = get(&row, "table_name")?;
+            let Some(t) = table_mut(&mut model, &schema, &table) else {
+                continue;
+            };
+            let mut roles: Vec<String> = get::<Vec<Option<String>>>(&row, "roles")?
+                .into_iter()
+                .flatten()
+                .collect();
+            // Byte order, as declarations sort them (the server's collation may differ).
+            roles.sort();
+            roles.dedup();
+            let policy = Policy {
+                name: get(&row, "name")?,
+                permissive: get(&row, "permissive")?,
+                command: match get::<String>(&row, "command")?.as_str() {
+                    "r" => PolicyCommand::Select,
+                    "a" => PolicyCommand::Insert,
+                    "w" => PolicyCommand::Update,
+                    "d" => PolicyCommand::Delete,
+                    _ => PolicyCommand::All,
+                },
+                roles,
+                using: get(&row, "using_expr")?,
+                with_check: get(&row, "check_expr")?,
+                comment: get(&row, "comment")?,
+                renamed_from: None,
+            };
+            t.policies.insert(policy.name.clone(), policy);
+        }
 
         for row in rows.unmanaged {
             let kind = match get::<String>(&row, "kind")?.as_str() {
@@ -785,14 +863,102 @@ impl Reader {
             note(kind, get(&row, "name")?);
         }
 
+        for row in rows.privileges {
+            if let Some(object) = attach_grant(&mut model, &row)? {
+                // An object the model does not hold (an identity's sequence, say): its
+                // privileges are not managed, and saying so beats dropping them silently.
+                note(ObjectKind::Grant, format!("privileges on {object}"));
+            }
+        }
+        for s in model.schemas.values_mut() {
+            normalize_grants(&mut s.grants);
+            normalize_default_grants(&mut s.default_grants);
+            s.sequences
+                .values_mut()
+                .for_each(|q| normalize_grants(&mut q.grants));
+            s.views
+                .values_mut()
+                .for_each(|v| normalize_grants(&mut v.grants));
+            for t in s.tables.values_mut() {
+                normalize_grants(&mut t.grants);
+                t.columns
+                    .values_mut()
+                    .for_each(|c| normalize_grants(&mut c.grants));
+            }
+        }
+
         unmanaged.sort();
         unmanaged.dedup();
         Ok(Catalog {
             model,
             unmanaged,
             server,
+            roles: Some(roles),
         })
     }
+}
+
+/// `name=value` reloptions by name.
+fn options_map(options: &[String]) -> IndexMap<String, String> {
+    options
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (o.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// Put one row of privileges.sql on its object. When the model does not hold the object,
+/// its description (`sequence public.t_id_seq`) is returned instead.
+fn attach_grant(model: &mut Model, row: &Row) -> Result<Option<String>, CatalogError> {
+    let kind: String = get(row, "kind")?;
+    let schema: String = get(row, "schema")?;
+    let name: String = get(row, "name")?;
+    let grant = Grant {
+        grantee: match get::<Option<String>>(row, "grantee")? {
+            None => Grantee::Public,
+            Some(role) => Grantee::Role(role),
+        },
+        privileges: get(row, "privileges")?,
+        with_grant_option: get(row, "grantable")?,
+    };
+    let column: Option<String> = get(row, "column_name")?;
+    let object = match &column {
+        Some(c) => format!("column {schema}.{name}.{c}"),
+        None if kind == "schema" => format!("schema {schema}"),
+        None => format!("{kind} {schema}.{name}"),
+    };
+    let Some(s) = model.schemas.get_mut(&schema) else {
+        return Ok(Some(object));
+    };
+    if kind == "default" {
+        s.default_grants.push(DefaultGrant {
+            for_role: name,
+            on: column.unwrap_or_default(),
+            grant,
+        });
+        return Ok(None);
+    }
+    let list = match kind.as_str() {
+        "schema" => Some(&mut s.grants),
+        "sequence" => s.sequences.get_mut(&name).map(|q| &mut q.grants),
+        "view" => s.views.get_mut(&name).map(|v| &mut v.grants),
+        "table" => s.tables.get_mut(&name).map(|t| &mut t.grants),
+        "column" => s
+            .tables
+            .get_mut(&name)
+            .and_then(|t| t.columns.get_mut(column.as_deref().unwrap_or_default()))
+            .map(|c| &mut c.grants),
+        _ => None,
+    };
+    Ok(match list {
+        Some(list) => {
+            list.push(grant);
+            None
+        }
+        None => Some(object),
+    })
 }
 
 /// The name of a `name=value` reloption.
@@ -939,6 +1105,7 @@ mod tests {
             INDEXES,
             CONSTRAINTS,
             UNMANAGED,
+            POLICIES,
         ] {
             let expanded = expand(sql, 180000);
             assert!(!expanded.contains("{{"), "{expanded}");

@@ -32,6 +32,10 @@ pub struct Catalog {
     /// Objects present in the database that formwork leaves alone, sorted.
     pub unmanaged: Vec<Unmanaged>,
     pub server: ServerInfo,
+    /// Every role of the server, sorted, to check that the roles a declaration grants to
+    /// exist (formwork never creates roles); `None` when unknown (an older snapshot).
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
 }
 
 /// Identity of the server and database that were read.

@@ -41,6 +41,7 @@ struct SnapshotRef<'a> {
     fingerprint: Fingerprint,
     server: &'a ServerInfo,
     unmanaged: &'a [Unmanaged],
+    roles: &'a Option<Vec<String>>,
     model: &'a Model,
 }
 
@@ -50,6 +51,8 @@ struct SnapshotOwned {
     fingerprint: Fingerprint,
     server: ServerInfo,
     unmanaged: Vec<Unmanaged>,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
     model: Model,
 }
 
@@ -165,6 +168,7 @@ pub fn encode(catalog: &Catalog) -> Result<(String, Fingerprint), SnapshotError>
         fingerprint,
         server: &catalog.server,
         unmanaged: &catalog.unmanaged,
+        roles: &catalog.roles,
         model: &catalog.model,
     };
     let mut text =
@@ -309,6 +313,7 @@ fn parse(text: &str, origin: &str) -> Result<Catalog, SnapshotError> {
         model: snap.model,
         unmanaged: snap.unmanaged,
         server: snap.server,
+        roles: snap.roles,
     })
 }
 
@@ -374,6 +379,7 @@ mod tests {
             t.columns.insert(
                 name.into(),
                 Column {
+                    grants: Vec::new(),
                     name: name.into(),
                     data_type: ty.into(),
                     not_null: true,
@@ -404,6 +410,7 @@ mod tests {
                 system_identifier: "7300000000000000000".into(),
                 database: "app".into(),
             },
+            roles: Some(vec!["app".into(), "postgres".into()]),
         }
     }
 

@@ -67,6 +67,14 @@ pub struct Args {
     /// tables). They are still listed with their locks.
     #[arg(long)]
     allow_blocking: bool,
+    /// Refresh this materialized view at the end of the plan (`schema.name`, or `name` in
+    /// `public`; repeatable), even when its declaration did not change. CONCURRENTLY when it
+    /// has a unique index without WHERE on plain columns; otherwise the refresh blocks its
+    /// readers and needs --allow-blocking.
+    ///
+    /// Example: formwork plan --db "$DATABASE_URL" --refresh reports.daily_totals
+    #[arg(long, value_name = "NAME")]
+    refresh: Vec<String>,
     /// How long a step may wait for a lock that blocks reads or writes before it gives up
     /// (`lock_timeout`, sealed into those steps; apply then retries it with backoff).
     ///
@@ -142,6 +150,14 @@ pub fn run(args: Args) -> miette::Result<ExitCode> {
             allow_blocking: args.allow_blocking,
             lock_timeout_ms: Some(args.lock_timeout),
             estimates,
+            refresh: args
+                .refresh
+                .iter()
+                .map(|n| match n.split_once('.') {
+                    Some((schema, name)) => crate::model::QualifiedName::new(schema, name),
+                    None => crate::model::QualifiedName::new("public", n),
+                })
+                .collect(),
             progress: if progress {
                 crate::plan::planner::Progress::new(|line| eprintln!("{line}"))
             } else {

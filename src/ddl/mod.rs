@@ -5,14 +5,18 @@
 //!
 //! Order is what makes the output runnable:
 //! 1. schemas, then extensions (an extension may live in a declared schema and supply types);
-//! 2. enums and sequences (column types and `nextval` defaults refer to them);
+//! 2. enums, then domains, composite and range types in dependency order (see [`types`]),
+//!    then sequences (column types and `nextval` defaults refer to them);
 //! 3. tables with their columns and the constraints that only involve the table itself
 //!    (primary key, unique, valid checks, exclusions);
 //! 4. indexes (a foreign key may rely on a unique index that is not a constraint);
 //! 5. what needs every table to exist: `NOT VALID` checks, foreign keys (so reference cycles
 //!    need no special case), `ALTER SEQUENCE ... OWNED BY`;
-//! 6. views, ordered by the relations their queries mention (see [`views`]);
-//! 7. comments.
+//! 6. views and materialized views (with their indexes), ordered by the relations their
+//!    queries mention (see [`views`], [`matviews`]);
+//! 7. row-level security and policies (their expressions may read any relation);
+//! 8. comments;
+//! 9. privileges (see [`privileges`]).
 //!
 //! Functions come before the tables (bodies unchecked, so they may name tables), except those
 //! whose creation needs the tables (SQL-standard bodies, row types in the signature), which
@@ -28,7 +32,11 @@
 //! runnable script.
 
 pub(crate) mod functions;
+pub(crate) mod matviews;
+pub mod policies;
+pub mod privileges;
 pub(crate) mod table;
+pub(crate) mod types;
 pub(crate) mod views;
 
 use crate::model::{Model, Schema, SequenceOptions};
@@ -68,6 +76,7 @@ pub fn render(model: &Model) -> Vec<String> {
             ));
         }
     }
+    out.extend(types::create_all(model));
     for schema in model.schemas.values() {
         for seq in schema.sequences.values() {
             let mut stmt = format!("CREATE SEQUENCE {}", table::qname(schema, &seq.name));
@@ -107,12 +116,22 @@ pub fn render(model: &Model) -> Vec<String> {
         }
     }
     out.extend(late);
-    for (schema, view) in views::in_dependency_order(model) {
-        out.push(views::create_view(schema, view));
+    for rel in matviews::in_dependency_order(model) {
+        match rel {
+            matviews::Rel::View(schema, view) => out.push(views::create_view(schema, view)),
+            matviews::Rel::Materialized(schema, m) => {
+                out.extend(matviews::create(&names, schema, m))
+            }
+        }
+    }
+    for (schema, t) in model.tables() {
+        let q = crate::model::QualifiedName::new(&schema.name, &t.name);
+        out.extend(policies::for_table(&q, t));
     }
     out.extend(functions_order::triggers(model));
     out.extend(comments(model));
     out.extend(functions_order::comments(model));
+    out.extend(privileges::all(model));
     out
 }
 
@@ -189,6 +208,7 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
             &e.comment,
         ));
     }
+    out.extend(types::comments(schema));
     for seq in schema.sequences.values() {
         out.extend(comment_on(
             format!("SEQUENCE {}", table::qname(schema, &seq.name)),
@@ -203,6 +223,9 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
             format!("VIEW {}", table::qname(schema, &v.name)),
             &v.comment,
         ));
+    }
+    for m in schema.materialized_views.values() {
+        out.extend(matviews::comments(schema, m));
     }
     out
 }

@@ -8,6 +8,7 @@ use crate::model::*;
 
 fn col(name: &str, ty: &str) -> Column {
     Column {
+        grants: Vec::new(),
         name: name.into(),
         data_type: ty.into(),
         not_null: false,
@@ -56,6 +57,7 @@ fn key(target: IndexKeyTarget) -> IndexKey {
 
 fn view(name: &str, query: &str) -> View {
     View {
+        grants: Vec::new(),
         name: name.into(),
         query: query.into(),
         options: IndexMap::new(),
@@ -337,6 +339,7 @@ fn sequences_come_before_tables_and_ownership_after() {
     s.sequences.insert(
         "t_id_seq".into(),
         Sequence {
+            grants: Vec::new(),
             name: "t_id_seq".into(),
             options: SequenceOptions {
                 data_type: Some("integer".into()),

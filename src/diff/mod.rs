@@ -7,8 +7,8 @@
 //!
 //! Each object kind has one file that knows how to compare it and which statements change it:
 //! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
-//! `constraints`, `indexes`, `views`, `functions` (functions and procedures), `triggers`;
-//! `renames` makes table and column renames by expand and
+//! `constraints`, `indexes`, `views`, `functions` (functions and procedures), `triggers`,
+//! `privileges`; `renames` makes table and column renames by expand and
 //! contract. They produce [`Draft`]s: one statement each, with the
 //! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
 //! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
@@ -27,6 +27,9 @@ pub mod enum_rebuild;
 mod enums;
 mod functions;
 mod indexes;
+pub mod matviews;
+mod policies;
+mod privileges;
 mod renames;
 mod retype;
 mod schemas;
@@ -34,9 +37,11 @@ mod sequences;
 mod tables;
 pub mod transitional;
 mod triggers;
+mod types;
 mod views;
 
 pub use functions::views_calling_units;
+pub use types::carry_intent as carry_user_type_intent;
 
 use std::collections::HashSet;
 
@@ -48,12 +53,14 @@ use crate::plan::{Hazard, HazardKind, Phase};
 
 /// Where a draft goes in the plan. Drafts are sorted by stage (stable, so drafts of one stage
 /// keep the order they were produced in, which matters for multi-step sequences such as
-/// `SET NOT NULL`). Everything before [`Stage::DropView`] is the expand phase.
+/// `SET NOT NULL`). Everything before [`Stage::Revoke`] is the expand phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     CreateSchema,
     Extension,
     Enum,
+    /// Domains, composite and range types: created, renamed, changed in place.
+    Type,
     Sequence,
     /// Views dropped to be recreated later in this phase (their query changed, or a column
     /// they read is changing type or going away).
@@ -95,8 +102,18 @@ pub enum Stage {
     /// Triggers created or replaced, and their enabled state: after their functions and
     /// tables.
     Trigger,
+    /// Row-level security flags and policies: after every relation their expressions may
+    /// read exists, before anything they read goes away (`policies`).
+    Policy,
+    /// `REFRESH MATERIALIZED VIEW` steps a plan was asked for (`--refresh`): last, once
+    /// everything the queries read is in its new shape.
+    Refresh,
     Comment,
+    /// Privileges the declaration adds, once every object they are on exists.
+    Grant,
     // Contract: what only the previous application version needed.
+    /// Privileges the declaration no longer gives (the previous version may still use them).
+    Revoke,
     DropView,
     DropTrigger,
     DropIndex,
@@ -105,6 +122,8 @@ pub enum Stage {
     /// After the tables, triggers and columns that used them.
     DropFunction,
     DropSequence,
+    /// Domains, composite and range types, after the columns and types that use them.
+    DropType,
     DropEnum,
     DropExtension,
     DropSchema,
@@ -112,7 +131,7 @@ pub enum Stage {
 
 impl Stage {
     pub fn phase(self) -> Phase {
-        if self >= Stage::DropView {
+        if self >= Stage::Revoke {
             Phase::Contract
         } else {
             Phase::Expand
@@ -296,6 +315,10 @@ impl Ctx<'_> {
 /// of a table in `schema`.
 fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
     schema.views.contains_key(name)
+        || schema
+            .materialized_views
+            .values()
+            .any(|m| m.name == name || m.indexes.contains_key(name))
         || schema.sequences.contains_key(name)
         || schema.enums.contains_key(name)
         || schema.tables.values().any(|t| {
@@ -314,7 +337,7 @@ fn schema_uses(schema: &crate::model::Schema, name: &str) -> bool {
 /// `renamed_from` in `desired`.
 pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Unsupported> {
     let separated = transitional::separate(current, desired);
-    let current = separated.model;
+    let current = types::with_renamed_types(&separated.model, desired).unwrap_or(separated.model);
     let mut ctx = Ctx {
         current: &current,
         desired,
@@ -330,14 +353,17 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);
+    types::diff(&mut ctx);
     sequences::diff(&mut ctx);
     tables::diff(&mut ctx);
     for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {
         ctx.push(transitional::abandon(&table, &column, &shadow.name));
     }
     functions::diff(&mut ctx);
-    views::diff(&mut ctx);
+    let created_matviews = matviews::diff(&mut ctx);
+    views::diff(&mut ctx, created_matviews);
     triggers::diff(&mut ctx);
+    privileges::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {
             message: ctx.unsupported.join("\n"),
@@ -478,7 +504,21 @@ pub(crate) fn temp_name(purpose: &str, parts: &[&str]) -> String {
     format!("formwork_{purpose}_{}", &hex[..16])
 }
 
-/// The tables and views of `model` by (schema, name), for [`view_reads`].
+/// The unit of the relation `q` of `model`: its view or materialized view, a table otherwise.
+pub fn relation_unit(model: &Model, q: &QualifiedName) -> crate::model::UnitKey {
+    use crate::model::{UnitKey, UnitKind};
+    let s = model.schemas.get(&q.schema);
+    let kind = if s.is_some_and(|s| s.views.contains_key(&q.name)) {
+        UnitKind::View
+    } else if s.is_some_and(|s| s.materialized_views.contains_key(&q.name)) {
+        UnitKind::MaterializedView
+    } else {
+        UnitKind::Table
+    };
+    UnitKey::new(kind, &q.schema, &q.name)
+}
+
+/// The tables, views and materialized views of `model` by (schema, name), for [`view_reads`].
 pub fn relation_names(model: &Model) -> HashSet<(&str, &str)> {
     model
         .schemas
@@ -487,6 +527,7 @@ pub fn relation_names(model: &Model) -> HashSet<(&str, &str)> {
             s.tables
                 .keys()
                 .chain(s.views.keys())
+                .chain(s.materialized_views.keys())
                 .map(move |n| (s.name.as_str(), n.as_str()))
         })
         .collect()

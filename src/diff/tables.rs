@@ -68,6 +68,7 @@ fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, t: &Table) {
             sql,
         ));
     }
+    super::policies::create(ctx, &QualifiedName::new(&schema.name, &t.name), t);
 }
 
 /// Drop tables, foreign keys between them first so that the order among them does not matter.
@@ -111,11 +112,9 @@ fn drop_tables(ctx: &mut Ctx, dropped: &[(&str, &Table)]) {
         }
         // A view taking the table's name must be created in the expand phase, after the table
         // is gone.
-        let replaced = ctx
-            .desired
-            .schemas
-            .get(*schema)
-            .is_some_and(|s| s.views.contains_key(&t.name));
+        let replaced = ctx.desired.schemas.get(*schema).is_some_and(|s| {
+            s.views.contains_key(&t.name) || s.materialized_views.contains_key(&t.name)
+        });
         let q = display(schema, &t.name);
         // Foreign keys still in place go with the table, and lock what they reference.
         let referenced: Vec<QualifiedName> = t
@@ -240,6 +239,7 @@ fn alter(ctx: &mut Ctx, names: &Names, schema: &Schema, c: &Table, d: &Table, re
     }
 
     super::indexes::diff_table(ctx, names, schema, c, d);
+    super::policies::diff_table(ctx, &tq, c, d);
 
     if c.comment != d.comment {
         ctx.push(super::comment_on(

@@ -3,6 +3,7 @@ use crate::model::{Column, Schema, Table};
 
 fn column(name: &str, ty: &str) -> Column {
     Column {
+        grants: Vec::new(),
         name: name.into(),
         data_type: ty.into(),
         not_null: false,

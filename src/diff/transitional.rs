@@ -21,6 +21,10 @@
 //!    concurrently and renames the new one (a later difference is then diffed as usual).
 //! 3. killed after dropping the old `i`: the plan renames the new index to `i`.
 //!
+//! Query change of materialized view `m` (`matviews`, `formwork_mv_<h>` with indexes
+//! `formwork_mvidx_<h>`): killed before the swap (one transaction), the new definition exists
+//! beside `m`; the plan drops it and builds it again. After the swap nothing is left.
+//!
 //! Rename of table `t` (see `renames`): after the expand, a view under the old name; the plan
 //! made then has its contract, `DROP VIEW`, left. Rename of column `t.c` to `d`: the table has
 //! both columns (and maybe `formwork_idx_` indexes on `d`, left in place for `renames`, which
@@ -71,6 +75,7 @@ pub enum ObjectType {
     Column,
     /// A trigger and its function (not in the model: listed for documentation only).
     Trigger,
+    MaterializedView,
 }
 
 impl std::fmt::Display for ObjectType {
@@ -82,6 +87,7 @@ impl std::fmt::Display for ObjectType {
             ObjectType::View => "view",
             ObjectType::Column => "column",
             ObjectType::Trigger => "trigger",
+            ObjectType::MaterializedView => "materialized view",
         })
     }
 }
@@ -156,6 +162,18 @@ pub const KINDS: &[Kind] = &[
         object: ObjectType::Column,
         what: "column retired by the swap of a type change",
         removal: "the next plan drops it in the contract phase",
+    },
+    Kind {
+        purpose: "mv",
+        object: ObjectType::MaterializedView,
+        what: "new definition of a materialized view whose query changes, built beside the old one",
+        removal: "the next plan drops it (with its indexes) and builds the new definition again",
+    },
+    Kind {
+        purpose: "mvidx",
+        object: ObjectType::Index,
+        what: "index of the new definition of a materialized view, renamed into place by the swap",
+        removal: "dropped with the materialized view it belongs to",
     },
     Kind {
         purpose: "oldidx",
@@ -241,6 +259,22 @@ pub fn find(current: &Model, desired: &Model) -> Vec<Found> {
                     name: v.name.clone(),
                 });
             }
+        }
+        let declared_mvs = desired.schemas.get(&s.name).map(|d| &d.materialized_views);
+        for m in s.materialized_views.keys() {
+            if declared_mvs.is_some_and(|d| d.contains_key(m)) {
+                continue;
+            }
+            let Some(kind) = recognize(m, ObjectType::MaterializedView) else {
+                continue;
+            };
+            let rebuilds =
+                declared_mvs.and_then(|d| d.keys().find(|n| hash_matches(m, "mv", &[&s.name, n])));
+            out.push(Found {
+                kind,
+                table: QualifiedName::new(&s.name, rebuilds.unwrap_or(m)),
+                name: m.clone(),
+            });
         }
         for t in s.tables.values() {
             let declared = desired
@@ -577,6 +611,21 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> Separated {
         if f.kind.object == ObjectType::Enum {
             continue;
         }
+        if f.kind.object == ObjectType::MaterializedView {
+            // Built but not swapped in: the plan starts the rebuild over.
+            if let Some(s) = model.schemas.get_mut(&f.table.schema) {
+                s.materialized_views.shift_remove(&f.name);
+            }
+            drafts.push(Draft::new(
+                Stage::Relax,
+                format!(
+                    "clean up {} {} (the new definition of {} an interrupted apply built)",
+                    f.kind.object, f.name, f.table
+                ),
+                format!("DROP MATERIALIZED VIEW {}", qn(&f.table.schema, &f.name)),
+            ));
+            continue;
+        }
         if f.kind.object == ObjectType::View {
             // The table rename is done: its contract is what remains.
             if let Some(s) = model.schemas.get_mut(&f.table.schema) {
@@ -601,7 +650,7 @@ pub(crate) fn separate(current: &Model, desired: &Model) -> Separated {
             .get(&f.table.schema)
             .and_then(|s| s.tables.get(&f.table.name));
         match f.kind.object {
-            ObjectType::View | ObjectType::Enum => {}
+            ObjectType::View | ObjectType::Enum | ObjectType::MaterializedView => {}
             // `renames` finishes a column rename from where it is.
             ObjectType::Trigger => {}
             ObjectType::Column if f.kind.purpose == "rename" => {}

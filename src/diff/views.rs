@@ -36,7 +36,9 @@ pub(super) fn dependencies(model: &Model) -> HashMap<Key, Vec<Key>> {
     out
 }
 
-pub(super) fn diff(ctx: &mut Ctx) {
+/// `created_matviews`: the drafts creating each new materialized view, pushed here in one
+/// order with the views (either kind may read the other).
+pub(super) fn diff(ctx: &mut Ctx, mut created_matviews: HashMap<Key, Vec<Draft>>) {
     let (current, desired) = (ctx.current, ctx.desired);
     let empty = Schema::default();
 
@@ -114,10 +116,9 @@ pub(super) fn diff(ctx: &mut Ctx) {
             ));
         } else if dropped.contains(&k) {
             // A table taking the view's name is created in the expand phase, after the view.
-            let replaced = desired
-                .schemas
-                .get(&s.name)
-                .is_some_and(|ds| ds.tables.contains_key(&v.name));
+            let replaced = desired.schemas.get(&s.name).is_some_and(|ds| {
+                ds.tables.contains_key(&v.name) || ds.materialized_views.contains_key(&v.name)
+            });
             ctx.push(
                 Draft::new(
                     if replaced {
@@ -163,7 +164,19 @@ pub(super) fn diff(ctx: &mut Ctx) {
         let ck = matched.iter().find(|(_, d)| *d == dk).map(|(c, _)| c)?;
         current.schemas.get(&ck.0)?.views.get(&ck.1)
     };
-    for (s, v) in in_dependency_order(desired) {
+    for rel in crate::ddl::matviews::in_dependency_order(desired) {
+        let (s, v) = match rel {
+            crate::ddl::matviews::Rel::View(s, v) => (s, v),
+            crate::ddl::matviews::Rel::Materialized(s, m) => {
+                for d in created_matviews
+                    .remove(&key(&s.name, &m.name))
+                    .unwrap_or_default()
+                {
+                    ctx.push(d);
+                }
+                continue;
+            }
+        };
         let k = key(&s.name, &v.name);
         let new = created.contains(&k) || recreated_desired.contains(&k);
         if new {

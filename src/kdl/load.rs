@@ -23,9 +23,13 @@ use super::names::{self, TableRef};
 use super::parse::{self, Document, Entry, Node, Value};
 use super::scan;
 use super::spec::{self, Ctx, NodeSpec, Ty};
+
+mod user_types;
 use super::types::{self, TypeEnv};
 use crate::model::*;
 
+mod matviews;
+mod policies;
 #[path = "load_routines.rs"]
 mod routines;
 
@@ -297,6 +301,9 @@ enum Key {
     /// Functions and procedures by schema and signature (`name(type, ...)`).
     Function(String, String),
     Trigger(String, String, String),
+    /// Policy names are unique per table.
+    Policy(String, String, String),
+    RowSecurity(String, String),
 }
 
 /// A check that needs every file loaded first.
@@ -332,6 +339,12 @@ enum Pending {
         span: SourceSpan,
         extension: String,
         schema: String,
+    },
+    /// A type text of a domain, composite or range type (`user_types`).
+    UserTypeText {
+        file: usize,
+        span: SourceSpan,
+        slot: user_types::Slot,
     },
 }
 
@@ -845,7 +858,33 @@ impl Loader {
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
                 "function" | "procedure" => self.routine(f, &name, &child),
+                "materialized-view" => self.materialized_view(f, &name, &child),
+                "domain" => self.domain(f, &name, &child),
+                "composite" => self.composite(f, &name, &child),
+                "range" => self.range(f, &name, &child),
                 "allow-data-loss" => self.data_loss(f, Some(&name), &child),
+                "default-grant" => {
+                    if let Some(d) = self.default_grant(f, &child) {
+                        if let Some(s) = self.model.schemas.get_mut(&name) {
+                            s.default_grants.push(d);
+                        }
+                    }
+                }
+                "grant" => {
+                    if name == "public" {
+                        self.conflict(
+                            f,
+                            child.name_span(),
+                            "privileges on schema `public` are not managed".into(),
+                            "each PostgreSQL major sets them up differently and formwork never \
+                             creates that schema; grant on its tables, views and sequences instead",
+                        );
+                    } else if let Some(g) = self.grant(f, &child, GrantOn::Schema) {
+                        if let Some(s) = self.model.schemas.get_mut(&name) {
+                            s.grants.push(g);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -898,7 +937,10 @@ impl Loader {
                 return;
             }
         }
-        let wants_member = matches!(kind, DataLossKind::Column | DataLossKind::EnumValue);
+        let wants_member = matches!(
+            kind,
+            DataLossKind::Column | DataLossKind::EnumValue | DataLossKind::Attribute
+        );
         let names = c.args.len() - 1;
         if names != 1 + usize::from(wants_member) {
             // Two or three arguments here, so the last one is either the name a member
@@ -1141,7 +1183,9 @@ impl Loader {
                 ),
             }
         }
+        let grants = self.grants(f, c, GrantOn::Sequence);
         let seq = Sequence {
+            grants,
             name: name.clone(),
             options,
             owned_by,
@@ -1163,12 +1207,17 @@ impl Loader {
         let query = c.arg_str(1).map(|(q, _)| q.to_string()).unwrap_or_default();
         let mut options = indexmap::IndexMap::new();
         let mut triggers = indexmap::IndexMap::new();
+        let mut grants = Vec::new();
         let vq = QualifiedName::new(schema, &name);
         for ch in self.children(f, c) {
             if ch.spec.name == "trigger" {
                 if let Some(tr) = self.trigger(f, &vq, &ch) {
                     triggers.insert(tr.name.clone(), tr);
                 }
+                continue;
+            }
+            if ch.spec.name == "grant" {
+                grants.extend(self.grant(f, &ch, GrantOn::Relation));
                 continue;
             }
             if let (Some((k, kspan)), Some((v, _))) = (ch.arg_str(0), ch.arg_str(1)) {
@@ -1183,6 +1232,7 @@ impl Loader {
             }
         }
         let view = View {
+            grants,
             name: name.clone(),
             query,
             options,
@@ -1289,6 +1339,13 @@ impl Loader {
                         t.triggers.insert(tr.name.clone(), tr);
                     }
                 }
+                "row-level-security" => self.row_security(f, &qn, &mut t, &ch),
+                "policy" => {
+                    if let Some(p) = self.policy(f, &qn, &ch) {
+                        t.policies.insert(p.name.clone(), p);
+                    }
+                }
+                "grant" => t.grants.extend(self.grant(f, &ch, GrantOn::Relation)),
                 _ => {}
             }
         }
@@ -1327,8 +1384,10 @@ impl Loader {
             expression: e,
             kind: GeneratedKind::Stored,
         });
+        let mut grants = Vec::new();
         for ch in self.children(f, c) {
             match ch.spec.name {
+                "grant" => grants.extend(self.grant(f, &ch, GrantOn::Column)),
                 "identity" => {
                     if identity.is_some() {
                         self.conflict(
@@ -1436,6 +1495,7 @@ impl Loader {
         }
         self.rename_mode(f, c, table, Some(&name));
         Some(Column {
+            grants,
             name,
             data_type,
             not_null: !nullable,
@@ -1445,6 +1505,88 @@ impl Loader {
             collation: c.prop_string("collation"),
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
+        })
+    }
+
+    /// One `default-grant` node: a grant whose privileges are checked against its `on=`.
+    fn default_grant(&mut self, f: &FileCtx, c: &Checked<'_>) -> Option<DefaultGrant> {
+        let on = c.prop_str("on")?;
+        let kind = match on {
+            "tables" => GrantOn::Relation,
+            "sequences" => GrantOn::Sequence,
+            "functions" => GrantOn::Function,
+            _ => GrantOn::Type,
+        };
+        let for_role = c.prop_string("for-role")?;
+        let grant = self.grant(f, c, kind)?;
+        Some(DefaultGrant {
+            for_role,
+            on: on.to_string(),
+            grant,
+        })
+    }
+
+    /// The `grant` children of a node.
+    fn grants(&mut self, f: &FileCtx, c: &Checked<'_>, on: GrantOn) -> Vec<Grant> {
+        let mut out = Vec::new();
+        for ch in self.children(f, c) {
+            if ch.spec.name == "grant" {
+                out.extend(self.grant(f, &ch, on));
+            }
+        }
+        out
+    }
+
+    /// One `grant` node: privilege words checked against what the object takes (so that a
+    /// typo is reported here, with its span, rather than by the scratch database).
+    fn grant(&mut self, f: &FileCtx, c: &Checked<'_>, on: GrantOn) -> Option<Grant> {
+        let mut privileges = Vec::new();
+        let mut ok = true;
+        for (word, span) in c.rest_strs(0) {
+            let upper = word.trim().to_ascii_uppercase();
+            let upper = if upper == "ALL PRIVILEGES" {
+                "ALL".to_string()
+            } else {
+                upper
+            };
+            if upper == "ALL" || on.privileges().contains(&upper.as_str()) {
+                privileges.push(upper);
+            } else {
+                ok = false;
+                self.push(
+                    Problem::new(
+                        ProblemKind::BadValue,
+                        f,
+                        span,
+                        format!("`{word}` is not a privilege {}", on.describe()),
+                    )
+                    .label("unknown privilege")
+                    .help(format!(
+                        "{} takes {} or ALL",
+                        on.describe_object(),
+                        on.privileges().join(", ")
+                    )),
+                );
+            }
+        }
+        let to = c.prop_str("to")?;
+        if to.is_empty() {
+            self.push(
+                Problem::new(
+                    ProblemKind::BadValue,
+                    f,
+                    c.prop_span("to"),
+                    "`to` names no role",
+                )
+                .label("empty")
+                .help("name a role, or \"public\" for every role"),
+            );
+            return None;
+        }
+        ok.then(|| Grant {
+            grantee: Grantee::from_declared(to),
+            privileges,
+            with_grant_option: c.prop_bool("grant-option").unwrap_or(false),
         })
     }
 
@@ -1862,7 +2004,22 @@ impl Loader {
     fn resolve(&mut self) {
         let mut enums: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for s in self.model.schemas.values() {
-            enums.insert(s.name.clone(), s.enums.keys().cloned().collect());
+            let user_types = s.domains.keys().chain(s.composites.keys()).cloned();
+            let multiranges = s.ranges.values().map(|r| {
+                r.multirange
+                    .clone()
+                    .unwrap_or_else(|| RangeType::default_multirange(&r.name))
+            });
+            enums.insert(
+                s.name.clone(),
+                s.enums
+                    .keys()
+                    .cloned()
+                    .chain(user_types)
+                    .chain(s.ranges.keys().cloned())
+                    .chain(multiranges)
+                    .collect(),
+            );
         }
         let extensions: BTreeMap<String, String> = self
             .model
@@ -1967,6 +2124,13 @@ impl Loader {
                             .help(help),
                         );
                     }
+                }
+                Pending::UserTypeText { file, span, slot } => {
+                    let env = TypeEnv {
+                        enums: &enums,
+                        extensions: &extensions,
+                    };
+                    self.resolve_user_type_text(file, span, &slot, &env);
                 }
                 Pending::OwnedBy {
                     file,
@@ -2126,6 +2290,8 @@ fn data_loss_kind(s: &str) -> Option<DataLossKind> {
         "enum-value" => DataLossKind::EnumValue,
         "sequence" => DataLossKind::Sequence,
         "extension" => DataLossKind::Extension,
+        "type" => DataLossKind::Type,
+        "attribute" => DataLossKind::Attribute,
         _ => return None,
     })
 }
@@ -2135,6 +2301,7 @@ fn data_loss_usage(kind: DataLossKind, word: &str) -> String {
     let names = match kind {
         DataLossKind::Column => "<table> <column>",
         DataLossKind::EnumValue => "<enum> <value>",
+        DataLossKind::Attribute => "<type> <attribute>",
         _ => "<name>",
     };
     format!("allow-data-loss \"{word}\" {names}")
@@ -2147,6 +2314,61 @@ fn describe_loss(loss: &DataLoss, word: &str) -> String {
     path.push(&loss.name);
     path.extend(loss.member.as_deref());
     format!("{word} `{}`", path.join("."))
+}
+
+/// What a `grant` is on, for the privileges it may name.
+#[derive(Clone, Copy)]
+enum GrantOn {
+    Schema,
+    Relation,
+    Column,
+    Sequence,
+    Function,
+    Type,
+}
+
+impl GrantOn {
+    fn privileges(self) -> &'static [&'static str] {
+        match self {
+            GrantOn::Schema => &["USAGE", "CREATE"],
+            GrantOn::Relation => &[
+                "SELECT",
+                "INSERT",
+                "UPDATE",
+                "DELETE",
+                "TRUNCATE",
+                "REFERENCES",
+                "TRIGGER",
+                "MAINTAIN",
+            ],
+            GrantOn::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
+            GrantOn::Sequence => &["USAGE", "SELECT", "UPDATE"],
+            GrantOn::Function => &["EXECUTE"],
+            GrantOn::Type => &["USAGE"],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            GrantOn::Schema => "on a schema",
+            GrantOn::Relation => "on a table or view",
+            GrantOn::Column => "on a column",
+            GrantOn::Sequence => "on a sequence",
+            GrantOn::Function => "on a function",
+            GrantOn::Type => "on a type",
+        }
+    }
+
+    fn describe_object(self) -> &'static str {
+        match self {
+            GrantOn::Schema => "a schema",
+            GrantOn::Relation => "a table or view",
+            GrantOn::Column => "a column",
+            GrantOn::Sequence => "a sequence",
+            GrantOn::Function => "a function",
+            GrantOn::Type => "a type",
+        }
+    }
 }
 
 fn identity_kind(k: &str) -> IdentityKind {

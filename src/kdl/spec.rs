@@ -26,6 +26,12 @@ pub enum Ctx {
     /// `function` and `procedure` blocks.
     Function,
     Trigger,
+    /// A row-level security `policy` block.
+    Policy,
+    MaterializedView,
+    Domain,
+    Composite,
+    Sequence,
     /// Nodes that take no children block.
     Leaf,
 }
@@ -45,6 +51,11 @@ impl Ctx {
             Ctx::View => "in a view block",
             Ctx::Function => "in a function or procedure block",
             Ctx::Trigger => "in a trigger block",
+            Ctx::Policy => "in a policy block",
+            Ctx::MaterializedView => "in a materialized-view block",
+            Ctx::Domain => "in a domain block",
+            Ctx::Composite => "in a composite block",
+            Ctx::Sequence => "in a sequence block",
             Ctx::Leaf => "here",
         }
     }
@@ -196,6 +207,8 @@ pub const FK_ACTIONS: &[&str] = &[
     "set-null",
     "set-default",
 ];
+pub const POLICY_COMMANDS: &[&str] = &["all", "select", "insert", "update", "delete"];
+pub const POLICY_KINDS: &[&str] = &["permissive", "restrictive"];
 pub const SEQ_TYPES: &[&str] = &["smallint", "integer", "bigint"];
 pub const IDENTITY_KINDS: &[&str] = &["always", "by-default"];
 
@@ -239,6 +252,8 @@ pub const DATA_LOSS_KINDS: &[&str] = &[
     "enum-value",
     "sequence",
     "extension",
+    "type",
+    "attribute",
 ];
 
 /// `allow-data-loss <kind> <name> [<member>]`, the same shape at both levels; which kinds go
@@ -252,6 +267,34 @@ const DATA_LOSS_ARGS: &[Arg] = &[
     s("member"),
 ];
 
+const GRANT_PROPS: &[Prop] = &[
+    req(
+        "to",
+        Ty::Str,
+        "the role that receives the privileges, or \"public\" for every role",
+    ),
+    p(
+        "grant-option",
+        Ty::Bool,
+        "WITH GRANT OPTION: the role may grant them on",
+    ),
+];
+
+/// `grant <privilege>... to=<role>`, the same shape on every object that takes privileges.
+const fn grant_node(parent: Ctx) -> NodeSpec {
+    NodeSpec {
+        parent,
+        name: "grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: GRANT_PROPS,
+        summary: "privileges a role holds (GRANT): `SELECT`, `INSERT`, ..., or `ALL`; see \
+                  Privileges",
+    }
+}
+
 const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
     NodeSpec {
         parent,
@@ -264,6 +307,19 @@ const fn data_loss_node(parent: Ctx, summary: &'static str) -> NodeSpec {
         summary,
     }
 }
+
+const INDEX_PROPS: &[Prop] = &[
+    RENAMED,
+    p("unique", Ty::Bool, "UNIQUE index"),
+    p("method", Ty::Str, "access method (default btree)"),
+    p("where", Ty::Str, "partial index predicate (SQL)"),
+    p(
+        "nulls-not-distinct",
+        Ty::Bool,
+        "NULLS NOT DISTINCT (unique indexes)",
+    ),
+    COMMENT,
+];
 
 /// Every node of the language.
 pub static NODES: &[NodeSpec] = &[
@@ -342,7 +398,7 @@ pub static NODES: &[NodeSpec] = &[
     NodeSpec {
         parent: Ctx::Schema,
         name: "sequence",
-        ctx: Ctx::Leaf,
+        ctx: Ctx::Sequence,
         args: &[s("name")],
         rest: None,
         min_args: 1,
@@ -364,6 +420,35 @@ pub static NODES: &[NodeSpec] = &[
         ],
         summary: "a standalone sequence",
     },
+    grant_node(Ctx::Schema),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "default-grant",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("privilege")),
+        min_args: 1,
+        props: &[
+            req(
+                "on",
+                Ty::Choice(crate::model::DEFAULT_GRANT_KINDS),
+                "the kind of objects it applies to",
+            ),
+            GRANT_PROPS[0],
+            req(
+                "for-role",
+                Ty::Str,
+                "the role whose objects created in this schema get the privileges",
+            ),
+            GRANT_PROPS[1],
+        ],
+        summary: "privileges that objects a role creates in this schema get (ALTER DEFAULT \
+                  PRIVILEGES ... IN SCHEMA); see Privileges",
+    },
+    grant_node(Ctx::Sequence),
+    grant_node(Ctx::Table),
+    grant_node(Ctx::Column),
+    grant_node(Ctx::View),
     NodeSpec {
         parent: Ctx::Schema,
         name: "table",
@@ -389,13 +474,154 @@ pub static NODES: &[NodeSpec] = &[
         props: &[RENAMED, COMMENT],
         summary: "a view; the query is SQL text",
     },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "materialized-view",
+        ctx: Ctx::MaterializedView,
+        args: &[s("name"), s("query")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "with-data",
+                Ty::Bool,
+                "#false creates it WITH NO DATA (unreadable until refreshed); default #true",
+            ),
+            COMMENT,
+        ],
+        summary: "a materialized view; the query is SQL text, indexes and storage options are children",
+    },
+    NodeSpec {
+        parent: Ctx::MaterializedView,
+        name: "index",
+        ctx: Ctx::Index,
+        args: &[s("name")],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: INDEX_PROPS,
+        summary: "an index of the materialized view, as in a table; a unique one on plain columns without `where` lets it be refreshed CONCURRENTLY",
+    },
+    NodeSpec {
+        parent: Ctx::MaterializedView,
+        name: "option",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("value")],
+        rest: None,
+        min_args: 2,
+        props: &[],
+        summary: "a storage parameter (WITH (...): fillfactor, autovacuum_enabled, ...)",
+    },
     data_loss_node(
         Ctx::Schema,
         "accept that the plan loses data in this schema: kind \"table\", \"enum\" or \
                   \"sequence\" and its name (dropped), \"column\" with the table and column \
                   (dropped or its type narrowed), \"enum-value\" with the enum and value \
-                  (removed); see Destructive changes",
+                  (removed), \"type\" and the name of a domain, composite or range type \
+                  (dropped), \"attribute\" with the composite type and attribute (dropped); see \
+                  Destructive changes",
     ),
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "domain",
+        ctx: Ctx::Domain,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "not-null",
+                Ty::Bool,
+                "NOT NULL: values of the domain cannot be null (domains allow null by default)",
+            ),
+            p("default", Ty::Str, "DEFAULT expression (SQL)"),
+            p(
+                "collation",
+                Ty::Str,
+                "COLLATE, when not the base type's default",
+            ),
+            COMMENT,
+        ],
+        summary: "a domain over a base type; CHECK constraints as `check` children",
+    },
+    NodeSpec {
+        parent: Ctx::Domain,
+        name: "check",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("expression")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p(
+                "not-valid",
+                Ty::Bool,
+                "NOT VALID: values already stored are not checked",
+            ),
+        ],
+        summary: "a CHECK constraint of the domain; the expression is SQL text naming the value \
+                  `VALUE`",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "composite",
+        ctx: Ctx::Composite,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[RENAMED, COMMENT],
+        summary: "a composite type (CREATE TYPE ... AS); attributes as children, in order",
+    },
+    NodeSpec {
+        parent: Ctx::Composite,
+        name: "attribute",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            RENAMED,
+            p("collation", Ty::Str, "COLLATE, when not the type's default"),
+        ],
+        summary: "an attribute of the composite type; the type is SQL text",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "range",
+        ctx: Ctx::Leaf,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            req(
+                "subtype",
+                Ty::Str,
+                "the type of the range's bounds (SUBTYPE)",
+            ),
+            p(
+                "subtype-opclass",
+                Ty::Str,
+                "btree operator class of the subtype, when not its default",
+            ),
+            p(
+                "collation",
+                Ty::Str,
+                "COLLATION of the bounds, when not the subtype's default",
+            ),
+            p("canonical", Ty::Str, "CANONICAL function"),
+            p("subtype-diff", Ty::Str, "SUBTYPE_DIFF function"),
+            p(
+                "multirange",
+                Ty::Str,
+                "name of the multirange type (default: PostgreSQL's, `range` replaced by \
+                 `multirange` or `_multirange` appended)",
+            ),
+            COMMENT,
+        ],
+        summary: "a range type (CREATE TYPE ... AS RANGE)",
+    },
     NodeSpec {
         parent: Ctx::View,
         name: "option",
@@ -641,19 +867,77 @@ pub static NODES: &[NodeSpec] = &[
         args: &[s("name")],
         rest: Some(s("column")),
         min_args: 1,
+        props: INDEX_PROPS,
+        summary: "an index; plain column keys as arguments, anything else as children",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "row-level-security",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: None,
+        min_args: 0,
+        props: &[
+            p(
+                "enabled",
+                Ty::Bool,
+                "ENABLE ROW LEVEL SECURITY (default #true when the node is there)",
+            ),
+            p(
+                "forced",
+                Ty::Bool,
+                "FORCE ROW LEVEL SECURITY: policies apply to the table's owner too",
+            ),
+        ],
+        summary: "the table's row-level security flags (off when the node is absent)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "policy",
+        ctx: Ctx::Policy,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
         props: &[
             RENAMED,
-            p("unique", Ty::Bool, "UNIQUE index"),
-            p("method", Ty::Str, "access method (default btree)"),
-            p("where", Ty::Str, "partial index predicate (SQL)"),
             p(
-                "nulls-not-distinct",
-                Ty::Bool,
-                "NULLS NOT DISTINCT (unique indexes)",
+                "as",
+                Ty::Choice(POLICY_KINDS),
+                "AS PERMISSIVE (default) or RESTRICTIVE",
+            ),
+            p(
+                "for",
+                Ty::Choice(POLICY_COMMANDS),
+                "the command it applies to (default all)",
+            ),
+            p(
+                "to",
+                Ty::Str,
+                "the one role it applies to (default public: every role); several roles go in a `to` child",
+            ),
+            p(
+                "using",
+                Ty::Str,
+                "USING expression (SQL): rows visible or affected",
+            ),
+            p(
+                "with-check",
+                Ty::Str,
+                "WITH CHECK expression (SQL): rows that may be written",
             ),
             COMMENT,
         ],
-        summary: "an index; plain column keys as arguments, anything else as children",
+        summary: "a row-level security policy (CREATE POLICY)",
+    },
+    NodeSpec {
+        parent: Ctx::Policy,
+        name: "to",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("role")),
+        min_args: 1,
+        props: &[],
+        summary: "the roles a policy applies to, by name (`public` for every role)",
     },
     NodeSpec {
         parent: Ctx::Index,

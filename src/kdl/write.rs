@@ -14,6 +14,8 @@
 
 use std::path::PathBuf;
 
+mod user_types;
+
 use super::format::canonicalize;
 use super::names::{default_pkey_name, quote_ref_name};
 use super::spec::Ctx;
@@ -71,7 +73,19 @@ fn schema_node(s: &Schema) -> Node {
     let mut n = Node::new("schema")
         .arg(&s.name)
         .prop_opt("comment", s.comment.as_ref());
-    let mut children = Vec::new();
+    let mut children = grant_nodes(&s.grants);
+    for d in &s.default_grants {
+        let mut n = Node::new("default-grant");
+        for p in &d.grant.privileges {
+            n = n.arg(p);
+        }
+        children.push(
+            n.prop("on", &d.on)
+                .prop("to", d.grant.grantee.as_declared())
+                .prop("for-role", &d.for_role)
+                .flag("grant-option", d.grant.with_grant_option),
+        );
+    }
     let group = |nodes: Vec<Node>, blank_each: bool, children: &mut Vec<Node>| {
         for (i, mut node) in nodes.into_iter().enumerate() {
             node.blank_before = !children.is_empty() && (blank_each || i == 0);
@@ -83,6 +97,7 @@ fn schema_node(s: &Schema) -> Node {
         false,
         &mut children,
     );
+    group(user_types::nodes(s), false, &mut children);
     group(
         s.sequences.values().map(|q| sequence(q, &s.name)).collect(),
         false,
@@ -95,6 +110,14 @@ fn schema_node(s: &Schema) -> Node {
     );
     group(
         s.views.values().map(|v| view_in(v, &s.name)).collect(),
+        true,
+        &mut children,
+    );
+    group(
+        s.materialized_views
+            .values()
+            .map(materialized_view)
+            .collect(),
         true,
         &mut children,
     );
@@ -158,7 +181,30 @@ fn sequence(q: &Sequence, schema: &str) -> Node {
         text.push_str(&quote_ref_name(&o.column));
         n = n.prop("owned-by", text);
     }
-    n.prop_opt("comment", q.comment.as_ref())
+    n = n.prop_opt("comment", q.comment.as_ref());
+    with_grants(n, &q.grants)
+}
+
+/// One `grant` node per grantee and grant option.
+fn grant_nodes(grants: &[Grant]) -> Vec<Node> {
+    grants
+        .iter()
+        .map(|g| {
+            let mut n = Node::new("grant");
+            for p in &g.privileges {
+                n = n.arg(p);
+            }
+            n.prop("to", g.grantee.as_declared())
+                .flag("grant-option", g.with_grant_option)
+        })
+        .collect()
+}
+
+fn with_grants(mut n: Node, grants: &[Grant]) -> Node {
+    for g in grant_nodes(grants) {
+        n = n.child(g);
+    }
+    n
 }
 
 fn deferrable(n: Node, d: Deferrable) -> Node {
@@ -254,6 +300,45 @@ fn table(t: &Table, schema: &str) -> Node {
     for tr in t.triggers.values() {
         n = n.child(routines::trigger(tr, schema));
     }
+    if !t.row_security.is_off() {
+        n = n.child(
+            Node::new("row-level-security")
+                .prop_opt("enabled", (!t.row_security.enabled).then_some(false))
+                .flag("forced", t.row_security.forced),
+        );
+    }
+    for p in t.policies.values() {
+        n = n.child(policy(p));
+    }
+    with_grants(n, &t.grants)
+}
+
+fn policy(p: &Policy) -> Node {
+    let command = match p.command {
+        PolicyCommand::All => None,
+        PolicyCommand::Select => Some("select"),
+        PolicyCommand::Insert => Some("insert"),
+        PolicyCommand::Update => Some("update"),
+        PolicyCommand::Delete => Some("delete"),
+    };
+    let public = p.roles.len() == 1 && p.roles[0] == Policy::PUBLIC;
+    let one = (p.roles.len() == 1 && !public).then(|| &p.roles[0]);
+    let mut n = Node::new("policy")
+        .arg(&p.name)
+        .prop_opt("renamed-from", p.renamed_from.as_ref())
+        .prop_opt("as", (!p.permissive).then_some("restrictive"))
+        .prop_opt("for", command)
+        .prop_opt("to", one)
+        .prop_opt("using", p.using.as_ref())
+        .prop_opt("with-check", p.with_check.as_ref())
+        .prop_opt("comment", p.comment.as_ref());
+    if p.roles.len() > 1 {
+        let mut to = Node::new("to");
+        for r in &p.roles {
+            to = to.arg(r);
+        }
+        n = n.child(to);
+    }
     n
 }
 
@@ -290,8 +375,10 @@ fn column(c: &Column) -> Node {
             }
         }
     }
-    n.prop_opt("collation", c.collation.as_ref())
-        .prop_opt("comment", c.comment.as_ref())
+    n = n
+        .prop_opt("collation", c.collation.as_ref())
+        .prop_opt("comment", c.comment.as_ref());
+    with_grants(n, &c.grants)
 }
 
 fn foreign_key(fk: &ForeignKey, schema: &str) -> Node {
@@ -380,6 +467,22 @@ fn view(v: &View) -> Node {
         .prop_opt("comment", v.comment.as_ref());
     for (k, val) in &v.options {
         n = n.child(Node::new("option").arg(k).arg(val));
+    }
+    with_grants(n, &v.grants)
+}
+
+fn materialized_view(m: &MaterializedView) -> Node {
+    let mut n = Node::new("materialized-view")
+        .arg(&m.name)
+        .arg(&m.query)
+        .prop_opt("renamed-from", m.renamed_from.as_ref())
+        .prop_opt("with-data", (!m.populated).then_some(false))
+        .prop_opt("comment", m.comment.as_ref());
+    for (k, val) in &m.options {
+        n = n.child(Node::new("option").arg(k).arg(val));
+    }
+    for i in m.indexes.values() {
+        n = n.child(index(i));
     }
     n
 }

@@ -23,9 +23,16 @@
 use indexmap::IndexMap;
 
 mod functions;
+mod privileges;
+mod types;
 mod units;
 pub use functions::*;
+pub use privileges::{
+    DEFAULT_GRANT_KINDS, DefaultGrant, Grant, Grantee, exploded, exploded_defaults,
+    normalize_default_grants, normalize_grants, privilege_rank,
+};
 use serde::{Deserialize, Serialize};
+pub use types::{CompositeAttribute, CompositeType, Domain, DomainCheck, RangeType};
 pub use units::{UnitKey, UnitKind};
 
 /// A whole database as formwork manages it.
@@ -157,6 +164,10 @@ pub enum DataLossKind {
     Sequence,
     /// Dropping the extension and the objects it owns.
     Extension,
+    /// Dropping a domain, composite or range type (`allow-data-loss "type" <name>`).
+    Type,
+    /// Dropping an attribute of a composite type or narrowing its type.
+    Attribute,
 }
 
 /// A schema and the objects in it.
@@ -171,6 +182,20 @@ pub struct Schema {
     /// Functions and procedures by signature (`name(argtype, ...)`, see [`Function::key`]):
     /// overloads are different objects.
     pub functions: IndexMap<String, Function>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub materialized_views: IndexMap<String, MaterializedView>,
+    /// Domains, composite types and range types (`model::types`).
+    pub domains: IndexMap<String, Domain>,
+    pub composites: IndexMap<String, CompositeType>,
+    pub ranges: IndexMap<String, RangeType>,
+    /// Privileges on the schema itself (not on `public`, whose access list each major
+    /// initialises differently and which formwork never creates).
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    /// Privileges roles' future objects in this schema get (`ALTER DEFAULT PRIVILEGES ... IN
+    /// SCHEMA`), also on `public`.
+    #[serde(default)]
+    pub default_grants: Vec<DefaultGrant>,
 }
 
 /// `CREATE EXTENSION`.
@@ -246,6 +271,8 @@ pub struct Sequence {
     pub owned_by: Option<ColumnRef>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 /// A column of a table, for `OWNED BY` and the like.
@@ -280,6 +307,77 @@ pub struct Table {
     pub renamed_from: Option<String>,
     /// Triggers on the table, by name.
     pub triggers: IndexMap<String, Trigger>,
+    /// `ENABLE` / `FORCE ROW LEVEL SECURITY`.
+    #[serde(default, skip_serializing_if = "RowSecurity::is_off")]
+    pub row_security: RowSecurity,
+    /// Row-level security policies by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub policies: IndexMap<String, Policy>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+}
+
+/// The row-level security flags of a table (`relrowsecurity`, `relforcerowsecurity`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSecurity {
+    /// `ENABLE ROW LEVEL SECURITY`: policies apply to everyone but the owner and superusers.
+    pub enabled: bool,
+    /// `FORCE ROW LEVEL SECURITY`: policies apply to the table's owner too.
+    pub forced: bool,
+}
+
+impl RowSecurity {
+    pub fn is_off(&self) -> bool {
+        !self.enabled && !self.forced
+    }
+}
+
+/// The command a policy applies to (`FOR ...`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyCommand {
+    #[default]
+    All,
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl PolicyCommand {
+    /// The SQL keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PolicyCommand::All => "ALL",
+            PolicyCommand::Select => "SELECT",
+            PolicyCommand::Insert => "INSERT",
+            PolicyCommand::Update => "UPDATE",
+            PolicyCommand::Delete => "DELETE",
+        }
+    }
+}
+
+/// `CREATE POLICY name ON table AS PERMISSIVE|RESTRICTIVE FOR command TO roles USING (...)
+/// WITH CHECK (...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    /// `AS PERMISSIVE` (the default) or `AS RESTRICTIVE` (`false`).
+    pub permissive: bool,
+    pub command: PolicyCommand,
+    /// Role names, sorted and unique; [`Policy::PUBLIC`] stands for `PUBLIC` (no role can have
+    /// that name).
+    pub roles: Vec<String>,
+    /// The `USING` expression, without parentheses.
+    pub using: Option<String>,
+    /// The `WITH CHECK` expression, without parentheses.
+    pub with_check: Option<String>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+impl Policy {
+    /// The spelling of `PUBLIC` in [`Policy::roles`].
+    pub const PUBLIC: &'static str = "public";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,6 +394,9 @@ pub struct Column {
     pub collation: Option<String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// Column privileges (`GRANT SELECT (col)`), besides those on the whole table.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -466,6 +567,38 @@ pub struct View {
     pub renamed_from: Option<String>,
     /// `INSTEAD OF` (and statement-level) triggers on the view, by name.
     pub triggers: IndexMap<String, Trigger>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+}
+
+/// `CREATE MATERIALIZED VIEW name WITH (options) AS query WITH [NO] DATA`, with its indexes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterializedView {
+    pub name: String,
+    /// The query as SQL text (`SELECT ...`), without a trailing semicolon.
+    pub query: String,
+    /// Storage parameters (`fillfactor`, `autovacuum_enabled`, ...), by name.
+    pub options: IndexMap<String, String>,
+    /// `WITH DATA` (the default): the rows are computed and it can be read. `false` for `WITH
+    /// NO DATA`, which cannot be read until it is refreshed.
+    pub populated: bool,
+    pub indexes: IndexMap<String, Index>,
+    pub comment: Option<String>,
+    pub renamed_from: Option<String>,
+}
+
+impl MaterializedView {
+    /// A unique index that `REFRESH MATERIALIZED VIEW CONCURRENTLY` can use: unique, on plain
+    /// columns only, without a predicate.
+    pub fn concurrent_refresh_index(&self) -> Option<&Index> {
+        self.indexes.values().find(|i| {
+            i.unique
+                && i.predicate.is_none()
+                && i.keys
+                    .iter()
+                    .all(|k| matches!(k.target, IndexKeyTarget::Column(_)))
+        })
+    }
 }
 
 /// The kinds of object formwork knows of, for messages and for listing what it does not manage.

@@ -1,7 +1,8 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints, indexes and triggers), view or function (one overload). Planning works unit by unit so that its cost
+//! columns, constraints, indexes and triggers), view, materialized view (with its indexes),
+//! function (one overload), domain, composite type or range type. Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -25,6 +26,10 @@ pub enum UnitKind {
     View,
     /// A function or procedure; its name is its signature (`model::Function::key`).
     Function,
+    MaterializedView,
+    Domain,
+    Composite,
+    Range,
 }
 
 /// Identifies a unit. `schema` is empty for extensions and equals `name` for schemas.
@@ -65,6 +70,10 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Table => "table",
             UnitKind::View => "view",
             UnitKind::Function => "function",
+            UnitKind::MaterializedView => "materialized view",
+            UnitKind::Domain => "domain",
+            UnitKind::Composite => "composite type",
+            UnitKind::Range => "range type",
         };
         write!(f, "{kind} {}.{}", self.schema, self.name)
     }
@@ -98,6 +107,26 @@ impl Model {
                     .keys()
                     .map(|n| UnitKey::new(UnitKind::Function, sn, n)),
             );
+            out.extend(
+                s.materialized_views
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::MaterializedView, sn, n)),
+            );
+            out.extend(
+                s.domains
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Domain, sn, n)),
+            );
+            out.extend(
+                s.composites
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Composite, sn, n)),
+            );
+            out.extend(
+                s.ranges
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Range, sn, n)),
+            );
         }
         out
     }
@@ -113,6 +142,10 @@ impl Model {
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
                 UnitKind::Function => s.functions.contains_key(&key.name),
+                UnitKind::MaterializedView => s.materialized_views.contains_key(&key.name),
+                UnitKind::Domain => s.domains.contains_key(&key.name),
+                UnitKind::Composite => s.composites.contains_key(&key.name),
+                UnitKind::Range => s.ranges.contains_key(&key.name),
                 _ => false,
             }),
         }
@@ -136,6 +169,8 @@ impl Model {
             out.schemas.insert(
                 s.name.clone(),
                 Schema {
+                    grants: s.grants.clone(),
+                    default_grants: s.default_grants.clone(),
                     name: s.name.clone(),
                     comment: s.comment.clone(),
                     enums: filter(&s.enums, |n| k(UnitKind::Enum, n)),
@@ -143,6 +178,12 @@ impl Model {
                     tables: filter(&s.tables, |n| k(UnitKind::Table, n)),
                     views: filter(&s.views, |n| k(UnitKind::View, n)),
                     functions: filter(&s.functions, |n| k(UnitKind::Function, n)),
+                    materialized_views: filter(&s.materialized_views, |n| {
+                        k(UnitKind::MaterializedView, n)
+                    }),
+                    domains: filter(&s.domains, |n| k(UnitKind::Domain, n)),
+                    composites: filter(&s.composites, |n| k(UnitKind::Composite, n)),
+                    ranges: filter(&s.ranges, |n| k(UnitKind::Range, n)),
                 },
             );
         }
@@ -173,6 +214,8 @@ impl Model {
                                 ..Schema::default()
                             });
                         mine.comment = s.comment.clone();
+                        mine.grants = s.grants.clone();
+                        mine.default_grants = s.default_grants.clone();
                     }
                     None => {
                         self.schemas.shift_remove(&key.name);
@@ -233,6 +276,14 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
         UnitKind::Table => put(&mut mine.tables, &theirs.tables, name),
         UnitKind::View => put(&mut mine.views, &theirs.views, name),
         UnitKind::Function => put(&mut mine.functions, &theirs.functions, name),
+        UnitKind::MaterializedView => put(
+            &mut mine.materialized_views,
+            &theirs.materialized_views,
+            name,
+        ),
+        UnitKind::Domain => put(&mut mine.domains, &theirs.domains, name),
+        UnitKind::Composite => put(&mut mine.composites, &theirs.composites, name),
+        UnitKind::Range => put(&mut mine.ranges, &theirs.ranges, name),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }
@@ -244,6 +295,10 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
         UnitKind::Function => drop(mine.functions.shift_remove(name)),
+        UnitKind::MaterializedView => drop(mine.materialized_views.shift_remove(name)),
+        UnitKind::Domain => drop(mine.domains.shift_remove(name)),
+        UnitKind::Composite => drop(mine.composites.shift_remove(name)),
+        UnitKind::Range => drop(mine.ranges.shift_remove(name)),
         UnitKind::Extension | UnitKind::Schema => {}
     }
 }

@@ -7,9 +7,11 @@
 //!
 //! What the input may contain besides DDL, and what happens to it:
 //! - psql meta-command lines (`\connect`, `\restrict`, `\unrestrict`, ...): not SQL, skipped.
-//! - Ownership and privileges (`ALTER ... OWNER TO`, `GRANT`, `REVOKE`,
-//!   `ALTER DEFAULT PRIVILEGES`, `SECURITY LABEL`) and role statements: not managed, and the
-//!   roles they name usually do not exist on the scratch server; skipped and reported.
+//! - Ownership (`ALTER ... OWNER TO`), `SECURITY LABEL` and role statements: not managed, and
+//!   the roles they name usually do not exist on the scratch server; skipped and reported.
+//! - Privileges (`GRANT`, `REVOKE`, `ALTER DEFAULT PRIVILEGES`) run, since the model holds
+//!   them; a role they name that the scratch server lacks is created there without login
+//!   first (roles stay outside the declaration; `plan` checks the target has them).
 //! - `COPY ... FROM stdin` data: skipped and reported (import reads schemas, not data).
 //! - Alembic's offline output (`alembic upgrade --sql`): its `BEGIN;`/`COMMIT;` run as written;
 //!   its bookkeeping table `alembic_version` (created and written by every such script) is left
@@ -46,7 +48,6 @@ pub struct SqlSource {
 pub enum SkipReason {
     MetaCommand,
     Ownership,
-    Privileges,
     Role,
     SecurityLabel,
     Data,
@@ -57,7 +58,6 @@ impl SkipReason {
         match self {
             SkipReason::MetaCommand => "psql meta-command",
             SkipReason::Ownership => "ownership (not managed)",
-            SkipReason::Privileges => "privileges (not managed)",
             SkipReason::Role => "role statement (not managed)",
             SkipReason::SecurityLabel => "security label (not managed)",
             SkipReason::Data => "table data (import reads schemas only)",
@@ -173,7 +173,7 @@ async fn run_and_read(
 }
 
 /// Run every statement of `source` on `client`, skipping psql meta-commands and the statements
-/// [`import`] leaves out (ownership, privileges, roles). Returns how many statements ran and
+/// [`import`] leaves out (ownership, roles, data). Returns how many statements ran and
 /// what was skipped; the first failing statement stops the run and is reported with its line.
 pub async fn run_source(
     client: &tokio_postgres::Client,
@@ -191,8 +191,7 @@ pub async fn run_source(
                     });
                     continue;
                 }
-                client
-                    .batch_execute(stmt.text)
+                run_creating_roles(client, stmt.text)
                     .await
                     .map_err(|e| statement_failed(source, &stmt, &e))?;
                 executed += 1;
@@ -219,6 +218,43 @@ pub async fn run_source(
     Ok((executed, skipped))
 }
 
+/// How many missing roles one statement may ask for (`GRANT ... TO a, b, c`).
+const MAX_ROLES_PER_STATEMENT: usize = 64;
+
+/// Run one statement; when it names a role the server lacks (a GRANT to an application role),
+/// create that role without login and run it again.
+async fn run_creating_roles(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let mut created = 0;
+    loop {
+        let err = match client.batch_execute(sql).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let missing = err
+            .as_db_error()
+            .filter(|db| db.code() == &tokio_postgres::error::SqlState::UNDEFINED_OBJECT)
+            .and_then(|db| missing_role(db.message()));
+        let Some(role) = missing.filter(|_| created < MAX_ROLES_PER_STATEMENT) else {
+            return Err(err);
+        };
+        let create = format!("CREATE ROLE {} NOLOGIN", crate::sql::quote_ident(&role));
+        if client.batch_execute(&create).await.is_err() {
+            return Err(err);
+        }
+        created += 1;
+    }
+}
+
+/// The role of PostgreSQL's `role "name" does not exist`.
+fn missing_role(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("role \"")?;
+    let name = rest.strip_suffix("\" does not exist")?;
+    Some(name.to_string())
+}
+
 /// Remove Alembic's bookkeeping table from `model`, returning what was removed.
 pub fn exclude_alembic_version(model: &mut Model) -> Vec<QualifiedName> {
     let mut removed = Vec::new();
@@ -242,7 +278,6 @@ fn skip_reason(tokens: &[TokenWithSpan]) -> Option<SkipReason> {
         .collect();
     let first = words.first().copied().flatten()?;
     match first {
-        Keyword::GRANT | Keyword::REVOKE => Some(SkipReason::Privileges),
         Keyword::SECURITY => Some(SkipReason::SecurityLabel),
         Keyword::COPY if mentions(tokens, Keyword::STDIN) => Some(SkipReason::Data),
         Keyword::CREATE | Keyword::ALTER | Keyword::DROP
@@ -252,9 +287,6 @@ fn skip_reason(tokens: &[TokenWithSpan]) -> Option<SkipReason> {
             ) =>
         {
             Some(SkipReason::Role)
-        }
-        Keyword::ALTER if words.get(1).copied().flatten() == Some(Keyword::DEFAULT) => {
-            Some(SkipReason::Privileges)
         }
         Keyword::ALTER if owner_to(tokens) => Some(SkipReason::Ownership),
         _ => None,
@@ -362,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn ownership_privileges_roles_and_data_are_skipped_and_ddl_is_not() {
+    fn ownership_roles_and_data_are_skipped_and_ddl_and_privileges_are_not() {
         let sql = "ALTER TABLE public.t OWNER TO app;\n\
                    ALTER TABLE public.t ADD COLUMN owner text;\n\
                    GRANT SELECT ON public.t TO reader;\n\
@@ -378,9 +410,9 @@ mod tests {
             vec![
                 Some(SkipReason::Ownership),
                 None,
-                Some(SkipReason::Privileges),
-                Some(SkipReason::Privileges),
-                Some(SkipReason::Privileges),
+                None,
+                None,
+                None,
                 Some(SkipReason::Role),
                 Some(SkipReason::SecurityLabel),
                 Some(SkipReason::Data),
@@ -388,6 +420,15 @@ mod tests {
                 None,
             ]
         );
+    }
+
+    #[test]
+    fn the_missing_role_is_read_from_the_server_message() {
+        assert_eq!(
+            missing_role("role \"app user\" does not exist").as_deref(),
+            Some("app user")
+        );
+        assert_eq!(missing_role("relation \"t\" does not exist"), None);
     }
 
     #[test]

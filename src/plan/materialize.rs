@@ -4,12 +4,13 @@
 //! scratch database, and only those, so that the cost follows what changed. A unit cannot be
 //! created alone: a table needs the types its columns use, the tables its foreign keys point
 //! to, and a view needs what its query reads. [`context`] adds those around the core units;
-//! context tables are created without their foreign keys (which would pull in more tables),
+//! context tables are created without their foreign keys and policies (which would pull in
+//! more tables),
 //! context sequences without `OWNED BY`. Only core units are read back from the scratch
 //! database; everything else keeps its value from the model.
 //!
-//! Enums and sequences are always created in full: they are cheap, and a column type or
-//! `nextval` default may name any of them.
+//! Enums, domains, composite and range types and sequences are always created in full: they
+//! are cheap, and a column type or `nextval` default may name any of them.
 
 use std::collections::HashSet;
 
@@ -35,7 +36,8 @@ pub enum MaterializeError {
     Statement(#[from] StatementFailed),
 }
 
-/// `core` plus the units they need to exist: enums (all: cheap, and any column may use one),
+/// `core` plus the units they need to exist: enums, domains, composite and range types (all:
+/// cheap, and any column may use one),
 /// the tables foreign keys of core tables point to, the owners of core sequences, whatever core
 /// views read, and the sequences the `nextval` defaults of all those tables name.
 pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
@@ -45,7 +47,13 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
         // bodies are not checked when they are created.
         if matches!(
             key.kind,
-            UnitKind::Enum | UnitKind::Extension | UnitKind::Schema | UnitKind::Function
+            UnitKind::Enum
+                | UnitKind::Extension
+                | UnitKind::Schema
+                | UnitKind::Function
+                | UnitKind::Domain
+                | UnitKind::Composite
+                | UnitKind::Range
         ) {
             all.insert(key);
         }
@@ -69,6 +77,17 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                             .values()
                             .map(|fk| UnitKey::table(&fk.references)),
                     );
+                    // What policy expressions read (`tenant IN (SELECT ... FROM members)`).
+                    for e in t
+                        .policies
+                        .values()
+                        .flat_map(|p| p.using.iter().chain(p.with_check.iter()))
+                    {
+                        let query = format!("SELECT 1 WHERE ({e})");
+                        for r in crate::diff::view_reads(&known, &key.schema, &query) {
+                            needs.push(crate::diff::relation_unit(model, &r));
+                        }
+                    }
                 }
             }
             UnitKind::Sequence => {
@@ -81,30 +100,27 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
                     needs.push(UnitKey::table(&o.table));
                 }
             }
-            UnitKind::View => {
-                let view = model
-                    .schemas
-                    .get(&key.schema)
-                    .and_then(|s| s.views.get(&key.name));
-                if let Some(v) = view {
-                    for r in crate::diff::view_reads(&known, &key.schema, &v.query) {
-                        let is_view = model
-                            .schemas
-                            .get(&r.schema)
-                            .is_some_and(|s| s.views.contains_key(&r.name));
-                        let kind = if is_view {
-                            UnitKind::View
-                        } else {
-                            UnitKind::Table
-                        };
-                        needs.push(UnitKey::new(kind, &r.schema, &r.name));
+            UnitKind::View | UnitKind::MaterializedView => {
+                let query = model.schemas.get(&key.schema).and_then(|s| {
+                    if key.kind == UnitKind::View {
+                        s.views.get(&key.name).map(|v| &v.query)
+                    } else {
+                        s.materialized_views.get(&key.name).map(|m| &m.query)
+                    }
+                });
+                if let Some(query) = query {
+                    for r in crate::diff::view_reads(&known, &key.schema, query) {
+                        needs.push(crate::diff::relation_unit(model, &r));
                     }
                 }
             }
             _ => {}
         }
         for n in needs {
-            if model.has_unit(&n) && all.insert(n.clone()) && n.kind == UnitKind::View {
+            if model.has_unit(&n)
+                && all.insert(n.clone())
+                && matches!(n.kind, UnitKind::View | UnitKind::MaterializedView)
+            {
                 // A context view needs what it reads too.
                 pending.push(n);
             }
@@ -251,6 +267,8 @@ pub fn restricted_with(model: &Model, core: &HashSet<UnitKey>, extra: &HashSet<U
         for t in s.tables.values_mut() {
             if !core.contains(&UnitKey::new(UnitKind::Table, &sname, &t.name)) {
                 t.foreign_keys.clear();
+                // Policies may read other relations; a context table needs none.
+                t.policies.clear();
             }
         }
         for seq in s.sequences.values_mut() {
@@ -285,11 +303,43 @@ pub async fn build(
     let mut script = vec!["SET check_function_bodies = false".to_string()];
     script.extend(ddl::render(model));
     script.extend(invalid_indexes(model));
-    if let Err(e) = run_script(&client, &script).await {
+    let roles = ensure_roles(&client, model).await;
+    if let Err(e) = roles.and(run_script(&client, &script).await) {
         let _ = db.drop_now().await;
         return Err(e.into());
     }
     Ok((db, client))
+}
+
+/// Create, without login, the roles `model` grants to that the scratch server lacks. Roles
+/// are server-wide and outside the declaration: the target must already have them (the
+/// planner checks), a scratch server only needs them to exist for GRANT to run. Several
+/// scratch databases may be built at once, so a role created meanwhile is not an error.
+async fn ensure_roles(client: &Client, model: &Model) -> Result<(), StatementFailed> {
+    async fn exists(client: &Client, role: &str) -> bool {
+        client
+            .query_opt(
+                "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[&role],
+            )
+            .await
+            .is_ok_and(|row| row.is_some())
+    }
+    for role in ddl::privileges::roles(model) {
+        if exists(client, &role).await {
+            continue;
+        }
+        let sql = format!("CREATE ROLE {} NOLOGIN", crate::sql::quote_ident(&role));
+        if let Err(e) = client.batch_execute(&sql).await {
+            if !exists(client, &role).await {
+                return Err(StatementFailed {
+                    statement: sql,
+                    message: crate::apply::error_message(&e),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An INVALID index (a failed concurrent build) in the target is rebuilt valid by the DDL;

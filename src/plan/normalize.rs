@@ -102,6 +102,7 @@ fn carry_schema(s: &mut Schema, ds: &Schema) {
             }
         }
     }
+    crate::diff::carry_user_type_intent(s, ds);
     for (n, dq) in &ds.sequences {
         if let Some(q) = s.sequences.get_mut(n) {
             q.renamed_from = dq.renamed_from.clone();
@@ -110,6 +111,16 @@ fn carry_schema(s: &mut Schema, ds: &Schema) {
     for (n, dv) in &ds.views {
         if let Some(v) = s.views.get_mut(n) {
             v.renamed_from = dv.renamed_from.clone();
+        }
+    }
+    for (n, dm) in &ds.materialized_views {
+        if let Some(m) = s.materialized_views.get_mut(n) {
+            m.renamed_from = dm.renamed_from.clone();
+            for (i, di) in &dm.indexes {
+                if let Some(x) = m.indexes.get_mut(i) {
+                    x.renamed_from = di.renamed_from.clone();
+                }
+            }
         }
     }
     for (n, dt) in &ds.tables {
@@ -154,4 +165,5 @@ fn carry_table(t: &mut Table, dt: &Table) {
     carry!(exclusions);
     carry!(indexes);
     carry!(triggers);
+    carry!(policies);
 }

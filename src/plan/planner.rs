@@ -44,6 +44,9 @@ pub struct PlanOptions {
     pub estimates: Vec<TableEstimate>,
     /// Told what the planner is doing, with timings, as it goes.
     pub progress: Progress,
+    /// Materialized views (by declared name) to refresh at the end of the plan, even when
+    /// nothing else changes (`diff::matviews::refresh`).
+    pub refresh: Vec<QualifiedName>,
 }
 
 /// A sink for progress lines (`formwork plan` prints them on a terminal).
@@ -110,6 +113,18 @@ pub enum PlannerError {
         )
     )]
     Destructive { losses: Vec<String> },
+    #[error(
+        "the declaration grants privileges to roles the database does not have: {}",
+        .roles.join(", ")
+    )]
+    #[diagnostic(
+        code(formwork::plan::missing_roles),
+        help(
+            "roles are not part of the declaration: create them first (CREATE ROLE ...), or \
+             remove the grants that name them"
+        )
+    )]
+    MissingRoles { roles: Vec<String> },
     #[error("the plan could not be proven: {0}")]
     #[diagnostic(code(formwork::plan::proof))]
     Proof(#[from] ProofError),
@@ -203,6 +218,15 @@ pub async fn make_plan(
     if short_timeout == 0 {
         return Err(PlannerError::ZeroLockTimeout);
     }
+    if let Some(existing) = &current.roles {
+        let missing: Vec<String> = crate::ddl::privileges::roles(declared)
+            .into_iter()
+            .filter(|r| existing.binary_search(r).is_err())
+            .collect();
+        if !missing.is_empty() {
+            return Err(PlannerError::MissingRoles { roles: missing });
+        }
+    }
     let t = std::time::Instant::now();
     let current_hashes = UnitHashes::of(&current.model);
     let (desired, materialized) = normalize(declared, &current_hashes, scratch).await?;
@@ -217,7 +241,20 @@ pub async fn make_plan(
     let pg_major = u32::try_from(current.server.major()).unwrap_or(0);
 
     let t = std::time::Instant::now();
-    let diff = diff::diff(&current.model, &desired, pg_major)?;
+    let mut diff = diff::diff(&current.model, &desired, pg_major)?;
+    for m in &options.refresh {
+        match diff::matviews::refresh(&desired, m) {
+            Some(d) => diff.drafts.push(d),
+            None => {
+                return Err(PlannerError::Unsupported(diff::Unsupported {
+                    message: format!(
+                        "cannot refresh {m}: the declaration has no materialized view of that name"
+                    ),
+                }));
+            }
+        }
+    }
+    diff.drafts.sort_by_key(|d| d.stage);
     progress.say(t, || format!("diffed: {} statements", diff.drafts.len()));
     let refused: Vec<String> = diff
         .losses()
@@ -522,10 +559,16 @@ fn gate(
 ) -> Result<Vec<(usize, Finding)>, PlannerError> {
     let script = plan.session_script();
     let mut facts = lint::DbFacts {
+        // Materialized views count as existing relations too (REFRESH, index builds).
         tables: Some(
             current
                 .tables()
                 .map(|(s, t)| format!("{}.{}", s.name, t.name))
+                .chain(current.schemas.values().flat_map(|s| {
+                    s.materialized_views
+                        .keys()
+                        .map(move |m| format!("{}.{m}", s.name))
+                }))
                 .collect(),
         ),
         ..lint::DbFacts::default()

@@ -97,7 +97,7 @@ pub async fn prove(
     // of an enum being rebuilt are converted to its copy and back under the old name).
     for step in steps {
         for l in &step.locks {
-            let key = UnitKey::table(&l.object);
+            let key = crate::diff::relation_unit(current, &l.object);
             if current.has_unit(&key) {
                 core.insert(key);
             }
@@ -114,10 +114,9 @@ pub async fn prove(
         for (view, reads) in &deps {
             let vk = UnitKey::new(UnitKind::View, &view.schema, &view.name);
             if !core.contains(&vk)
-                && reads.iter().any(|r| {
-                    core.contains(&UnitKey::table(r))
-                        || core.contains(&UnitKey::new(UnitKind::View, &r.schema, &r.name))
-                })
+                && reads
+                    .iter()
+                    .any(|r| core.contains(&crate::diff::relation_unit(current, r)))
             {
                 core.insert(vk);
             }
@@ -155,7 +154,12 @@ pub async fn prove(
     // defaults name them), and pulling a sequence in as context would pull its owner too.
     let needed: HashSet<UnitKey> = materialize::context(desired, &on_desired)
         .into_iter()
-        .filter(|k| matches!(k.kind, UnitKind::Table | UnitKind::View))
+        .filter(|k| {
+            matches!(
+                k.kind,
+                UnitKind::Table | UnitKind::View | UnitKind::MaterializedView
+            )
+        })
         .filter(|k| current.has_unit(k) && !core.contains(k))
         .collect();
     let built = materialize::restricted_with(current, &on_current, &needed);

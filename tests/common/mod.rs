@@ -84,6 +84,89 @@ pub async fn catalog(db: &TestDb) -> formwork::catalog::Catalog {
         .unwrap()
 }
 
+/// The declaration a user would have after `formwork dump` of a database holding `sql`: the
+/// dumped KDL files, loaded back.
+#[allow(dead_code)]
+pub async fn declaration_of(sql: &str) -> formwork::model::Model {
+    let db = TestDb::new().await;
+    if !sql.trim().is_empty() {
+        db.execute(sql).await;
+    }
+    let model = catalog(&db).await.model;
+    let files: Vec<formwork::kdl::diag::SourceFile> = formwork::kdl::write::model_to_files(&model)
+        .into_iter()
+        .map(|(path, text)| formwork::kdl::diag::SourceFile {
+            name: path.display().to_string(),
+            text,
+        })
+        .collect();
+    formwork::kdl::load::load_sources(&files)
+        .unwrap_or_else(|e| panic!("dumped KDL does not load: {e:?}"))
+}
+
+/// Plan `db` toward `desired`, apply, and check convergence: the database has the declared
+/// fingerprint and a second plan is empty. Returns the plan.
+#[allow(dead_code)]
+pub async fn converge(
+    db: &TestDb,
+    desired: &formwork::model::Model,
+    options: &formwork::plan::planner::PlanOptions,
+) -> formwork::plan::planner::Planned {
+    use formwork::catalog::fingerprint::fingerprint;
+    use formwork::plan::planner::make_plan;
+    let scratch = scratch();
+    let before = catalog(db).await;
+    let planned = make_plan(&before, desired, &scratch, options)
+        .await
+        .unwrap_or_else(|e| panic!("planning failed: {e}"));
+    let sql: Vec<&str> = planned
+        .plan
+        .steps()
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect();
+    formwork::apply::execute_steps(&db.client().await, &planned.plan)
+        .await
+        .unwrap_or_else(|e| panic!("applying failed: {e}\n{}", sql.join("\n")));
+    let after = catalog(db).await;
+    assert_eq!(
+        fingerprint(&after.model),
+        planned.plan.desired_fingerprint(),
+        "the database does not have the declared fingerprint after the plan:\n{}",
+        sql.join("\n")
+    );
+    let again = make_plan(&after, desired, &scratch, options)
+        .await
+        .unwrap_or_else(|e| panic!("planning again failed: {e}"));
+    assert!(
+        again.plan.steps().is_empty(),
+        "a second plan is not empty after\n{}\nsecond: {:?}",
+        sql.join("\n"),
+        again
+            .plan
+            .steps()
+            .iter()
+            .map(|s| &s.sql)
+            .collect::<Vec<_>>()
+    );
+    planned
+}
+
+/// `formwork::ops::import::import` of SQL text on a scratch server of the test cluster,
+/// panicking with the diagnostic if it fails.
+pub async fn import_sql(text: String) -> formwork::ops::import::Imported {
+    let scratch =
+        formwork::pg::scratch::Scratch::dev(&cluster().conn_info("postgres").to_url_string())
+            .expect("scratch");
+    let source = formwork::ops::import::SqlSource {
+        name: "import.sql".into(),
+        text,
+    };
+    formwork::ops::import::import(&scratch, &source)
+        .await
+        .unwrap_or_else(|e| panic!("{:?}", miette::Report::new(e)))
+}
+
 /// A fresh, empty database of its own for one test.
 pub struct TestDb {
     name: String,

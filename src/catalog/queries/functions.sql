@@ -39,4 +39,8 @@ LEFT JOIN LATERAL (
 WHERE {{user_schema n}}
   AND p.prokind IN ('f', 'p')
   AND {{not_extension_member pg_proc p.oid}}
+  -- Constructors PostgreSQL makes with a range type (and its multirange) belong to the type.
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
+                  WHERE dep.classid = 'pg_catalog.pg_proc'::regclass AND dep.objid = p.oid
+                    AND dep.deptype = 'i')
 ORDER BY 1, 2, pg_catalog.pg_get_function_identity_arguments(p.oid)

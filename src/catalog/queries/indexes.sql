@@ -1,4 +1,4 @@
--- Indexes of plain tables, one row per index with its keys as parallel arrays (one element
+-- Indexes of plain tables and materialized views, one row per index with its keys as parallel arrays (one element
 -- per index column, key columns first, then INCLUDE columns). Indexes backing a constraint are
 -- flagged so they are attached to the constraint rather than listed as indexes.
 -- {{nulls_not_distinct}} is indnullsnotdistinct on PostgreSQL 15+ and false before.
@@ -14,7 +14,7 @@ WITH idx AS (
     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
     JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind = 'r' AND NOT c.relispartition
+    WHERE c.relkind IN ('r', 'm') AND NOT c.relispartition
       AND {{user_schema n}}
       AND {{not_extension_member pg_class c.oid}}
 ),

@@ -1,14 +1,17 @@
--- Tables, views and the relation kinds formwork does not manage yet (partitioned tables,
--- partitions, foreign tables, materialized views), with view definitions and options.
+-- Tables, views, materialized views and the relation kinds formwork does not manage yet
+-- (partitioned tables, partitions, foreign tables), with view definitions and options.
 SELECT n.nspname::text AS schema,
        c.relname::text AS name,
        c.relkind::text AS kind,
        c.relispartition AS is_partition,
        c.relpersistence::text AS persistence,
        c.relrowsecurity AS row_security,
+       c.relforcerowsecurity AS force_row_security,
        (c.relacl IS NOT NULL) AS has_grants,
        COALESCE(c.reloptions, '{}')::text[] AS options,
-       CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS view_query,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid, true) END
+           AS view_query,
+       c.relispopulated AS populated,
        ARRAY(SELECT pn.nspname::text || '.' || pc.relname::text
              FROM pg_catalog.pg_inherits i
              JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent

@@ -1,6 +1,8 @@
 -- Objects formwork does not manage yet, as (kind, readable name) pairs, so that `dump` and
--- `plan` can say what they leave alone. Relation kinds, types, row-level security flags,
--- grants on relations and table inheritance are reported from relations.sql and types.sql.
+-- `plan` can say what they leave alone. Relation kinds, types, row-level security flags of
+-- relations other than plain tables, grants on unmanaged relations and table inheritance are
+-- reported from relations.sql and types.sql. Privileges on schemas, tables, views, sequences
+-- and table columns, and default privileges in a schema, are managed (privileges.sql).
 -- Everything owned by an extension and everything in system schemas is left out.
 WITH user_ns AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE {{user_schema n}}
@@ -19,7 +21,9 @@ SELECT 'policy', pol.polname::text || ' on ' || n.nspname::text || '.' || c.reln
 FROM pg_catalog.pg_policy pol
 JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
 JOIN user_ns n ON n.oid = c.relnamespace
-WHERE {{not_extension_member pg_class c.oid}}
+-- Policies of plain tables are managed (policies.sql); those of other relations are not.
+WHERE (c.relkind <> 'r' OR c.relispartition)
+  AND {{not_extension_member pg_class c.oid}}
 UNION ALL
 SELECT 'rule', r.rulename::text || ' on ' || n.nspname::text || '.' || c.relname::text
 FROM pg_catalog.pg_rewrite r
@@ -39,15 +43,8 @@ FROM pg_catalog.pg_subscription s
 WHERE s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
 UNION ALL
 SELECT 'grant', 'default privileges for role ' || pg_catalog.pg_get_userbyid(da.defaclrole)::text
-           || COALESCE(' in schema ' || dn.nspname::text, '')
 FROM pg_catalog.pg_default_acl da
-LEFT JOIN pg_catalog.pg_namespace dn ON dn.oid = da.defaclnamespace
-UNION ALL
-SELECT 'grant', 'privileges on sequence ' || n.nspname::text || '.' || c.relname::text
-FROM pg_catalog.pg_class c
-JOIN user_ns n ON n.oid = c.relnamespace
-WHERE c.relkind = 'S' AND c.relacl IS NOT NULL
-  AND {{not_extension_member pg_class c.oid}}
+WHERE da.defaclnamespace = 0
 UNION ALL
 SELECT 'grant', 'privileges on column ' || n.nspname::text || '.' || c.relname::text
            || '.' || a.attname::text
@@ -55,6 +52,7 @@ FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN user_ns n ON n.oid = c.relnamespace
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  AND (c.relkind <> 'r' OR c.relispartition)
   AND {{not_extension_member pg_class c.oid}}
 UNION ALL
 SELECT 'grant', 'privileges on function ' || n.nspname::text || '.' || p.proname::text
@@ -69,31 +67,3 @@ FROM pg_catalog.pg_type t
 JOIN user_ns n ON n.oid = t.typnamespace
 WHERE t.typacl IS NOT NULL
   AND {{not_extension_member pg_type t.oid}}
-UNION ALL
-SELECT 'grant', 'privileges on schema ' || n.nspname::text
-FROM user_ns n JOIN pg_catalog.pg_namespace ns ON ns.oid = n.oid
-WHERE ns.nspacl IS NOT NULL AND ns.nspname <> 'public'
-UNION ALL
-SELECT 'other', 'collation ' || n.nspname::text || '.' || co.collname::text
-FROM pg_catalog.pg_collation co
-JOIN user_ns n ON n.oid = co.collnamespace
-WHERE {{not_extension_member pg_collation co.oid}}
-UNION ALL
-SELECT 'other', 'statistics object ' || n.nspname::text || '.' || st.stxname::text
-FROM pg_catalog.pg_statistic_ext st
-JOIN user_ns n ON n.oid = st.stxnamespace
-UNION ALL
-SELECT 'other', 'operator ' || n.nspname::text || '.' || o.oprname::text
-FROM pg_catalog.pg_operator o
-JOIN user_ns n ON n.oid = o.oprnamespace
-WHERE {{not_extension_member pg_operator o.oid}}
-UNION ALL
-SELECT 'other', 'text search configuration ' || n.nspname::text || '.' || cfg.cfgname::text
-FROM pg_catalog.pg_ts_config cfg
-JOIN user_ns n ON n.oid = cfg.cfgnamespace
-WHERE {{not_extension_member pg_ts_config cfg.oid}}
-UNION ALL
-SELECT 'other', 'foreign server ' || fs.srvname::text
-FROM pg_catalog.pg_foreign_server fs
-WHERE {{not_extension_member pg_foreign_server fs.oid}}
-ORDER BY 1, 2

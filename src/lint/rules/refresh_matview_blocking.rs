@@ -4,7 +4,7 @@ use super::prelude::*;
 
 pub const RULE: Rule = Rule {
     id: "refresh-matview-blocking",
-    level: WARNING,
+    level: ERROR,
     summary: r#"REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks readers of the view."#,
     help: r#"REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)."#,
     doc: DOC,
