@@ -313,6 +313,7 @@ fn rich_model() -> Model {
             ]),
             comment: Some("front page".into()),
             renamed_from: Some("soon".into()),
+            triggers: Default::default(),
         },
     );
     public.views.insert(
@@ -324,6 +325,7 @@ fn rich_model() -> Model {
             options: IndexMap::new(),
             comment: None,
             renamed_from: None,
+            triggers: Default::default(),
         },
     );
 

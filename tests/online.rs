@@ -1366,11 +1366,13 @@ async fn rename_column_killed_mid_backfill_then_a_new_plan_converges_under_load(
     }
     assert_eq!(batches, 3, "the backfill did not get going");
     child.kill().await.expect("kill -9 formwork apply");
-    // Copied so far: some rows, not all.
+    // Copied so far: some rows, not all. The count includes rows the old application wrote
+    // meanwhile (the sync trigger copies those), so how many depends on the machine's speed;
+    // what matters is that the backfill was stopped before it had walked the table.
     let copied: i64 = scalar(&db, "SELECT count(*) FROM items WHERE remark IS NOT NULL").await;
     let source: i64 = scalar(&db, "SELECT count(*) FROM items WHERE note IS NOT NULL").await;
     eprintln!("online rename-kill: killed with {copied} of {source} values copied");
-    assert!(copied > 0 && copied < source / 2, "{copied} of {source}");
+    assert!(copied > 0 && copied < source, "{copied} of {source}");
     for _ in 0..100 {
         let held: i64 = scalar(
             &db,

@@ -97,6 +97,27 @@ macro_rules! unit_enum {
 }
 
 unit_enum! {
+    RoutineKind { RoutineKind::Function => 0, RoutineKind::Procedure => 1 }
+    ArgMode { ArgMode::In => 0, ArgMode::Out => 1, ArgMode::InOut => 2, ArgMode::Variadic => 3 }
+    Volatility { Volatility::Immutable => 0, Volatility::Stable => 1, Volatility::Volatile => 2 }
+    Parallel { Parallel::Unsafe => 0, Parallel::Restricted => 1, Parallel::Safe => 2 }
+    TriggerTiming {
+        TriggerTiming::Before => 0,
+        TriggerTiming::After => 1,
+        TriggerTiming::InsteadOf => 2,
+    }
+    TriggerEvent {
+        TriggerEvent::Insert => 0,
+        TriggerEvent::Update => 1,
+        TriggerEvent::Delete => 2,
+        TriggerEvent::Truncate => 3,
+    }
+    TriggerState {
+        TriggerState::Enabled => 0,
+        TriggerState::Disabled => 1,
+        TriggerState::Replica => 2,
+        TriggerState::Always => 3,
+    }
     Persistence { Persistence::Permanent => 0, Persistence::Unlogged => 1 }
     IdentityKind { IdentityKind::Always => 0, IdentityKind::ByDefault => 1 }
     GeneratedKind { GeneratedKind::Stored => 0, GeneratedKind::Virtual => 1 }
@@ -432,6 +453,7 @@ impl Canon for Table {
             indexes,
             comment,
             renamed_from: _,
+            triggers,
             row_security,
             policies,
             grants,
@@ -449,6 +471,12 @@ impl Canon for Table {
         indexes.canon(h);
         comment.canon(h);
         grants_canon(grants, h);
+        // Only tables with triggers encode them, so the fingerprints of tables without any
+        // stay what they were before triggers were managed.
+        if !triggers.is_empty() {
+            tag(h, 0x7);
+            triggers.canon(h);
+        }
         // Row-level security came later: encoded only when present, so that the fingerprint
         // of a table without it is what it always was. The trailing section cannot be
         // confused with anything else, since the fixed fields end before it.
@@ -506,6 +534,7 @@ impl Canon for View {
             options,
             comment,
             renamed_from: _,
+            triggers,
             grants,
         } = self;
         name.canon(h);
@@ -513,6 +542,11 @@ impl Canon for View {
         options.canon(h);
         comment.canon(h);
         grants_canon(grants, h);
+        // As for tables: views without triggers keep the encoding they had.
+        if !triggers.is_empty() {
+            tag(h, 0x7);
+            triggers.canon(h);
+        }
     }
 }
 
@@ -657,6 +691,95 @@ impl Canon for MaterializedView {
         options.canon(h);
         populated.canon(h);
         indexes.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for FunctionArg {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let FunctionArg {
+            name,
+            mode,
+            data_type,
+            default,
+        } = self;
+        name.canon(h);
+        mode.canon(h);
+        data_type.canon(h);
+        default.canon(h);
+    }
+}
+
+impl Canon for Function {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Function {
+            name,
+            kind,
+            arguments,
+            returns,
+            language,
+            body,
+            volatility,
+            strict,
+            security_definer,
+            leakproof,
+            parallel,
+            cost,
+            rows,
+            config,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        kind.canon(h);
+        arguments.canon(h);
+        returns.canon(h);
+        language.canon(h);
+        body.canon(h);
+        volatility.canon(h);
+        strict.canon(h);
+        security_definer.canon(h);
+        leakproof.canon(h);
+        parallel.canon(h);
+        cost.canon(h);
+        rows.canon(h);
+        config.canon(h);
+        comment.canon(h);
+    }
+}
+
+impl Canon for Trigger {
+    fn canon(&self, h: &mut Vec<u8>) {
+        let Trigger {
+            name,
+            timing,
+            events,
+            update_of,
+            for_each_row,
+            when,
+            function,
+            arguments,
+            state,
+            constraint,
+            deferrable,
+            old_table,
+            new_table,
+            comment,
+            renamed_from: _,
+        } = self;
+        name.canon(h);
+        timing.canon(h);
+        events.canon(h);
+        update_of.canon(h);
+        for_each_row.canon(h);
+        when.canon(h);
+        function.canon(h);
+        arguments.canon(h);
+        state.canon(h);
+        constraint.canon(h);
+        deferrable.canon(h);
+        old_table.canon(h);
+        new_table.canon(h);
         comment.canon(h);
     }
 }

@@ -134,6 +134,7 @@ fn unit_hash(model: &Model, key: &UnitKey) -> Option<[u8; 32]> {
                 UnitKind::Sequence => s.sequences.get(&key.name)?.canon(&mut h),
                 UnitKind::Table => s.tables.get(&key.name)?.canon(&mut h),
                 UnitKind::View => s.views.get(&key.name)?.canon(&mut h),
+                UnitKind::Function => s.functions.get(&key.name)?.canon(&mut h),
                 UnitKind::MaterializedView => s.materialized_views.get(&key.name)?.canon(&mut h),
                 UnitKind::Domain => s.domains.get(&key.name)?.canon(&mut h),
                 UnitKind::Composite => s.composites.get(&key.name)?.canon(&mut h),

@@ -30,12 +30,14 @@ const COLUMNS: &str = include_str!("queries/columns.sql");
 const INDEXES: &str = include_str!("queries/indexes.sql");
 const CONSTRAINTS: &str = include_str!("queries/constraints.sql");
 const UNMANAGED: &str = include_str!("queries/unmanaged.sql");
+const FUNCTIONS: &str = include_str!("queries/functions.sql");
+const TRIGGERS: &str = include_str!("queries/triggers.sql");
 const POLICIES: &str = include_str!("queries/policies.sql");
 const PRIVILEGES: &str = include_str!("queries/privileges.sql");
 
 /// The number of catalog queries one introspection runs, whatever the size of the schema
 /// (session set-up statements not counted).
-pub const QUERY_COUNT: usize = 12;
+pub const QUERY_COUNT: usize = 14;
 
 /// Read the whole schema of the database `client` is connected to.
 pub async fn introspect(client: &Client) -> Result<Catalog, CatalogError> {
@@ -246,6 +248,8 @@ struct Rows {
     indexes: Vec<Row>,
     constraints: Vec<Row>,
     unmanaged: Vec<Row>,
+    functions: Vec<Row>,
+    triggers: Vec<Row>,
     policies: Vec<Row>,
     privileges: Vec<Row>,
 }
@@ -310,6 +314,8 @@ async fn fetch_and_assemble(
                 query(count, c, "sequences", SEQUENCES, v).await?,
                 query(count, c, "relations", RELATIONS, v).await?,
                 query(count, c, "unmanaged", UNMANAGED, v).await?,
+                query(count, c, "functions", FUNCTIONS, v).await?,
+                query(count, c, "triggers", TRIGGERS, v).await?,
                 query(count, c, "policies", POLICIES, v).await?,
                 query(count, c, "privileges", PRIVILEGES, v).await?,
             ))
@@ -323,6 +329,8 @@ async fn fetch_and_assemble(
         sequences,
         relations,
         unmanaged,
+        functions,
+        triggers,
         policies,
         privileges,
     ) = rest;
@@ -339,6 +347,8 @@ async fn fetch_and_assemble(
             indexes,
             constraints,
             unmanaged,
+            functions,
+            triggers,
             policies,
             privileges,
         },
@@ -569,6 +579,7 @@ impl Reader {
                             options,
                             comment: get(&row, "comment")?,
                             renamed_from: None,
+                            triggers: Default::default(),
                         },
                     );
                 }
@@ -812,6 +823,8 @@ impl Reader {
             }
         }
 
+        super::routines::functions(&mut model, rows.functions)?;
+        super::routines::triggers(&mut model, rows.triggers, &mut note)?;
         for row in rows.policies {
             let schema: String = get(&row, "schema")?;
             let table: String = get(&row, "table_name")?;

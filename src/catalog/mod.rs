@@ -18,6 +18,7 @@ pub mod estimates;
 pub mod fingerprint;
 pub mod introspect;
 pub mod observe;
+pub mod routines;
 pub mod snapshot;
 
 pub use introspect::{MAX_CONNECTIONS, QUERY_COUNT, introspect, introspect_parallel};

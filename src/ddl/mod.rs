@@ -19,6 +19,10 @@
 //! 8. comments;
 //! 9. privileges (see [`privileges`]).
 //!
+//! Functions come before the tables (bodies unchecked, so they may name tables), except those
+//! whose creation needs the tables (SQL-standard bodies, row types in the signature), which
+//! come before the views; triggers come after the views (see `functions_order`).
+//!
 //! Every identifier and literal goes through [`crate::sql`]. SQL fragments the model keeps as
 //! text (types, defaults, expressions, view queries, operators) are emitted verbatim: they are
 //! already SQL. This module does not diff, plan or execute anything; it renders "create from
@@ -28,6 +32,7 @@
 //! Statements are returned without a trailing semicolon; [`render_script`] joins them into one
 //! runnable script.
 
+pub(crate) mod functions;
 pub(crate) mod matviews;
 pub(crate) mod partitions;
 pub mod policies;
@@ -81,6 +86,14 @@ pub fn render(model: &Model) -> Vec<String> {
             out.push(stmt);
         }
     }
+    // Function bodies are not checked here: a body may name tables created below (pg_dump
+    // does the same). Functions whose creation needs the tables come after them.
+    let relations = functions_order::relations(model);
+    let (early, late) = functions_order::split(model, &relations);
+    if !early.is_empty() || !late.is_empty() {
+        out.push("SET check_function_bodies = false".to_string());
+    }
+    out.extend(early);
     for (schema, t) in partitions::tables_in_order(model) {
         out.push(table::create_table(&names, schema, t));
     }
@@ -104,6 +117,7 @@ pub fn render(model: &Model) -> Vec<String> {
             }
         }
     }
+    out.extend(late);
     for rel in matviews::in_dependency_order(model) {
         match rel {
             matviews::Rel::View(schema, view) => out.push(views::create_view(schema, view)),
@@ -116,7 +130,9 @@ pub fn render(model: &Model) -> Vec<String> {
         let q = crate::model::QualifiedName::new(&schema.name, &t.name);
         out.extend(policies::for_table(&q, t));
     }
+    out.extend(functions_order::triggers(model));
     out.extend(comments(model));
+    out.extend(functions_order::comments(model));
     out.extend(privileges::all(model));
     out
 }
@@ -218,3 +234,99 @@ fn schema_object_comments(schema: &Schema) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Where functions and triggers go in [`render`].
+mod functions_order {
+    use super::functions::{
+        create_function, create_trigger, needs_tables, signature, trigger_state,
+    };
+    use crate::model::{Model, QualifiedName, TriggerState};
+    use crate::sql::quote_literal;
+
+    pub fn relations(model: &Model) -> Vec<QualifiedName> {
+        model
+            .schemas
+            .values()
+            .flat_map(|s| {
+                s.tables
+                    .keys()
+                    .chain(s.views.keys())
+                    .map(move |n| QualifiedName::new(&s.name, n))
+            })
+            .collect()
+    }
+
+    /// (functions created before the tables, functions created after them).
+    pub fn split(model: &Model, relations: &[QualifiedName]) -> (Vec<String>, Vec<String>) {
+        let (mut early, mut late) = (Vec::new(), Vec::new());
+        for s in model.schemas.values() {
+            for f in s.functions.values() {
+                let stmt = create_function(&s.name, f, false);
+                if needs_tables(f, relations) {
+                    late.push(stmt);
+                } else {
+                    early.push(stmt);
+                }
+            }
+        }
+        (early, late)
+    }
+
+    pub fn triggers(model: &Model) -> Vec<String> {
+        let mut out = Vec::new();
+        let on_views = model.schemas.values().flat_map(|s| {
+            s.views
+                .values()
+                .map(move |v| (QualifiedName::new(&s.name, &v.name), &v.triggers))
+        });
+        let on_tables = model
+            .tables()
+            .map(|(s, t)| (QualifiedName::new(&s.name, &t.name), &t.triggers));
+        for (q, triggers) in on_tables.chain(on_views) {
+            for tr in triggers.values() {
+                out.push(create_trigger(&q, tr, false));
+                if tr.state != TriggerState::Enabled {
+                    out.push(trigger_state(&q, tr));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn comments(model: &Model) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in model.schemas.values() {
+            for f in s.functions.values() {
+                if let Some(c) = &f.comment {
+                    out.push(format!(
+                        "COMMENT ON {} {} IS {}",
+                        super::functions::keyword(f),
+                        signature(&s.name, f),
+                        quote_literal(c)
+                    ));
+                }
+            }
+        }
+        let on_views = model.schemas.values().flat_map(|s| {
+            s.views
+                .values()
+                .map(move |v| (QualifiedName::new(&s.name, &v.name), &v.triggers))
+        });
+        let on_tables = model
+            .tables()
+            .map(|(s, t)| (QualifiedName::new(&s.name, &t.name), &t.triggers));
+        for (q, triggers) in on_tables.chain(on_views) {
+            for tr in triggers.values() {
+                if let Some(c) = &tr.comment {
+                    out.push(format!(
+                        "COMMENT ON TRIGGER {} ON {} IS {}",
+                        crate::sql::quote_ident(&tr.name),
+                        crate::sql::qualified(&q),
+                        quote_literal(c)
+                    ));
+                }
+            }
+        }
+        out
+    }
+}

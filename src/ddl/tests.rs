@@ -63,6 +63,7 @@ fn view(name: &str, query: &str) -> View {
         options: IndexMap::new(),
         comment: None,
         renamed_from: None,
+        triggers: IndexMap::new(),
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! Each object kind has one file that knows how to compare it and which statements change it:
 //! `schemas` (schemas and extensions), `enums`, `sequences`, `tables` (tables and columns),
-//! `constraints`, `indexes`, `views`, `privileges`; `renames` makes table and column renames by expand and
+//! `constraints`, `indexes`, `views`, `functions` (functions and procedures), `triggers`,
+//! `privileges`; `renames` makes table and column renames by expand and
 //! contract. They produce [`Draft`]s: one statement each, with the
 //! [`Stage`] that orders it, whether it may run in a transaction, the hazards only the planner
 //! knows of (data loss, compatibility), and the data loss it needs permission for. Locks, scans
@@ -24,6 +25,7 @@
 mod constraints;
 pub mod enum_rebuild;
 mod enums;
+mod functions;
 mod indexes;
 pub mod matviews;
 mod partitions;
@@ -35,9 +37,11 @@ mod schemas;
 mod sequences;
 mod tables;
 pub mod transitional;
+mod triggers;
 mod types;
 mod views;
 
+pub use functions::views_calling_units;
 pub use partitions::partition_locks;
 pub use types::carry_intent as carry_user_type_intent;
 
@@ -63,6 +67,12 @@ pub enum Stage {
     /// Views dropped to be recreated later in this phase (their query changed, or a column
     /// they read is changing type or going away).
     DropViewForRecreate,
+    /// Triggers dropped to be created again later in this phase (their function is dropped
+    /// and created again, or a constraint trigger changes).
+    DropTriggerForRecreate,
+    /// Functions PostgreSQL cannot replace in place (a new result type, renamed arguments):
+    /// dropped here, created again at [`Stage::CreateFunction`].
+    DropFunctionForRecreate,
     Rename,
     /// Foreign keys that no longer apply or are replaced: before any key they reference is
     /// dropped or replaced.
@@ -73,9 +83,15 @@ pub enum Stage {
     /// A table or view dropped because an object of another kind takes its name: it must go
     /// before its successor is created, so in the expand phase.
     DropForReplace,
+    /// Functions and procedures whose bodies are not checked at creation: before the tables
+    /// whose defaults and checks may call them.
+    CreateFunction,
     CreateTable,
     Columns,
     NotNull,
+    /// SQL-language functions, whose bodies are checked at creation: after the new tables
+    /// and columns they may name.
+    CreateFunctionLate,
     CreateIndex,
     /// An index rebuilt under a temporary name replaces the old one: the old index is dropped
     /// concurrently and the new one renamed, after every build of [`Stage::CreateIndex`].
@@ -85,6 +101,9 @@ pub enum Stage {
     Validate,
     SequenceOwner,
     CreateView,
+    /// Triggers created or replaced, and their enabled state: after their functions and
+    /// tables.
+    Trigger,
     /// Row-level security flags and policies: after every relation their expressions may
     /// read exists, before anything they read goes away (`policies`).
     Policy,
@@ -98,9 +117,12 @@ pub enum Stage {
     /// Privileges the declaration no longer gives (the previous version may still use them).
     Revoke,
     DropView,
+    DropTrigger,
     DropIndex,
     DropColumn,
     DropTable,
+    /// After the tables, triggers and columns that used them.
+    DropFunction,
     DropSequence,
     /// Domains, composite and range types, after the columns and types that use them.
     DropType,
@@ -233,6 +255,12 @@ pub(crate) struct Ctx<'a> {
     /// Type changes an interrupted apply left half done: `retype` resumes each with its shadow
     /// column and takes it out; the rest are abandoned (see [`transitional`]).
     pub resumed_retypes: transitional::Retypes,
+    /// Functions (all overloads of the name) dropped and created again: the views and
+    /// triggers that use them are recreated around them.
+    pub replaced_functions: HashSet<QualifiedName>,
+    /// Views (desired names) that `views` creates or recreates: their triggers are created
+    /// after them.
+    pub built_views: HashSet<QualifiedName>,
 }
 
 impl Ctx<'_> {
@@ -322,6 +350,8 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
         pg_major,
         resumed_not_null: separated.not_null,
         resumed_retypes: separated.retypes,
+        replaced_functions: HashSet::new(),
+        built_views: HashSet::new(),
     };
     schemas::diff(&mut ctx);
     enums::diff(&mut ctx);
@@ -331,8 +361,10 @@ pub fn diff(current: &Model, desired: &Model, pg_major: u32) -> Result<Diff, Uns
     for ((table, column), shadow) in std::mem::take(&mut ctx.resumed_retypes) {
         ctx.push(transitional::abandon(&table, &column, &shadow.name));
     }
+    functions::diff(&mut ctx);
     let created_matviews = matviews::diff(&mut ctx);
     views::diff(&mut ctx, created_matviews);
+    triggers::diff(&mut ctx);
     privileges::diff(&mut ctx);
     if !ctx.unsupported.is_empty() {
         return Err(Unsupported {

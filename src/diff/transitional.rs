@@ -152,6 +152,12 @@ pub const KINDS: &[Kind] = &[
                   when the change is no longer declared",
     },
     Kind {
+        purpose: "sync",
+        object: ObjectType::Trigger,
+        what: "trigger and function keeping the shadow column of a type change in step",
+        removal: "dropped by the swap, or with the shadow column when the change is abandoned",
+    },
+    Kind {
         purpose: "old",
         object: ObjectType::Column,
         what: "column retired by the swap of a type change",

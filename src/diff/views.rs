@@ -79,6 +79,12 @@ pub(super) fn diff(ctx: &mut Ctx, mut created_matviews: HashMap<Key, Vec<Draft>>
         .map(|q| key(&q.schema, &q.name))
         .collect();
     let mut recreate: HashSet<Key> = changed;
+    // Views calling a function that is dropped and created again.
+    recreate.extend(
+        super::functions::views_calling(current, &ctx.replaced_functions)
+            .into_iter()
+            .filter(|k| matched.contains_key(k)),
+    );
     loop {
         let before = recreate.len();
         for (view, reads) in &deps {
@@ -174,6 +180,8 @@ pub(super) fn diff(ctx: &mut Ctx, mut created_matviews: HashMap<Key, Vec<Draft>>
         let k = key(&s.name, &v.name);
         let new = created.contains(&k) || recreated_desired.contains(&k);
         if new {
+            ctx.built_views
+                .insert(crate::model::QualifiedName::new(&s.name, &v.name));
             ctx.push(Draft::new(
                 Stage::CreateView,
                 format!("create view {}", display(&s.name, &v.name)),

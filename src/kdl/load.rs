@@ -31,6 +31,8 @@ use crate::model::*;
 
 mod matviews;
 mod policies;
+#[path = "load_routines.rs"]
+mod routines;
 
 /// Files larger than this are refused rather than parsed (a schema of thousands of tables is
 /// a few MiB).
@@ -297,6 +299,9 @@ enum Key {
     EnumValue(String, String, String),
     ViewOption(String, String, String),
     DataLoss(DataLoss),
+    /// Functions and procedures by schema and signature (`name(type, ...)`).
+    Function(String, String),
+    Trigger(String, String, String),
     /// Policy names are unique per table.
     Policy(String, String, String),
     RowSecurity(String, String),
@@ -859,6 +864,7 @@ impl Loader {
                 "sequence" => self.sequence(f, &name, &child),
                 "table" => self.table(f, &name, &child),
                 "view" => self.view(f, &name, &child),
+                "function" | "procedure" => self.routine(f, &name, &child),
                 "materialized-view" => self.materialized_view(f, &name, &child),
                 "domain" => self.domain(f, &name, &child),
                 "composite" => self.composite(f, &name, &child),
@@ -1207,8 +1213,16 @@ impl Loader {
         }
         let query = c.arg_str(1).map(|(q, _)| q.to_string()).unwrap_or_default();
         let mut options = indexmap::IndexMap::new();
+        let mut triggers = indexmap::IndexMap::new();
         let mut grants = Vec::new();
+        let vq = QualifiedName::new(schema, &name);
         for ch in self.children(f, c) {
+            if ch.spec.name == "trigger" {
+                if let Some(tr) = self.trigger(f, &vq, &ch) {
+                    triggers.insert(tr.name.clone(), tr);
+                }
+                continue;
+            }
             if ch.spec.name == "grant" {
                 grants.extend(self.grant(f, &ch, GrantOn::Relation));
                 continue;
@@ -1231,6 +1245,7 @@ impl Loader {
             options,
             comment: c.prop_string("comment"),
             renamed_from: c.prop_string("renamed-from"),
+            triggers,
         };
         if let Some(s) = self.schema_mut(schema) {
             s.views.insert(name, view);
@@ -1326,6 +1341,11 @@ impl Loader {
                 "index" => {
                     if let Some(i) = self.index(f, &qn, &ch) {
                         t.indexes.insert(i.name.clone(), i);
+                    }
+                }
+                "trigger" => {
+                    if let Some(tr) = self.trigger(f, &qn, &ch) {
+                        t.triggers.insert(tr.name.clone(), tr);
                     }
                 }
                 "row-level-security" => self.row_security(f, &qn, &mut t, &ch),

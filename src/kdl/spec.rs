@@ -23,6 +23,9 @@ pub enum Ctx {
     Index,
     Exclude,
     View,
+    /// `function` and `procedure` blocks.
+    Function,
+    Trigger,
     /// A row-level security `policy` block.
     Policy,
     MaterializedView,
@@ -46,6 +49,8 @@ impl Ctx {
             Ctx::Index => "in an index block",
             Ctx::Exclude => "in an exclude block",
             Ctx::View => "in a view block",
+            Ctx::Function => "in a function or procedure block",
+            Ctx::Trigger => "in a trigger block",
             Ctx::Policy => "in a policy block",
             Ctx::MaterializedView => "in a materialized-view block",
             Ctx::Domain => "in a domain block",
@@ -984,40 +989,228 @@ pub static NODES: &[NodeSpec] = &[
     },
 ];
 
+pub const VOLATILITIES: &[&str] = &["immutable", "stable", "volatile"];
+pub const PARALLEL_SAFETY: &[&str] = &["unsafe", "restricted", "safe"];
+pub const ARG_MODES: &[&str] = &["in", "out", "inout", "variadic"];
+pub const TRIGGER_STATES: &[&str] = &["enabled", "disabled", "replica", "always"];
+const LANGUAGE: Prop = req("language", Ty::Str, "LANGUAGE (`sql`, `plpgsql`, ...)");
+const SECURITY_DEFINER: Prop = p(
+    "security-definer",
+    Ty::Bool,
+    "SECURITY DEFINER (runs with the owner's privileges)",
+);
+const TRIGGER_EVENTS: &str =
+    "events separated by spaces, commas or `or`: insert, update, delete, truncate";
+
+const TRIGGER_PROPS: &[Prop] = &[
+    RENAMED,
+    p("before", Ty::Str, TRIGGER_EVENTS),
+    p("after", Ty::Str, TRIGGER_EVENTS),
+    p("instead-of", Ty::Str, TRIGGER_EVENTS),
+    p(
+        "for-each",
+        Ty::Choice(&["row", "statement"]),
+        "FOR EACH ROW or STATEMENT (default statement)",
+    ),
+    req(
+        "function",
+        Ty::Str,
+        "the trigger function, `name` (in the table's schema) or `schema.name`",
+    ),
+    p("when", Ty::Str, "WHEN condition (SQL, over OLD and NEW)"),
+    p(
+        "state",
+        Ty::Choice(TRIGGER_STATES),
+        "when it fires: enabled (default), disabled, replica (only for replication \
+                 sessions) or always",
+    ),
+    p(
+        "constraint",
+        Ty::Bool,
+        "CREATE CONSTRAINT TRIGGER (AFTER, FOR EACH ROW)",
+    ),
+    DEFERRABLE,
+    p(
+        "old-table",
+        Ty::Str,
+        "REFERENCING OLD TABLE AS (transition table)",
+    ),
+    p(
+        "new-table",
+        Ty::Str,
+        "REFERENCING NEW TABLE AS (transition table)",
+    ),
+    COMMENT,
+];
+
+/// Functions, procedures and triggers (kept apart from [`NODES`] only to keep that table
+/// readable; [`all`] is the language).
+pub static ROUTINE_NODES: &[NodeSpec] = &[
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "function",
+        ctx: Ctx::Function,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[
+            RENAMED,
+            req(
+                "returns",
+                Ty::Str,
+                "the result type (SQL: `integer`, `SETOF text`, `TABLE(id bigint)`, `trigger`)",
+            ),
+            LANGUAGE,
+            p(
+                "volatility",
+                Ty::Choice(VOLATILITIES),
+                "IMMUTABLE, STABLE or VOLATILE (default volatile)",
+            ),
+            p("strict", Ty::Bool, "STRICT (NULL in, NULL out)"),
+            SECURITY_DEFINER,
+            p("leakproof", Ty::Bool, "LEAKPROOF"),
+            p(
+                "parallel",
+                Ty::Choice(PARALLEL_SAFETY),
+                "PARALLEL UNSAFE, RESTRICTED or SAFE (default unsafe)",
+            ),
+            p(
+                "cost",
+                Ty::Int,
+                "COST (default 100, 1 for C and internal functions)",
+            ),
+            p(
+                "rows",
+                Ty::Int,
+                "ROWS of a set-returning function (default 1000)",
+            ),
+            COMMENT,
+        ],
+        summary: "a function; overloads are told apart by their argument types, the body is \
+                  a `body` child",
+    },
+    NodeSpec {
+        parent: Ctx::Schema,
+        name: "procedure",
+        ctx: Ctx::Function,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: &[RENAMED, LANGUAGE, SECURITY_DEFINER, COMMENT],
+        summary: "a procedure (CALL); arguments, body and settings as for a function",
+    },
+    NodeSpec {
+        parent: Ctx::Function,
+        name: "argument",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("type")],
+        rest: None,
+        min_args: 2,
+        props: &[
+            p(
+                "mode",
+                Ty::Choice(ARG_MODES),
+                "IN, OUT, INOUT or VARIADIC (default in)",
+            ),
+            p("default", Ty::Str, "DEFAULT expression (SQL)"),
+        ],
+        summary: "an argument, in order; the name \"\" for an unnamed one",
+    },
+    NodeSpec {
+        parent: Ctx::Function,
+        name: "body",
+        ctx: Ctx::Leaf,
+        args: &[s("sql")],
+        rest: None,
+        min_args: 1,
+        props: &[],
+        summary: "the body as text (a raw string `#\"...\"#` suits several lines); for \
+                  language sql also a SQL-standard `BEGIN ATOMIC ... END` or `RETURN ...`",
+    },
+    NodeSpec {
+        parent: Ctx::Function,
+        name: "set",
+        ctx: Ctx::Leaf,
+        args: &[s("name"), s("value")],
+        rest: None,
+        min_args: 2,
+        props: &[],
+        summary: "a setting while the function runs (`set \"search_path\" \"pg_catalog, public\"`)",
+    },
+    NodeSpec {
+        parent: Ctx::Table,
+        name: "trigger",
+        ctx: Ctx::Trigger,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: TRIGGER_PROPS,
+        summary: "a trigger on the table; exactly one of before=, after= or instead-of=",
+    },
+    NodeSpec {
+        parent: Ctx::View,
+        name: "trigger",
+        ctx: Ctx::Trigger,
+        args: &[s("name")],
+        rest: None,
+        min_args: 1,
+        props: TRIGGER_PROPS,
+        summary: "a trigger on the view (usually instead-of= with for-each=\"row\"); as in a table",
+    },
+    NodeSpec {
+        parent: Ctx::Trigger,
+        name: "update-of",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("column")),
+        min_args: 1,
+        props: &[],
+        summary: "UPDATE OF: the columns whose update fires the trigger",
+    },
+    NodeSpec {
+        parent: Ctx::Trigger,
+        name: "arguments",
+        ctx: Ctx::Leaf,
+        args: &[],
+        rest: Some(s("value")),
+        min_args: 1,
+        props: &[],
+        summary: "arguments passed to the function (TG_ARGV), as strings",
+    },
+];
+
+/// Every node of the language.
+pub fn all() -> impl Iterator<Item = &'static NodeSpec> {
+    NODES.iter().chain(ROUTINE_NODES.iter())
+}
+
 /// The spec of `name` in block `parent`.
 pub fn find(parent: Ctx, name: &str) -> Option<&'static NodeSpec> {
-    NODES.iter().find(|n| n.parent == parent && n.name == name)
+    all().find(|n| n.parent == parent && n.name == name)
 }
 
 /// Names allowed in a block, for did-you-mean.
 pub fn names_in(parent: Ctx) -> impl Iterator<Item = &'static str> {
-    NODES
-        .iter()
-        .filter(move |n| n.parent == parent)
-        .map(|n| n.name)
+    all().filter(move |n| n.parent == parent).map(|n| n.name)
 }
 
 /// Blocks where a node of this name exists, for "belongs in ..." hints.
 pub fn parents_of(name: &str) -> Vec<Ctx> {
-    NODES
-        .iter()
-        .filter(|n| n.name == name)
-        .map(|n| n.parent)
-        .collect()
+    all().filter(|n| n.name == name).map(|n| n.parent).collect()
 }
 
 /// The reference section of `docs/kdl.md`, generated from [`NODES`].
 pub fn reference_markdown() -> String {
     let mut out = String::new();
     let mut parents: Vec<Ctx> = Vec::new();
-    for n in NODES {
+    for n in all() {
         if !parents.contains(&n.parent) {
             parents.push(n.parent);
         }
     }
     for parent in parents {
         out.push_str(&format!("\n#### {}\n\n", capitalize(parent.describe())));
-        for n in NODES.iter().filter(|n| n.parent == parent) {
+        for n in all().filter(|n| n.parent == parent) {
             node_reference(&mut out, n);
         }
     }

@@ -22,6 +22,9 @@ use super::spec::Ctx;
 use super::text::{Node, print_document};
 use crate::model::*;
 
+#[path = "write_routines.rs"]
+mod routines;
+
 /// The files that declare `model`, in a fixed order (extensions first, then schemas in model
 /// order), each in canonical form.
 pub fn model_to_files(model: &Model) -> Vec<(PathBuf, String)> {
@@ -105,12 +108,21 @@ fn schema_node(s: &Schema) -> Node {
         true,
         &mut children,
     );
-    group(s.views.values().map(view).collect(), true, &mut children);
+    group(
+        s.views.values().map(|v| view_in(v, &s.name)).collect(),
+        true,
+        &mut children,
+    );
     group(
         s.materialized_views
             .values()
             .map(materialized_view)
             .collect(),
+        true,
+        &mut children,
+    );
+    group(
+        s.functions.values().map(routines::function).collect(),
         true,
         &mut children,
     );
@@ -295,6 +307,9 @@ fn table(t: &Table, schema: &str) -> Node {
     for i in t.indexes.values() {
         n = n.child(index(i));
     }
+    for tr in t.triggers.values() {
+        n = n.child(routines::trigger(tr, schema));
+    }
     if !t.row_security.is_off() {
         n = n.child(
             Node::new("row-level-security")
@@ -478,6 +493,14 @@ fn materialized_view(m: &MaterializedView) -> Node {
     }
     for i in m.indexes.values() {
         n = n.child(index(i));
+    }
+    n
+}
+
+fn view_in(v: &View, schema: &str) -> Node {
+    let mut n = view(v);
+    for tr in v.triggers.values() {
+        n = n.child(routines::trigger(tr, schema));
     }
     n
 }

@@ -379,6 +379,10 @@ pub enum Stmt {
     DropTrigger {
         table: Name,
     },
+    /// ALTER TRIGGER ... ON table RENAME TO (ACCESS EXCLUSIVE on the table).
+    AlterTrigger {
+        table: Name,
+    },
     CreateRule {
         table: Name,
     },
@@ -1469,6 +1473,13 @@ impl<'t> P<'t> {
             }
             return Stmt::AlterTypeOther { ty };
         }
+        if self.eat("trigger") {
+            self.ident();
+            self.eat("on");
+            return Stmt::AlterTrigger {
+                table: self.name().unwrap_or_default(),
+            };
+        }
         if self.eat("policy") {
             self.ident();
             self.eat("on");
@@ -2119,6 +2130,7 @@ fn effect_of(stmt: &Stmt, pg: u32) -> Effect {
         }
         Stmt::CreateTrigger { table } => e.lock(ShareRowExclusive, K::Table, table),
         Stmt::DropTrigger { table }
+        | Stmt::AlterTrigger { table }
         | Stmt::CreateRule { table }
         | Stmt::CreatePolicy { table }
         | Stmt::AlterPolicy { table }
@@ -2285,6 +2297,43 @@ mod tests {
                 .is_empty()
         );
         assert!(one("comment on type e is 'x'").effect.locks.is_empty());
+    }
+
+    /// What formwork's trigger and function steps take, as the plan proof observed it.
+    #[test]
+    fn trigger_statements_lock_their_table_and_function_statements_none() {
+        let mode = |sql: &str| {
+            let c = one(sql);
+            assert_eq!(c.effect.locks.len(), 1, "{sql}");
+            assert_eq!(c.effect.locks[0].1.name.to_string(), "s.t", "{sql}");
+            c.effect.locks[0].0
+        };
+        for sql in [
+            "create trigger tr before update on s.t for each row execute function f()",
+            "create or replace trigger tr after insert or update of a on s.t execute function f()",
+            "create constraint trigger tr after insert on s.t deferrable initially deferred \
+             for each row execute function f()",
+            "alter table s.t disable trigger tr",
+            "alter table s.t enable replica trigger tr",
+        ] {
+            assert_eq!(mode(sql), LockMode::ShareRowExclusive, "{sql}");
+        }
+        for sql in [
+            "drop trigger tr on s.t",
+            "alter trigger tr on s.t rename to tr2",
+        ] {
+            assert_eq!(mode(sql), LockMode::AccessExclusive, "{sql}");
+        }
+        for sql in [
+            "create or replace function s.f(a integer) returns integer language sql as $$select a$$",
+            "create procedure s.p() language sql as $$select 1$$",
+            "drop function s.f(integer)",
+            "drop procedure s.p()",
+            "alter function s.f(integer) rename to g",
+            "comment on function s.f(integer) is 'x'",
+        ] {
+            assert!(one(sql).effect.locks.is_empty(), "{sql}");
+        }
     }
 
     #[test]

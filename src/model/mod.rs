@@ -22,9 +22,11 @@
 
 use indexmap::IndexMap;
 
+mod functions;
 mod privileges;
 mod types;
 mod units;
+pub use functions::*;
 pub use privileges::{
     DEFAULT_GRANT_KINDS, DefaultGrant, Grant, Grantee, exploded, exploded_defaults,
     normalize_default_grants, normalize_grants, privilege_rank,
@@ -177,6 +179,9 @@ pub struct Schema {
     pub sequences: IndexMap<String, Sequence>,
     pub tables: IndexMap<String, Table>,
     pub views: IndexMap<String, View>,
+    /// Functions and procedures by signature (`name(argtype, ...)`, see [`Function::key`]):
+    /// overloads are different objects.
+    pub functions: IndexMap<String, Function>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub materialized_views: IndexMap<String, MaterializedView>,
     /// Domains, composite types and range types (`model::types`).
@@ -300,6 +305,8 @@ pub struct Table {
     pub indexes: IndexMap<String, Index>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// Triggers on the table, by name.
+    pub triggers: IndexMap<String, Trigger>,
     /// `ENABLE` / `FORCE ROW LEVEL SECURITY`.
     #[serde(default, skip_serializing_if = "RowSecurity::is_off")]
     pub row_security: RowSecurity,
@@ -576,6 +583,8 @@ pub struct View {
     pub options: IndexMap<String, String>,
     pub comment: Option<String>,
     pub renamed_from: Option<String>,
+    /// `INSTEAD OF` (and statement-level) triggers on the view, by name.
+    pub triggers: IndexMap<String, Trigger>,
     #[serde(default)]
     pub grants: Vec<Grant>,
 }

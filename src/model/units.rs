@@ -1,8 +1,8 @@
 //! Units: the top-level objects a model is made of, each replaceable on its own.
 //!
 //! A unit is an extension, a schema's own attributes, or an enum, sequence, table (with its
-//! columns, constraints and indexes), view, materialized view (with its indexes), domain,
-//! composite type or range type. Planning works unit by unit so that its cost
+//! columns, constraints, indexes and triggers), view, materialized view (with its indexes),
+//! function (one overload), domain, composite type or range type. Planning works unit by unit so that its cost
 //! follows what changed rather than the size of the schema: only the units that differ are
 //! materialized in a scratch database, the rest of the model is carried over as it is
 //! ([`Model::restrict`], [`Model::replace_units`]), and the fingerprint is combined from
@@ -24,6 +24,8 @@ pub enum UnitKind {
     Sequence,
     Table,
     View,
+    /// A function or procedure; its name is its signature (`model::Function::key`).
+    Function,
     MaterializedView,
     Domain,
     Composite,
@@ -67,6 +69,7 @@ impl std::fmt::Display for UnitKey {
             UnitKind::Sequence => "sequence",
             UnitKind::Table => "table",
             UnitKind::View => "view",
+            UnitKind::Function => "function",
             UnitKind::MaterializedView => "materialized view",
             UnitKind::Domain => "domain",
             UnitKind::Composite => "composite type",
@@ -99,6 +102,11 @@ impl Model {
                     .map(|n| UnitKey::new(UnitKind::Table, sn, n)),
             );
             out.extend(s.views.keys().map(|n| UnitKey::new(UnitKind::View, sn, n)));
+            out.extend(
+                s.functions
+                    .keys()
+                    .map(|n| UnitKey::new(UnitKind::Function, sn, n)),
+            );
             out.extend(
                 s.materialized_views
                     .keys()
@@ -133,6 +141,7 @@ impl Model {
                 UnitKind::Sequence => s.sequences.contains_key(&key.name),
                 UnitKind::Table => s.tables.contains_key(&key.name),
                 UnitKind::View => s.views.contains_key(&key.name),
+                UnitKind::Function => s.functions.contains_key(&key.name),
                 UnitKind::MaterializedView => s.materialized_views.contains_key(&key.name),
                 UnitKind::Domain => s.domains.contains_key(&key.name),
                 UnitKind::Composite => s.composites.contains_key(&key.name),
@@ -168,6 +177,7 @@ impl Model {
                     sequences: filter(&s.sequences, |n| k(UnitKind::Sequence, n)),
                     tables: filter(&s.tables, |n| k(UnitKind::Table, n)),
                     views: filter(&s.views, |n| k(UnitKind::View, n)),
+                    functions: filter(&s.functions, |n| k(UnitKind::Function, n)),
                     materialized_views: filter(&s.materialized_views, |n| {
                         k(UnitKind::MaterializedView, n)
                     }),
@@ -265,6 +275,7 @@ fn copy_unit(mine: &mut Schema, theirs: &Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => put(&mut mine.sequences, &theirs.sequences, name),
         UnitKind::Table => put(&mut mine.tables, &theirs.tables, name),
         UnitKind::View => put(&mut mine.views, &theirs.views, name),
+        UnitKind::Function => put(&mut mine.functions, &theirs.functions, name),
         UnitKind::MaterializedView => put(
             &mut mine.materialized_views,
             &theirs.materialized_views,
@@ -283,6 +294,7 @@ fn remove_unit(mine: &mut Schema, kind: UnitKind, name: &str) {
         UnitKind::Sequence => drop(mine.sequences.shift_remove(name)),
         UnitKind::Table => drop(mine.tables.shift_remove(name)),
         UnitKind::View => drop(mine.views.shift_remove(name)),
+        UnitKind::Function => drop(mine.functions.shift_remove(name)),
         UnitKind::MaterializedView => drop(mine.materialized_views.shift_remove(name)),
         UnitKind::Domain => drop(mine.domains.shift_remove(name)),
         UnitKind::Composite => drop(mine.composites.shift_remove(name)),

@@ -43,11 +43,14 @@ pub enum MaterializeError {
 pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     let mut all: HashSet<UnitKey> = core.clone();
     for key in model.unit_keys() {
+        // Functions too: a trigger, default, check or view may call any of them, and their
+        // bodies are not checked when they are created.
         if matches!(
             key.kind,
             UnitKind::Enum
                 | UnitKind::Extension
                 | UnitKind::Schema
+                | UnitKind::Function
                 | UnitKind::Domain
                 | UnitKind::Composite
                 | UnitKind::Range
@@ -57,6 +60,13 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     }
     let known = crate::diff::relation_names(model);
     let mut pending: Vec<UnitKey> = core.iter().cloned().collect();
+    // A function whose creation needs relations (a SQL-standard body is parsed, a row type in
+    // the signature must exist) brings the relations it names.
+    for r in function_relations(model, &known) {
+        if model.has_unit(&r) && all.insert(r.clone()) && r.kind == UnitKind::View {
+            pending.push(r);
+        }
+    }
     while let Some(key) = pending.pop() {
         let mut needs: Vec<UnitKey> = Vec::new();
         match key.kind {
@@ -155,6 +165,61 @@ pub fn context(model: &Model, core: &HashSet<UnitKey>) -> HashSet<UnitKey> {
     all
 }
 
+/// The tables and views named by the functions of `model` that need them to be created (see
+/// `ddl::functions::needs_tables`), found in their text.
+fn function_relations(model: &Model, known: &HashSet<(&str, &str)>) -> Vec<UnitKey> {
+    let relations: Vec<QualifiedName> = known
+        .iter()
+        .map(|(s, n)| QualifiedName::new(*s, *n))
+        .collect();
+    let mut out = Vec::new();
+    for s in model.schemas.values() {
+        for f in s.functions.values() {
+            if !ddl::functions::needs_tables(f, &relations) {
+                continue;
+            }
+            let text: String = std::iter::once(f.body.as_str())
+                .chain(f.returns.as_deref())
+                .chain(f.arguments.iter().map(|a| a.data_type.as_str()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            for r in &relations {
+                if names_relation(&text, &r.name) {
+                    let is_view = model
+                        .schemas
+                        .get(&r.schema)
+                        .is_some_and(|sc| sc.views.contains_key(&r.name));
+                    let kind = if is_view {
+                        UnitKind::View
+                    } else {
+                        UnitKind::Table
+                    };
+                    out.push(UnitKey::new(kind, &r.schema, &r.name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `text` contains `name` as a whole word (bare or quoted): a cheap over-approximation
+/// of "the SQL names this relation", which only ever builds a little more context.
+fn names_relation(text: &str, name: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(name) {
+        let at = from + pos;
+        let end = at + name.len();
+        let before = text[..at].chars().next_back();
+        let after = text[end..].chars().next();
+        if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
 /// The sequence a `nextval('...')` default names: (schema if written, name), unquoted.
 fn nextval_sequence(default: &str) -> Option<(Option<String>, String)> {
     let start = default.find("nextval('")? + "nextval('".len();
@@ -249,7 +314,10 @@ pub async fn build(
             return Err(e.into());
         }
     };
-    let mut script = ddl::render(model);
+    // Only some units are built: a function body may name a table that is not. Bodies are
+    // checked when the target runs the plan (and PL/pgSQL ones only when called anyway).
+    let mut script = vec!["SET check_function_bodies = false".to_string()];
+    script.extend(ddl::render(model));
     script.extend(invalid_indexes(model));
     let roles = ensure_roles(&client, model).await;
     if let Err(e) = roles.and(run_script(&client, &script).await) {

@@ -59,6 +59,18 @@ pub async fn normalize(
     }
     let mut out = declared.clone();
     out.replace_units(&replace, &read);
+    // A function's key is its signature, which PostgreSQL rewrites (`int` reads back as
+    // `integer`): a declared key may not exist in the copy. Every function is built as
+    // context, so all of them are taken from the copy, under the keys it gives them.
+    if core.iter().any(|k| k.kind == UnitKind::Function) {
+        for (sname, s) in out.schemas.iter_mut() {
+            s.functions = read
+                .schemas
+                .get(sname)
+                .map(|r| r.functions.clone())
+                .unwrap_or_default();
+        }
+    }
     carry_intent(&mut out, declared);
     Ok((out, core.len()))
 }
@@ -116,6 +128,16 @@ fn carry_schema(s: &mut Schema, ds: &Schema) {
             carry_table(t, dt);
         }
     }
+    // Functions by name and number of arguments: their keys may have been normalized.
+    for f in s.functions.values_mut() {
+        let mut same = ds
+            .functions
+            .values()
+            .filter(|d| d.name == f.name && d.arguments.len() == f.arguments.len());
+        if let (Some(d), None) = (same.next(), same.next()) {
+            f.renamed_from = d.renamed_from.clone();
+        }
+    }
 }
 
 fn carry_table(t: &mut Table, dt: &Table) {
@@ -142,5 +164,6 @@ fn carry_table(t: &mut Table, dt: &Table) {
     carry!(checks);
     carry!(exclusions);
     carry!(indexes);
+    carry!(triggers);
     carry!(policies);
 }

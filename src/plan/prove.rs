@@ -103,6 +103,10 @@ pub async fn prove(
             }
         }
     }
+    // Views calling a changed function may be dropped and recreated with it.
+    for v in crate::diff::views_calling_units(current, &core) {
+        core.insert(UnitKey::new(UnitKind::View, &v.schema, &v.name));
+    }
     // Views that read a touched table or view may be dropped and recreated by the plan.
     let deps = crate::diff::view_dependencies(current);
     loop {

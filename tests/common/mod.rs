@@ -283,6 +283,7 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+pub mod converge;
 pub mod workload;
 
 /// The `formwork` binary as the tests run it: `DATABASE_URL` from the environment never leaks

@@ -7,24 +7,15 @@
 WITH user_ns AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE {{user_schema n}}
 )
-SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
-                      WHEN 'w' THEN 'function' ELSE 'function' END AS kind,
-       n.nspname::text || '.' || p.proname::text
+SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'function' END AS kind,
+       CASE p.prokind WHEN 'w' THEN 'window ' ELSE '' END
+           || n.nspname::text || '.' || p.proname::text
            || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS name
 FROM pg_catalog.pg_proc p
 JOIN user_ns n ON n.oid = p.pronamespace
-WHERE {{not_extension_member pg_proc p.oid}}
-  -- Constructors PostgreSQL makes with a range type (and its multirange) belong to the type.
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
-                  WHERE dep.classid = 'pg_catalog.pg_proc'::regclass AND dep.objid = p.oid
-                    AND dep.deptype = 'i')
-UNION ALL
-SELECT 'trigger', t.tgname::text || ' on ' || n.nspname::text || '.' || c.relname::text
-FROM pg_catalog.pg_trigger t
-JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-JOIN user_ns n ON n.oid = c.relnamespace
-WHERE NOT t.tgisinternal
-  AND {{not_extension_member pg_class c.oid}}
+-- Functions and procedures are managed (functions.sql); triggers too (triggers.sql).
+WHERE p.prokind IN ('a', 'w')
+  AND {{not_extension_member pg_proc p.oid}}
 UNION ALL
 SELECT 'policy', pol.polname::text || ' on ' || n.nspname::text || '.' || c.relname::text
 FROM pg_catalog.pg_policy pol
