@@ -12,7 +12,7 @@ use formwork::kdl::diag::SourceFile;
 use formwork::kdl::load::load_sources;
 use formwork::kdl::write::model_to_files;
 use formwork::model::{Grant, Grantee, Model};
-use formwork::plan::planner::{PlanOptions, PlannerError, make_plan};
+use formwork::plan::planner::{PlanOptions, PlannerError};
 
 /// Roles `<db>_<suffix>` for one test, created on the cluster if missing.
 async fn roles(db: &TestDb, suffixes: &[&str]) -> Vec<String> {
@@ -267,14 +267,7 @@ async fn a_grant_to_a_role_the_database_lacks_is_refused_before_anything_runs() 
         privileges: vec!["SELECT".into()],
         with_grant_option: false,
     });
-    let err = make_plan(
-        &common::catalog(&db).await,
-        &desired,
-        &common::scratch(),
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = common::refusal(&db, &desired, &PlanOptions::default()).await;
     match err {
         PlannerError::MissingRoles { roles } => assert_eq!(roles, vec![missing]),
         other => panic!("expected MissingRoles, got {other}"),

@@ -343,14 +343,7 @@ async fn changing_the_base_type_of_a_used_domain_is_refused_and_of_an_unused_one
         r#"domain "label" "text""#,
         r#"domain "label" "character varying(20)""#,
     );
-    let err = make_plan(
-        &catalog(&db).await,
-        &declared(&used),
-        &scratch(),
-        &blocking(),
-    )
-    .await
-    .unwrap_err();
+    let err = common::refusal(&db, &declared(&used), &blocking()).await;
     let msg = err.to_string();
     assert!(
         msg.contains("public.label") && msg.contains("items.tag"),
@@ -390,9 +383,7 @@ schema "public" {
     }
 }
 "#;
-    let err = make_plan(&catalog(&db).await, &declared(kdl), &scratch(), &blocking())
-        .await
-        .unwrap_err();
+    let err = common::refusal(&db, &declared(kdl), &blocking()).await;
     assert!(err.to_string().contains("label"), "{err}");
     let allowed = kdl.replace(
         "    table \"items\"",
@@ -499,14 +490,7 @@ schema "public" {
     }
 }
 "#;
-    let err = make_plan(
-        &catalog(&db).await,
-        &declared(kdl),
-        &scratch(),
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = common::refusal(&db, &declared(kdl), &PlanOptions::default()).await;
     assert!(err.to_string().contains("zip"), "{err}");
 }
 
@@ -531,14 +515,7 @@ schema "public" {
     }
 }
 "#;
-    let err = make_plan(
-        &catalog(&db).await,
-        &declared(kdl),
-        &scratch(),
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = common::refusal(&db, &declared(kdl), &PlanOptions::default()).await;
     let msg = err.to_string();
     assert!(msg.contains("zip") && msg.contains("sites.addr"), "{msg}");
 }
@@ -590,14 +567,7 @@ schema "public" {
         r#"subtype="double precision" subtype-diff="float8mi""#,
         r#"subtype="numeric""#,
     );
-    let err = make_plan(
-        &catalog(&db).await,
-        &declared(&changed),
-        &scratch(),
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = common::refusal(&db, &declared(&changed), &PlanOptions::default()).await;
     assert!(err.to_string().contains("slots.span"), "{err}");
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{TestDb, converge, declared, server_major};
-use formwork::plan::planner::{PlanOptions, make_plan};
+use formwork::plan::planner::PlanOptions;
 
 const ROWS: &str = "CREATE TABLE t (id bigint PRIMARY KEY, a int, b int);
     INSERT INTO t SELECT g, g, g % 3 FROM generate_series(1, 100) g;";
@@ -51,16 +51,9 @@ async fn virtual_generated_columns_on_18_and_a_clear_refusal_before() {
         assert_eq!(twice, 42);
         assert_eq!(count(&db).await, 100);
     } else {
-        let err = make_plan(
-            &common::catalog(&db).await,
-            &desired,
-            &common::scratch(),
-            &PlanOptions::default(),
-        )
-        .await
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+        let err = common::refusal(&db, &desired, &PlanOptions::default())
+            .await
+            .to_string();
         assert!(err.contains("does not build"), "{err}");
     }
 }
@@ -93,16 +86,9 @@ async fn nulls_not_distinct_from_15_and_a_clear_refusal_before() {
         assert!(dup.is_err(), "a second NULL must be refused");
         assert_eq!(count(&db).await, 101);
     } else {
-        let err = make_plan(
-            &common::catalog(&db).await,
-            &desired,
-            &common::scratch(),
-            &PlanOptions::default(),
-        )
-        .await
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+        let err = common::refusal(&db, &desired, &PlanOptions::default())
+            .await
+            .to_string();
         assert!(err.contains("does not build"), "{err}");
     }
 }

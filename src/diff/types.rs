@@ -29,11 +29,12 @@ use crate::plan::HazardKind;
 use crate::sql::quote_ident;
 
 pub(super) fn diff(ctx: &mut Ctx) {
-    create(ctx);
+    let (created, dropped) = created_and_dropped(ctx);
+    create(ctx, &created);
     domains(ctx);
     composites(ctx);
     ranges(ctx);
-    drop(ctx);
+    drop(ctx, &dropped);
 }
 
 /// Copy the declaration-only `renamed_from` of user types, their checks and attributes from
@@ -195,34 +196,28 @@ fn aliases(ctx: &Ctx, schema: &str, name: &str) -> Vec<String> {
 /// The key of a user type in the pairing of one kind: (schema, name).
 type Key = (String, String);
 
-/// The types of `desired` that are created (not matched by name or `renamed_from`).
-fn created_keys(ctx: &Ctx) -> HashSet<Key> {
-    let mut out = HashSet::new();
+/// The types of `desired` that are created and those of `current` that are dropped (neither
+/// matched by name nor through `renamed_from`), over the three kinds.
+fn created_and_dropped(ctx: &Ctx) -> (HashSet<Key>, HashSet<Key>) {
+    fn add<T>(
+        out: &mut (HashSet<Key>, HashSet<Key>),
+        pairs: Vec<(&str, super::Pairing<'_, T>)>,
+        name: impl Fn(&T) -> &str,
+    ) {
+        for (s, p) in pairs {
+            let key = |x: &&T| (s.to_string(), name(x).to_string());
+            out.0.extend(p.created.iter().map(key));
+            out.1.extend(p.dropped.iter().map(key));
+        }
+    }
     let (c, d) = (ctx.current, ctx.desired);
-    for (s, p) in pair_in_schemas(c, d, |s| &s.domains, |x| x.renamed_from.as_ref()) {
-        out.extend(p.created.iter().map(|x| (s.to_string(), x.name.clone())));
-    }
-    for (s, p) in pair_in_schemas(c, d, |s| &s.composites, |x| x.renamed_from.as_ref()) {
-        out.extend(p.created.iter().map(|x| (s.to_string(), x.name.clone())));
-    }
-    for (s, p) in pair_in_schemas(c, d, |s| &s.ranges, |x| x.renamed_from.as_ref()) {
-        out.extend(p.created.iter().map(|x| (s.to_string(), x.name.clone())));
-    }
-    out
-}
-
-fn dropped_keys(ctx: &Ctx) -> HashSet<Key> {
-    let mut out = HashSet::new();
-    let (c, d) = (ctx.current, ctx.desired);
-    for (s, p) in pair_in_schemas(c, d, |s| &s.domains, |x| x.renamed_from.as_ref()) {
-        out.extend(p.dropped.iter().map(|x| (s.to_string(), x.name.clone())));
-    }
-    for (s, p) in pair_in_schemas(c, d, |s| &s.composites, |x| x.renamed_from.as_ref()) {
-        out.extend(p.dropped.iter().map(|x| (s.to_string(), x.name.clone())));
-    }
-    for (s, p) in pair_in_schemas(c, d, |s| &s.ranges, |x| x.renamed_from.as_ref()) {
-        out.extend(p.dropped.iter().map(|x| (s.to_string(), x.name.clone())));
-    }
+    let mut out = Default::default();
+    let pairs = pair_in_schemas(c, d, |s| &s.domains, |x| x.renamed_from.as_ref());
+    add(&mut out, pairs, |x| &x.name);
+    let pairs = pair_in_schemas(c, d, |s| &s.composites, |x| x.renamed_from.as_ref());
+    add(&mut out, pairs, |x| &x.name);
+    let pairs = pair_in_schemas(c, d, |s| &s.ranges, |x| x.renamed_from.as_ref());
+    add(&mut out, pairs, |x| &x.name);
     out
 }
 
@@ -251,8 +246,7 @@ fn comment(schema: &str, t: UserType<'_>) -> Draft {
 }
 
 /// Create the new types, in dependency order.
-fn create(ctx: &mut Ctx) {
-    let created = created_keys(ctx);
+fn create(ctx: &mut Ctx, created: &HashSet<Key>) {
     if created.is_empty() {
         return;
     }
@@ -280,8 +274,7 @@ fn create_drafts(names: &Names, schema: &Schema, t: UserType<'_>) -> Vec<Draft> 
 }
 
 /// Drop the types that are gone, users first (reverse dependency order).
-fn drop(ctx: &mut Ctx) {
-    let dropped = dropped_keys(ctx);
+fn drop(ctx: &mut Ctx, dropped: &HashSet<Key>) {
     let mut order = ddl::in_dependency_order(ctx.current);
     order.reverse();
     for (schema, t) in order {

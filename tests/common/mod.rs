@@ -104,6 +104,20 @@ pub async fn declaration_of(sql: &str) -> formwork::model::Model {
         .unwrap_or_else(|e| panic!("dumped KDL does not load: {e:?}"))
 }
 
+/// The error planning `db` toward `desired` is refused with; panics if a plan is made.
+#[allow(dead_code)]
+pub async fn refusal(
+    db: &TestDb,
+    desired: &formwork::model::Model,
+    options: &formwork::plan::planner::PlanOptions,
+) -> formwork::plan::planner::PlannerError {
+    let current = catalog(db).await;
+    match formwork::plan::planner::make_plan(&current, desired, &scratch(), options).await {
+        Ok(_) => panic!("the plan was expected to be refused"),
+        Err(e) => e,
+    }
+}
+
 /// Plan `db` toward `desired`, apply, and check convergence: the database has the declared
 /// fingerprint and a second plan is empty. Returns the plan.
 #[allow(dead_code)]
