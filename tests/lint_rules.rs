@@ -83,6 +83,12 @@ fn db_volatility() -> LintOptions {
     })
 }
 
+fn db_domains() -> LintOptions {
+    db(|d| {
+        d.constrained_domains.insert("positive_int".into());
+    })
+}
+
 const CASES: &[Case] = &[
     Case {
         rule: "add-column-volatile-default",
@@ -101,6 +107,12 @@ const CASES: &[Case] = &[
         unsafe_sql: "ALTER TABLE t ADD COLUMN d int DEFAULT «my_volatile_fn()»;",
         safe_sql: "ALTER TABLE t ADD COLUMN d int DEFAULT my_stable_fn();",
         opts: db_volatility,
+    },
+    Case {
+        rule: "add-column-constrained-domain",
+        unsafe_sql: "ALTER TABLE t ADD COLUMN «score positive_int»;",
+        safe_sql: "ALTER TABLE t ADD COLUMN score integer;\nALTER TABLE t ADD COLUMN tags positive_int[];\nALTER TABLE t ADD COLUMN label free_text;",
+        opts: db_domains,
     },
     Case {
         rule: "add-column-stored-generated",

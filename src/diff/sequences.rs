@@ -7,7 +7,7 @@
 use super::{Ctx, Draft, Stage, display, loss, pair_in_schemas, qn};
 use crate::model::{DataLossKind, Sequence, SequenceOptions};
 use crate::plan::HazardKind;
-use crate::sql::{qualified, quote_ident};
+use crate::sql::{qualified, quote_ident, quote_literal};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
@@ -110,10 +110,16 @@ fn alter(ctx: &mut Ctx, schema: &str, c: &Sequence, d: &Sequence, renamed: bool)
     }
     let clauses = option_changes(&c.options, &d.options);
     if !clauses.is_empty() {
+        let q = qn(schema, &d.name);
+        let alter = format!("ALTER SEQUENCE {q}{clauses}");
+        let sql = match bound_lift(&quote_literal(&q), &c.options, &d.options) {
+            Some(lift) => format!("{lift};\n{alter}"),
+            None => alter,
+        };
         ctx.push(Draft::new(
             Stage::Sequence,
             format!("change options of sequence {}", display(schema, &d.name)),
-            format!("ALTER SEQUENCE {}{clauses}", qn(schema, &d.name)),
+            sql,
         ));
     }
     if c.owned_by != d.owned_by {
@@ -130,6 +136,49 @@ fn option_changes(c: &SequenceOptions, d: &SequenceOptions) -> String {
         .into_iter()
         .map(|clause| format!(" {clause}"))
         .collect()
+}
+
+/// The bound the sequence counts away from: MINVALUE when ascending, MAXVALUE when
+/// descending, with PostgreSQL's defaults (1 and -1) when unset.
+fn effective_first(o: &SequenceOptions) -> i64 {
+    if o.increment.unwrap_or(1) > 0 {
+        o.min_value.unwrap_or(1)
+    } else {
+        o.max_value.unwrap_or(-1)
+    }
+}
+
+/// A statement to run before an `ALTER` that moves the bound a sequence counts away from
+/// past its position (a higher MINVALUE for an ascending sequence, a lower MAXVALUE for a
+/// descending one), which PostgreSQL refuses ("RESTART value cannot be less than MINVALUE")
+/// unless the sequence restarts. A RESTART could hand out values again; this moves the
+/// position only forward, to the new bound, and only when it lies behind it. Every value
+/// handed out so far lies behind the position, so none comes again. The position is read at
+/// apply time, not planned: a sequence used between plan and apply is still right. One that
+/// never handed out a value has no readable position but its next value, which `nextval`
+/// takes (a gap, as sequences allow). `sequence` is SQL yielding the sequence's regclass.
+pub(crate) fn bound_lift(
+    sequence: &str,
+    c: &SequenceOptions,
+    d: &SequenceOptions,
+) -> Option<String> {
+    let ascending = d.increment.unwrap_or(1) > 0;
+    if ascending != (c.increment.unwrap_or(1) > 0) {
+        return None;
+    }
+    let (from, to) = (effective_first(c), effective_first(d));
+    let (behind, moved) = if ascending {
+        ("<", to > from)
+    } else {
+        (">", to < from)
+    };
+    moved.then(|| {
+        format!(
+            "SELECT pg_catalog.setval(s.seq, {to}, false) \
+             FROM (SELECT {sequence}::regclass AS seq) AS s \
+             WHERE coalesce(pg_catalog.pg_sequence_last_value(s.seq), pg_catalog.nextval(s.seq)) {behind} {to}"
+        )
+    })
 }
 
 /// START as PostgreSQL applies it: when not set, MINVALUE for an ascending sequence and

@@ -13,7 +13,7 @@ use crate::model::{
     Column, DataLossKind, GeneratedKind, IdentityKind, QualifiedName, Schema, Table,
 };
 use crate::plan::HazardKind;
-use crate::sql::{qualified, quote_ident};
+use crate::sql::{qualified, quote_ident, quote_literal};
 
 pub(super) fn diff(ctx: &mut Ctx) {
     let (current, desired) = (ctx.current, ctx.desired);
@@ -599,10 +599,20 @@ fn alter_column(
                 }
             }
             if !clauses.is_empty() {
+                let alter = format!("ALTER TABLE {t} ALTER COLUMN {col}{clauses}");
+                let sequence = format!(
+                    "pg_catalog.pg_get_serial_sequence({}, {})",
+                    quote_literal(&t),
+                    quote_literal(&d.name)
+                );
+                let sql = match super::sequences::bound_lift(&sequence, &ci.options, &di.options) {
+                    Some(lift) => format!("{lift};\n{alter}"),
+                    None => alter,
+                };
                 ctx.push(Draft::new(
                     Stage::Columns,
                     format!("change identity options of {shown}"),
-                    format!("ALTER TABLE {t} ALTER COLUMN {col}{clauses}"),
+                    sql,
                 ));
             }
         }

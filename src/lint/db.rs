@@ -1,8 +1,8 @@
 //! Facts from a live database for `formwork lint --db`: which tables exist and how big they
-//! are, column types, columns already proven non-null, partitioned tables and indexes, and
-//! function volatility from `pg_proc`.
+//! are, column types, columns already proven non-null, partitioned tables and indexes,
+//! function volatility from `pg_proc`, and the domains that carry constraints.
 //!
-//! Read-only and set-based: four queries, whatever the size of the catalog. It changes
+//! Read-only and set-based: five queries, whatever the size of the catalog. It changes
 //! nothing and takes no lock beyond catalog reads.
 
 use super::{DbFacts, PgVersion};
@@ -61,6 +61,12 @@ pub async fn facts(
         if let Some(c) = v.chars().next() {
             f.volatility.insert(name, c);
         }
+    }
+    for row in client
+        .query(include_str!("queries/constrained_domains.sql"), &[])
+        .await?
+    {
+        f.constrained_domains.insert(row.get("name"));
     }
     let row = client
         .query_one(

@@ -127,6 +127,10 @@ pub struct DbFacts {
     pub column_types: HashMap<String, HashMap<String, String>>,
     /// Tables that exist (keys); when present, a table missing from it is treated as new.
     pub tables: Option<HashSet<String>>,
+    /// Domains (unqualified names, as `TypeName::base` spells them) with a CHECK or NOT NULL:
+    /// PostgreSQL checks every existing row against them when a column of one is added,
+    /// by rewriting the table.
+    pub constrained_domains: HashSet<String>,
 }
 
 /// Options for one lint run.

@@ -271,10 +271,11 @@ pub async fn make_plan(
     }
 
     let new_tables = new_tables(&current.model, &desired);
+    let constrained = constrained_domains(&[&current.model, &desired]);
     let drafted: Vec<Step> = diff
         .drafts
         .iter()
-        .map(|d| label(d, pg_major, &new_tables, &current.model))
+        .map(|d| label(d, pg_major, &new_tables, &constrained, &current.model))
         .collect();
 
     let mut builder = PlanBuilder::new(
@@ -372,7 +373,13 @@ pub async fn make_plan(
     let plan = builder.estimates(estimates).build()?;
 
     let t = std::time::Instant::now();
-    let findings = gate(&plan, &current.model, current.server.version_num, options)?;
+    let findings = gate(
+        &plan,
+        &current.model,
+        &desired,
+        current.server.version_num,
+        options,
+    )?;
     progress.say(t, || "linted the plan".to_string());
     Ok(Planned {
         plan,
@@ -404,7 +411,26 @@ fn new_tables(current: &Model, desired: &Model) -> HashSet<QualifiedName> {
 /// A draft as a step, with the locks, scans and rewrites the classifier reads from its SQL and
 /// the locks the draft knows of beyond it (the proof checks the locks of transactional steps
 /// and every step's rewrites against what PostgreSQL did).
-fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current: &Model) -> Step {
+/// Domains with a CHECK or NOT NULL in either model, by name: a column of one added to an
+/// existing table makes PostgreSQL check every row by rewriting the table, which the SQL alone
+/// does not show.
+fn constrained_domains(models: &[&Model]) -> HashSet<String> {
+    models
+        .iter()
+        .flat_map(|m| m.schemas.values())
+        .flat_map(|s| s.domains.values())
+        .filter(|d| d.not_null || !d.checks.is_empty())
+        .map(|d| d.name.clone())
+        .collect()
+}
+
+fn label(
+    d: &Draft,
+    pg_major: u32,
+    new_tables: &HashSet<QualifiedName>,
+    constrained: &HashSet<String>,
+    current: &Model,
+) -> Step {
     let mut step = match &d.backfill {
         Some(b) => Step::backfill(b.clone(), d.stage.phase(), Fingerprint([0; 32])),
         None => Step::new(d.sql.clone(), d.stage.phase(), Fingerprint([0; 32])),
@@ -414,53 +440,65 @@ fn label(d: &Draft, pg_major: u32, new_tables: &HashSet<QualifiedName>, current:
         step = step.non_transactional();
     }
     step.hazards = d.hazards.clone();
-    let classified = crate::sqlfile::split(&d.sql).find_map(|item| match item {
-        crate::sqlfile::Item::Statement(st) => {
-            Some(lint::classify::classify(&st.tokens, pg_major.max(10)))
-        }
-        _ => None,
-    });
-    if let Some(lint::classify::Classified { effect, .. }) = classified {
-        let tables: Vec<QualifiedName> = effect
-            .locks
-            .iter()
-            .filter(|(_, t)| t.kind == lint::classify::ObjKind::Table)
-            .map(|(_, t)| qualified(&t.name))
-            .filter(|q| !new_tables.contains(q))
-            .collect();
+    // Every statement of a step counts: a step of several statements holds the locks of all
+    // of them until it commits.
+    let effects: Vec<lint::classify::Effect> = crate::sqlfile::split(&d.sql)
+        .filter_map(|item| match item {
+            crate::sqlfile::Item::Statement(st) => {
+                let c = lint::classify::classify(&st.tokens, pg_major.max(10));
+                let mut effect = c.effect;
+                if let lint::classify::Stmt::AlterTable { actions, .. } = &c.stmt {
+                    effect.rewrites |= actions.iter().any(|(a, _)| {
+                        matches!(a, lint::classify::AlterAction::AddColumn(col)
+                            if !col.ty.array && constrained.contains(&col.ty.base))
+                    });
+                }
+                Some(effect)
+            }
+            _ => None,
+        })
+        .collect();
+    if effects.is_empty() {
+        return step;
+    }
+    let mut take = |mode: super::LockMode, object: QualifiedName| match step
+        .locks
+        .iter_mut()
+        .find(|l| l.object == object)
+    {
+        Some(l) => l.mode = l.mode.max(mode),
+        None => step.locks.push(LockTaken { mode, object }),
+    };
+    for effect in &effects {
         for (mode, target) in &effect.locks {
             let q = qualified(&target.name);
             // The index a step builds (or a temporary one it renames) blocks nobody.
             let new_index =
                 target.kind == lint::classify::ObjKind::Index && !has_index(current, &q);
             if !new_tables.contains(&q) && !new_index {
-                step.locks.push(LockTaken {
-                    mode: *mode,
-                    object: q,
-                });
+                take(*mode, q);
             }
         }
-        for (mode, table) in &d.locks {
-            if new_tables.contains(table) {
-                continue;
-            }
-            match step.locks.iter_mut().find(|l| &l.object == table) {
-                Some(l) => l.mode = l.mode.max(*mode),
-                None => step.locks.push(LockTaken {
-                    mode: *mode,
-                    object: table.clone(),
-                }),
-            }
+    }
+    for (mode, table) in &d.locks {
+        if !new_tables.contains(table) {
+            take(*mode, table.clone());
         }
-        crate::diff::partition_locks(pg_major, &d.sql, &mut step.locks, current);
-        if effect.scans && !d.no_scan {
-            if let Some(t) = tables.first() {
+    }
+    crate::diff::partition_locks(pg_major, &d.sql, &mut step.locks, current);
+    for effect in &effects {
+        let first_table = effect
+            .locks
+            .iter()
+            .filter(|(_, t)| t.kind == lint::classify::ObjKind::Table)
+            .map(|(_, t)| qualified(&t.name))
+            .find(|q| !new_tables.contains(q));
+        if let Some(t) = first_table {
+            if effect.scans && !d.no_scan && !step.scans.contains(&t) {
                 step.scans.push(t.clone());
             }
-        }
-        if effect.rewrites {
-            if let Some(t) = tables.first() {
-                step.rewrites.push(t.clone());
+            if effect.rewrites && !step.rewrites.contains(&t) {
+                step.rewrites.push(t);
             }
         }
     }
@@ -555,12 +593,14 @@ fn planner_advice(rule: &str) -> Option<&'static str> {
 fn gate(
     plan: &Plan,
     current: &Model,
+    desired: &Model,
     server_version_num: i32,
     options: &PlanOptions,
 ) -> Result<Vec<(usize, Finding)>, PlannerError> {
     let script = plan.session_script();
     let mut facts = lint::DbFacts {
         // Materialized views count as existing relations too (REFRESH, index builds).
+        constrained_domains: constrained_domains(&[current, desired]),
         tables: Some(
             current
                 .tables()

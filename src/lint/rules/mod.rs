@@ -201,6 +201,7 @@ macro_rules! rules {
 
 rules!(
     add_column_volatile_default,
+    add_column_constrained_domain,
     add_column_stored_generated,
     add_column_serial_or_identity,
     add_column_required,
