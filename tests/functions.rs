@@ -469,7 +469,7 @@ async fn procedures_change_in_place_and_become_functions_by_drop_and_create() {
 /// Views on views on functions on a type: the function at the bottom takes the enum and its
 /// result type changes. Exactly the views above it are dropped (top first) and created again
 /// (bottom first); the unrelated view, the table and the enum are not touched. (A domain at
-/// the bottom is one more line in `BOTTOM`.)
+/// the bottom is the next test.)
 #[tokio::test]
 async fn a_change_at_the_bottom_recreates_what_depends_on_it_in_order_and_nothing_else() {
     const BOTTOM: &str = r#"
@@ -528,6 +528,83 @@ async fn a_change_at_the_bottom_recreates_what_depends_on_it_in_order_and_nothin
         one_text(&db, "SELECT label FROM labels WHERE id = 2").await,
         "GLAD"
     );
+}
+
+/// The same layering with a domain at the bottom: a column and two functions of the domain,
+/// views on views on the functions. A new CHECK on the domain is planned on the domain alone
+/// (added NOT VALID, then validated) and recreates nothing above it; a function whose result
+/// becomes the domain is dropped and created with exactly the views above it, in order.
+#[tokio::test]
+async fn a_domain_at_the_bottom_changes_alone_and_a_function_above_it_takes_only_its_views() {
+    let layers = |check: &str, result: &str| {
+        format!(
+            r#"schema "public" {{
+    domain "points" "integer" not-null=#true {{
+        check "points_nonnegative" "{check}"
+    }}
+    table "players" {{
+        column "id" "bigint"
+        column "points" "public.points"
+        primary-key "id"
+    }}
+    function "bonus" returns="{result}" language="sql" volatility="immutable" {{
+        argument "p" "public.points"
+        body "SELECT (p + 10)::integer"
+    }}
+    function "rank" returns="text" language="sql" volatility="immutable" {{
+        argument "p" "public.points"
+        body "SELECT CASE WHEN p >= 100 THEN 'gold' ELSE 'plain' END"
+    }}
+    view "boosted" "SELECT id, public.bonus(points) AS total FROM public.players"
+    view "leaders" "SELECT id, total FROM public.boosted WHERE total >= 100"
+    view "leader_count" "SELECT count(*) AS n FROM public.leaders"
+    view "ranks" "SELECT id, public.rank(points) AS rank FROM public.players"
+}}
+"#
+        )
+    };
+    let db = TestDb::new().await;
+    converge(&db, &layers("VALUE >= 0", "integer")).await;
+    db.execute("INSERT INTO players VALUES (1, 95), (2, 150), (3, 5)")
+        .await;
+
+    let steps = converge(&db, &layers("VALUE >= 0 AND VALUE < 1000", "integer")).await;
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.contains("DOMAIN \"public\".\"points\"")),
+        "only the domain changes: {steps:#?}"
+    );
+    assert!(
+        steps.iter().any(|s| s.contains("NOT VALID"))
+            && steps.iter().any(|s| s.contains("VALIDATE")),
+        "{steps:#?}"
+    );
+
+    let steps = converge(&db, &layers("VALUE >= 0 AND VALUE < 1000", "public.points")).await;
+    let expected = [
+        "DROP VIEW \"public\".\"leader_count\"",
+        "DROP VIEW \"public\".\"leaders\"",
+        "DROP VIEW \"public\".\"boosted\"",
+        "DROP FUNCTION \"public\".\"bonus\"(public.points)",
+    ];
+    assert_eq!(&steps[..4], &expected, "{steps:#?}");
+    assert!(steps[4].starts_with("CREATE FUNCTION \"public\".\"bonus\""));
+    assert!(steps[5].starts_with("CREATE VIEW \"public\".\"boosted\""));
+    assert!(steps[6].starts_with("CREATE VIEW \"public\".\"leaders\""));
+    assert!(steps[7].starts_with("CREATE VIEW \"public\".\"leader_count\""));
+    assert_eq!(steps.len(), 8, "{steps:#?}");
+    assert_eq!(one_i64(&db, "SELECT n FROM leader_count").await, 2);
+    assert_eq!(
+        one_text(&db, "SELECT rank FROM ranks WHERE id = 2").await,
+        "gold"
+    );
+    let bad = db
+        .client()
+        .await
+        .execute("INSERT INTO players VALUES (4, 5000)", &[])
+        .await;
+    assert!(bad.is_err(), "the new domain check holds");
 }
 
 #[tokio::test]

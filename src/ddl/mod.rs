@@ -78,7 +78,8 @@ pub fn render(model: &Model) -> Vec<String> {
             ));
         }
     }
-    out.extend(types::create_all(model));
+    let (types, domain_checks) = types::create_all(model);
+    out.extend(types);
     for schema in model.schemas.values() {
         for seq in schema.sequences.values() {
             let mut stmt = format!("CREATE SEQUENCE {}", table::qname(schema, &seq.name));
@@ -118,6 +119,7 @@ pub fn render(model: &Model) -> Vec<String> {
         }
     }
     out.extend(late);
+    out.extend(domain_checks);
     for rel in matviews::in_dependency_order(model) {
         match rel {
             matviews::Rel::View(schema, view) => out.push(views::create_view(schema, view)),

@@ -222,11 +222,52 @@ pub(crate) fn create(names: &Names, schema: &Schema, t: UserType<'_>) -> Vec<Str
 }
 
 /// Every user type of `model`, in dependency order.
-pub(crate) fn create_all(model: &Model) -> Vec<String> {
+/// Every user type of `model`, in dependency order, and then the domain checks that call a
+/// declared function (see [`checks_calling_functions`]), to run once the functions exist.
+pub(crate) fn create_all(model: &Model) -> (Vec<String>, Vec<String>) {
     let names = Names::of(model);
-    in_dependency_order(model)
-        .into_iter()
-        .flat_map(|(s, t)| create(&names, s, t))
+    let (mut now, mut later) = (Vec::new(), Vec::new());
+    for (s, t) in in_dependency_order(model) {
+        let UserType::Domain(d) = t else {
+            now.extend(create(&names, s, t));
+            continue;
+        };
+        let deferred = checks_calling_functions(model, d);
+        let mut bare = d.clone();
+        bare.checks.retain(|name, _| !deferred.contains(name));
+        now.extend(create(&names, s, UserType::Domain(&bare)));
+        let q = crate::sql::qualified(&crate::model::QualifiedName::new(&s.name, &d.name));
+        later.extend(
+            deferred
+                .iter()
+                .filter_map(|name| d.checks.get(name))
+                .map(|c| add_domain_check(&q, &c.name, &c.expression, c.valid)),
+        );
+    }
+    (now, later)
+}
+
+/// The checks of a domain that call a function `model` declares. PostgreSQL resolves the call
+/// when the constraint is created, and functions are created after types (their signatures
+/// may use the domain), so these checks are added after the functions.
+pub(crate) fn checks_calling_functions(model: &Model, d: &Domain) -> Vec<String> {
+    let functions: Vec<crate::model::QualifiedName> = model
+        .schemas
+        .values()
+        .flat_map(|s| {
+            s.functions
+                .values()
+                .map(move |f| crate::model::QualifiedName::new(&s.name, &f.name))
+        })
+        .collect();
+    d.checks
+        .values()
+        .filter(|c| {
+            functions
+                .iter()
+                .any(|f| crate::diff::calls(&c.expression, f))
+        })
+        .map(|c| c.name.clone())
         .collect()
 }
 

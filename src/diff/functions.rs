@@ -223,7 +223,7 @@ fn comment(schema: &str, f: &Function) -> Draft {
 
 /// Whether SQL text calls the function `schema.name` (as PostgreSQL prints it with an empty
 /// `search_path`: qualified, quoted only where needed; unqualified also counts, to be safe).
-pub(super) fn calls(sql: &str, function: &QualifiedName) -> bool {
+pub(crate) fn calls(sql: &str, function: &QualifiedName) -> bool {
     let name_forms = [function.name.clone(), quote_ident(&function.name)];
     for form in &name_forms {
         let needle = format!("{form}(");

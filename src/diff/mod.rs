@@ -41,6 +41,7 @@ mod triggers;
 mod types;
 mod views;
 
+pub(crate) use functions::calls;
 pub use functions::views_calling_units;
 pub use partitions::partition_locks;
 pub use types::carry_intent as carry_user_type_intent;

@@ -252,13 +252,57 @@ fn create(ctx: &mut Ctx, created: &HashSet<Key>) {
     }
     let names = Names::of(ctx.desired);
     let mut drafts = Vec::new();
+    let mut later = Vec::new();
     for (schema, t) in ddl::in_dependency_order(ctx.desired) {
         if !created.contains(&(schema.name.clone(), t.name().to_string())) {
             continue;
         }
-        drafts.extend(create_drafts(&names, schema, t));
+        let UserType::Domain(d) = t else {
+            drafts.extend(create_drafts(&names, schema, t));
+            continue;
+        };
+        let deferred = ddl::checks_calling_functions(ctx.desired, d);
+        if deferred.is_empty() {
+            drafts.extend(create_drafts(&names, schema, t));
+            continue;
+        }
+        let mut bare = d.clone();
+        bare.checks.retain(|name, _| !deferred.contains(name));
+        drafts.extend(create_drafts(&names, schema, UserType::Domain(&bare)));
+        later.extend(
+            deferred
+                .into_iter()
+                .filter_map(|name| d.checks.get(&name))
+                .map(|c| (schema.name.clone(), d.name.clone(), c.clone())),
+        );
     }
     ctx.drafts.extend(drafts);
+    for (schema, domain, check) in later {
+        add_check(
+            ctx,
+            &schema,
+            &domain,
+            &check.name,
+            &check.expression,
+            check.valid,
+        );
+    }
+}
+
+/// Add a check to a domain `NOT VALID`, then validate it in a step of its own when declared
+/// valid: a validating `ADD CONSTRAINT` would scan every table using the domain in one step.
+fn add_check(ctx: &mut Ctx, schema: &str, domain: &str, name: &str, expr: &str, valid: bool) {
+    ctx.push(Draft::new(
+        Stage::AddConstraint,
+        format!(
+            "add check {name} to domain {} (not valid)",
+            display(schema, domain)
+        ),
+        ddl::add_domain_check(&qn(schema, domain), name, expr, false),
+    ));
+    if valid {
+        validate(ctx, schema, domain, name);
+    }
 }
 
 fn create_drafts(names: &Names, schema: &Schema, t: UserType<'_>) -> Vec<Draft> {
@@ -477,14 +521,7 @@ fn alter_domain(ctx: &mut Ctx, schema: &str, c: &Domain, d: &Domain, renamed: bo
     }
     let p = pair(&c.checks, &d.checks, |x| x.renamed_from.as_ref());
     let add = |ctx: &mut Ctx, name: &str, expr: &str, valid: bool| {
-        ctx.push(Draft::new(
-            Stage::AddConstraint,
-            format!("add check {name} to domain {shown} (not valid)"),
-            ddl::add_domain_check(&q, name, expr, false),
-        ));
-        if valid {
-            validate(ctx, schema, &d.name, name);
-        }
+        add_check(ctx, schema, &d.name, name, expr, valid);
     };
     for (cc, dc, renamed) in p.matched {
         if renamed {
