@@ -693,6 +693,33 @@ async fn a_function_dropped_and_created_again_gets_its_privileges_back_with_it()
 }
 
 #[tokio::test]
+async fn a_function_becoming_security_definer_loses_public_execute_in_the_step_that_replaces_it() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    let invoker = routines("", &r).replace("STABLE SECURITY DEFINER", "STABLE");
+    db.execute(&invoker).await;
+    let desired = declaration_of(&routines(WITHHELD, &r)).await;
+    let steps = converge(&db, &desired).await;
+    let replace = steps
+        .iter()
+        .find(|(_, s)| s.starts_with("CREATE OR REPLACE FUNCTION \"app\".\"peek\""))
+        .unwrap_or_else(|| panic!("{steps:#?}"));
+    assert_eq!(replace.0, "Expand");
+    assert!(
+        replace
+            .1
+            .ends_with("REVOKE EXECUTE ON FUNCTION \"app\".\"peek\"(integer) FROM PUBLIC"),
+        "{}",
+        replace.1
+    );
+    assert!(
+        steps.iter().all(|(phase, _)| phase == "Expand"),
+        "nothing is left for the contract phase: {steps:#?}"
+    );
+    assert!(peek_as(&db, &r[1]).await.is_err());
+}
+
+#[tokio::test]
 async fn dump_writes_function_privileges_that_load_back_to_the_same_fingerprint() {
     let db = TestDb::new().await;
     let r = roles(&db, &["caller", "other"]).await;

@@ -966,9 +966,14 @@ fn attach_grant(model: &mut Model, row: &Row) -> Result<Option<String>, CatalogE
             .map(|c| &mut c.grants),
         "function" | "procedure" => match s.functions.get_mut(&name) {
             Some(f) => Some(&mut f.grants),
-            // A routine the model leaves out (formwork's own) with the default access list:
-            // nothing anyone granted, so nothing to report.
-            None if get::<bool>(row, "default_acl")? => return Ok(None),
+            // formwork's own routines are not the user's objects, whatever default privileges
+            // gave them; any other routine the model leaves out with the default access list
+            // has nothing anyone granted, so nothing to report.
+            None if get::<bool>(row, "default_acl")?
+                || super::routines::is_transitional(name.split('(').next().unwrap_or_default()) =>
+            {
+                return Ok(None);
+            }
             None => None,
         },
         _ => None,
