@@ -377,6 +377,7 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE TABLE cols (a int, b int);
         GRANT SELECT (b) ON cols TO PUBLIC;
         REVOKE EXECUTE ON FUNCTION touch() FROM PUBLIC;
+        REVOKE EXECUTE ON FUNCTION mysum(int) FROM PUBLIC;
         CREATE TYPE e AS ENUM ('x');
         REVOKE USAGE ON TYPE e FROM PUBLIC;
         CREATE TABLE child (extra int) INHERITS (t);
@@ -391,7 +392,10 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         (ObjectKind::Rule, "r_nothing on public.t"),
         (ObjectKind::Publication, "pub"),
         (ObjectKind::Grant, "privileges on public.mv"),
-        (ObjectKind::Grant, "privileges on function public.touch()"),
+        (
+            ObjectKind::Grant,
+            "privileges on aggregate public.mysum(integer)",
+        ),
         (ObjectKind::Grant, "privileges on type public.e"),
         (
             ObjectKind::Other,
@@ -404,18 +408,22 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             c.unmanaged
         );
     }
-    // Privileges on tables, sequences and columns are managed: in the model, not listed.
+    // Privileges on tables, sequences, columns and functions are managed: in the model, not
+    // listed.
     for managed in [
         "privileges on public.t",
         "privileges on sequence public.s",
         "privileges on column public.cols.b",
+        "privileges on function public.touch()",
     ] {
         assert!(!has(ObjectKind::Grant, managed), "{managed} is managed");
     }
     let public = &c.model.schemas["public"];
     // Functions, procedures and triggers are managed: in the model, not in the list.
     assert!(public.functions.contains_key("touch()"));
+    assert!(!public.functions["touch()"].public_execute());
     assert!(public.functions.contains_key("p(integer)"));
+    assert!(public.functions["p(integer)"].public_execute());
     assert!(public.tables["t"].triggers.contains_key("t_touch"));
     assert!(
         !c.unmanaged.iter().any(|u| matches!(

@@ -68,6 +68,24 @@ async fn assert_unmanaged(db: &TestDb, name: &str) {
     );
 }
 
+/// What `dump` writes for schema `app` of `model`, and the model all its files load back to.
+fn dumped(model: &Model) -> (String, Model) {
+    let files = model_to_files(model);
+    let app = files
+        .iter()
+        .find(|(p, _)| p.ends_with("app.kdl"))
+        .map(|(_, text)| text.clone())
+        .unwrap_or_default();
+    let sources: Vec<SourceFile> = files
+        .into_iter()
+        .map(|(p, text)| SourceFile {
+            name: p.display().to_string(),
+            text,
+        })
+        .collect();
+    (app, load_sources(&sources).unwrap())
+}
+
 async fn count(db: &TestDb) -> i64 {
     db.client()
         .await
@@ -286,12 +304,7 @@ async fn dump_writes_grant_nodes_that_load_back_to_the_same_model() {
     ))
     .await;
     let model = common::catalog(&db).await.model;
-    let files = model_to_files(&model);
-    let app = &files
-        .iter()
-        .find(|(p, _)| p.ends_with("app.kdl"))
-        .unwrap()
-        .1;
+    let (app, loaded) = dumped(&model);
     assert!(
         app.contains(&format!(
             "grant \"SELECT\" \"TRIGGER\" to=\"{}\" grant-option=#true",
@@ -300,16 +313,6 @@ async fn dump_writes_grant_nodes_that_load_back_to_the_same_model() {
         "{app}"
     );
     assert!(app.contains("grant \"REFERENCES\" to=\"public\""), "{app}");
-    let loaded = load_sources(
-        &files
-            .into_iter()
-            .map(|(p, text)| SourceFile {
-                name: p.display().to_string(),
-                text,
-            })
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
     assert_eq!(fingerprint(&loaded), fingerprint(&model));
 }
 
@@ -478,26 +481,29 @@ async fn server_wide_default_privileges_are_listed_as_unmanaged() {
     .await;
 }
 
+/// `formwork import` of `sql` to standard output: (the KDL, standard error).
+fn imported(dir: &str, sql: &str) -> (String, String) {
+    let dir = TempDir::new(dir);
+    let file = dir.write("schema.sql", sql);
+    let o = common::formwork_command()
+        .args(["import", file.to_str().unwrap(), "--out", "-"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 #[test]
 fn import_keeps_grants_and_creates_the_roles_they_name_on_its_scratch_server() {
-    let dir = TempDir::new("grants-import");
-    let file = dir.write(
-        "schema.sql",
+    let (stdout, _) = imported(
+        "grants-import",
         "CREATE TABLE public.t (id int PRIMARY KEY, note text);\n\
          GRANT SELECT ON public.t TO \"importer reader\";\n\
          GRANT UPDATE (note) ON public.t TO importer_writer WITH GRANT OPTION;\n\
          ALTER DEFAULT PRIVILEGES FOR ROLE importer_writer IN SCHEMA public \
              GRANT SELECT ON TABLES TO \"importer reader\";\n",
-    );
-    let o = common::formwork_command()
-        .args(["import", file.to_str().unwrap(), "--out", "-"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
     );
     for expected in [
         "grant \"SELECT\" to=\"importer reader\"",
@@ -506,4 +512,302 @@ fn import_keeps_grants_and_creates_the_roles_they_name_on_its_scratch_server() {
     ] {
         assert!(stdout.contains(expected), "missing {expected}:\n{stdout}");
     }
+}
+
+// Functions and procedures. PostgreSQL lets PUBLIC execute a new routine; a declaration keeps
+// that unless it says `public-execute=#false`.
+
+/// A schema both test roles may use, a SECURITY DEFINER function reading a table they may not
+/// read, and a procedure; `extra` (naming `R0`, `R1`) is appended.
+fn routines(extra: &str, r: &[String]) -> String {
+    let mut sql = format!(
+        "CREATE SCHEMA app;
+         CREATE TABLE app.secrets (id int PRIMARY KEY, value text);
+         INSERT INTO app.secrets VALUES (1, 'hidden');
+         CREATE FUNCTION app.peek(which int) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+             SET search_path = pg_catalog, app
+             AS $$SELECT value FROM app.secrets WHERE id = which$$;
+         CREATE PROCEDURE app.forget(which int) LANGUAGE sql
+             AS $$DELETE FROM app.secrets WHERE id = which$$;
+         GRANT USAGE ON SCHEMA app TO R0, R1;
+         {extra}"
+    );
+    for (i, role) in r.iter().enumerate() {
+        sql = sql.replace(&format!("R{i}"), &format!("\"{role}\""));
+    }
+    sql
+}
+
+/// Calls `app.peek(1)` as `role`: the value, or the error text.
+async fn peek_as(db: &TestDb, role: &str) -> Result<String, String> {
+    let client = db.client().await;
+    client
+        .batch_execute(&format!("SET ROLE \"{role}\""))
+        .await
+        .unwrap();
+    let result = client
+        .query_one("SELECT app.peek(1)", &[])
+        .await
+        .map(|row| row.get::<_, String>(0))
+        .map_err(|e| format!("{e:?}"));
+    client.batch_execute("RESET ROLE").await.unwrap();
+    result
+}
+
+const WITHHELD: &str = "REVOKE ALL ON FUNCTION app.peek(int) FROM PUBLIC;
+     GRANT EXECUTE ON FUNCTION app.peek(int) TO R0;";
+
+#[tokio::test]
+async fn a_new_function_withheld_from_public_is_revoked_in_the_step_that_creates_it() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    let desired = declaration_of(&routines(WITHHELD, &r)).await;
+    let peek = &desired.schemas["app"].functions["peek(integer)"];
+    assert!(!peek.public_execute());
+    let steps = converge(&db, &desired).await;
+    let create = steps
+        .iter()
+        .find(|(_, s)| s.starts_with("CREATE FUNCTION \"app\".\"peek\""))
+        .map(|(_, s)| s.as_str())
+        .unwrap_or_else(|| panic!("no creation of app.peek in {steps:#?}"));
+    // No moment where PUBLIC may call it: the revocation is in the creating transaction.
+    assert!(
+        create.contains(
+            "REVOKE EXECUTE ON FUNCTION \"app\".\"peek\"(integer) FROM PUBLIC;\nGRANT EXECUTE ON FUNCTION \"app\".\"peek\"(integer) TO"
+        ),
+        "{create}"
+    );
+    assert!(
+        steps
+            .iter()
+            .all(|(_, s)| !s.contains("ON PROCEDURE \"app\".\"forget\"")),
+        "the procedure keeps PostgreSQL's default: {steps:#?}"
+    );
+
+    // PostgreSQL enforces it: the granted role reads through the function, the other cannot.
+    db.execute("INSERT INTO app.secrets VALUES (1, 'hidden')")
+        .await;
+    assert_eq!(peek_as(&db, &r[0]).await.as_deref(), Ok("hidden"));
+    let denied = peek_as(&db, &r[1]).await.unwrap_err();
+    assert!(
+        denied.contains("permission denied for function peek"),
+        "{denied}"
+    );
+}
+
+#[tokio::test]
+async fn execute_taken_away_from_a_role_is_revoked_in_the_contract_phase() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    db.execute(&routines(WITHHELD, &r)).await;
+    // Nobody but the owner may call it any more.
+    let desired = declaration_of(&routines(
+        "REVOKE ALL ON FUNCTION app.peek(int) FROM PUBLIC;",
+        &r,
+    ))
+    .await;
+    let steps = converge(&db, &desired).await;
+    assert_eq!(
+        steps,
+        vec![(
+            "Contract".to_string(),
+            format!(
+                "REVOKE EXECUTE ON FUNCTION \"app\".\"peek\"(integer) FROM \"{}\"",
+                r[0]
+            )
+        )]
+    );
+    assert!(
+        peek_as(&db, &r[0])
+            .await
+            .unwrap_err()
+            .contains("permission denied")
+    );
+}
+
+#[tokio::test]
+async fn public_execute_back_to_true_grants_public_again_in_the_expand_phase() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    db.execute(&routines(
+        &format!("{WITHHELD} REVOKE EXECUTE ON PROCEDURE app.forget(int) FROM PUBLIC;"),
+        &r,
+    ))
+    .await;
+    let desired = declaration_of(&routines("", &r)).await;
+    let mut steps = converge(&db, &desired).await;
+    steps.sort();
+    let mut want = vec![
+        (
+            "Expand".to_string(),
+            "GRANT EXECUTE ON FUNCTION \"app\".\"peek\"(integer) TO PUBLIC".to_string(),
+        ),
+        (
+            "Expand".to_string(),
+            "GRANT EXECUTE ON PROCEDURE \"app\".\"forget\"(integer) TO PUBLIC".to_string(),
+        ),
+        (
+            "Contract".to_string(),
+            format!(
+                "REVOKE EXECUTE ON FUNCTION \"app\".\"peek\"(integer) FROM \"{}\"",
+                r[0]
+            ),
+        ),
+    ];
+    want.sort();
+    assert_eq!(steps, want);
+    assert_eq!(peek_as(&db, &r[1]).await.as_deref(), Ok("hidden"));
+}
+
+#[tokio::test]
+async fn a_function_dropped_and_created_again_gets_its_privileges_back_with_it() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    db.execute(&routines(WITHHELD, &r)).await;
+    // A new result type: PostgreSQL cannot replace it in place.
+    let changed = routines(WITHHELD, &r).replace(
+        "RETURNS text LANGUAGE sql STABLE",
+        "RETURNS varchar LANGUAGE sql STABLE",
+    );
+    let desired = declaration_of(&changed).await;
+    let steps = converge(&db, &desired).await;
+    let sql: Vec<&str> = steps.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(
+        sql.iter()
+            .any(|s| s.starts_with("DROP FUNCTION \"app\".\"peek\"(integer)")),
+        "{sql:#?}"
+    );
+    let create = sql
+        .iter()
+        .find(|s| s.starts_with("CREATE FUNCTION \"app\".\"peek\""))
+        .unwrap_or_else(|| panic!("{sql:#?}"));
+    assert!(create.contains("FROM PUBLIC"), "{create}");
+    assert!(create.contains(&format!("TO \"{}\"", r[0])), "{create}");
+    assert!(
+        !sql.iter()
+            .any(|s| s.starts_with("GRANT") || s.starts_with("REVOKE")),
+        "the privileges come with the creation only: {sql:#?}"
+    );
+    assert_eq!(peek_as(&db, &r[0]).await.as_deref(), Ok("hidden"));
+    assert!(peek_as(&db, &r[1]).await.is_err());
+}
+
+#[tokio::test]
+async fn a_function_becoming_security_definer_loses_public_execute_in_the_step_that_replaces_it() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    let invoker = routines("", &r).replace("STABLE SECURITY DEFINER", "STABLE");
+    db.execute(&invoker).await;
+    let desired = declaration_of(&routines(WITHHELD, &r)).await;
+    let steps = converge(&db, &desired).await;
+    let replace = steps
+        .iter()
+        .find(|(_, s)| s.starts_with("CREATE OR REPLACE FUNCTION \"app\".\"peek\""))
+        .unwrap_or_else(|| panic!("{steps:#?}"));
+    assert_eq!(replace.0, "Expand");
+    assert!(
+        replace
+            .1
+            .ends_with("REVOKE EXECUTE ON FUNCTION \"app\".\"peek\"(integer) FROM PUBLIC"),
+        "{}",
+        replace.1
+    );
+    assert!(
+        steps.iter().all(|(phase, _)| phase == "Expand"),
+        "nothing is left for the contract phase: {steps:#?}"
+    );
+    assert!(peek_as(&db, &r[1]).await.is_err());
+}
+
+#[tokio::test]
+async fn dump_writes_function_privileges_that_load_back_to_the_same_fingerprint() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    db.execute(&routines(
+        &format!(
+            "{WITHHELD} GRANT EXECUTE ON FUNCTION app.peek(int) TO R1 WITH GRANT OPTION;
+             GRANT EXECUTE ON PROCEDURE app.forget(int) TO R1;"
+        ),
+        &r,
+    ))
+    .await;
+    let model = common::catalog(&db).await.model;
+    let (app, loaded) = dumped(&model);
+    for expected in [
+        "public-execute=#false".to_string(),
+        format!("grant \"EXECUTE\" to=\"{}\"\n", r[0]),
+        format!("grant \"EXECUTE\" to=\"{}\" grant-option=#true", r[1]),
+    ] {
+        assert!(app.contains(&expected), "missing {expected} in\n{app}");
+    }
+    // Only the function withholds PUBLIC's EXECUTE.
+    assert_eq!(app.matches("public-execute=").count(), 1, "{app}");
+    assert_eq!(fingerprint(&loaded), fingerprint(&model));
+
+    // The access list is part of the fingerprint.
+    let mut public = model.clone();
+    let f = public
+        .schemas
+        .get_mut("app")
+        .and_then(|s| s.functions.get_mut("peek(integer)"))
+        .unwrap();
+    f.grants.extend(formwork::model::Function::default_grants());
+    assert_ne!(fingerprint(&public), fingerprint(&model));
+}
+
+#[tokio::test]
+async fn execute_granted_to_a_role_the_database_lacks_is_refused() {
+    let db = TestDb::new().await;
+    let r = roles(&db, &["caller", "other"]).await;
+    db.execute(&routines("", &r)).await;
+    let mut desired = declaration_of(&routines("", &r)).await;
+    let missing = format!("{}_nobody", db.name());
+    desired
+        .schemas
+        .get_mut("app")
+        .and_then(|s| s.functions.get_mut("peek(integer)"))
+        .unwrap()
+        .grants
+        .push(Grant {
+            grantee: Grantee::Role(missing.clone()),
+            privileges: vec!["EXECUTE".into()],
+            with_grant_option: false,
+        });
+    match common::refusal(&db, &desired, &PlanOptions::default()).await {
+        PlannerError::MissingRoles { roles } => assert_eq!(roles, vec![missing]),
+        other => panic!("expected MissingRoles, got {other}"),
+    }
+}
+
+#[test]
+fn import_reads_revoke_from_public_and_grant_execute_on_a_function() {
+    let (stdout, stderr) = imported(
+        "fn-grants-import",
+        "CREATE FUNCTION public.f(int) RETURNS int LANGUAGE sql AS 'SELECT $1';\n\
+         REVOKE ALL ON FUNCTION f(int) FROM PUBLIC;\n\
+         GRANT EXECUTE ON FUNCTION f(int) TO fn_import_app;\n",
+    );
+    let function = stdout
+        .split("function \"f\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no function f in\n{stdout}"));
+    let node_line = function.lines().next().unwrap_or_default();
+    assert!(node_line.contains("public-execute=#false"), "{stdout}");
+    assert!(
+        function.contains("grant \"EXECUTE\" to=\"fn_import_app\""),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("privileges on function"), "{stderr}");
+}
+
+#[test]
+fn a_grant_to_public_beside_public_execute_false_is_a_conflict() {
+    let err = load_sources(&[SourceFile {
+        name: "app.kdl".into(),
+        text: "schema \"app\" {\n    function \"f\" returns=\"int\" language=\"sql\" public-execute=#false {\n        body \"SELECT 1\"\n        grant \"EXECUTE\" to=\"public\"\n    }\n}\n"
+            .into(),
+    }])
+    .unwrap_err();
+    let text = format!("{err:?}");
+    assert!(text.contains("grants to public and withholds it"), "{text}");
 }

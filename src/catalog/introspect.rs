@@ -890,6 +890,9 @@ impl Reader {
             s.views
                 .values_mut()
                 .for_each(|v| normalize_grants(&mut v.grants));
+            s.functions
+                .values_mut()
+                .for_each(|f| normalize_grants(&mut f.grants));
             for t in s.tables.values_mut() {
                 normalize_grants(&mut t.grants);
                 t.columns
@@ -961,6 +964,18 @@ fn attach_grant(model: &mut Model, row: &Row) -> Result<Option<String>, CatalogE
             .get_mut(&name)
             .and_then(|t| t.columns.get_mut(column.as_deref().unwrap_or_default()))
             .map(|c| &mut c.grants),
+        "function" | "procedure" => match s.functions.get_mut(&name) {
+            Some(f) => Some(&mut f.grants),
+            // formwork's own routines are not the user's objects, whatever default privileges
+            // gave them; any other routine the model leaves out with the default access list
+            // has nothing anyone granted, so nothing to report.
+            None if get::<bool>(row, "default_acl")?
+                || super::routines::is_transitional(name.split('(').next().unwrap_or_default()) =>
+            {
+                return Ok(None);
+            }
+            None => None,
+        },
         _ => None,
     };
     Ok(match list {

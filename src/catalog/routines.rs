@@ -107,6 +107,8 @@ pub(super) fn functions(model: &mut Model, rows: Vec<Row>) -> Result<(), Catalog
             rows: (rows_estimate != default_rows).then_some(rows_estimate.round() as i64),
             config,
             comment: get(&row, "comment")?,
+            // Attached from privileges.sql, which reads a NULL access list as the default.
+            grants: Vec::new(),
             renamed_from: None,
         };
         s.functions.insert(f.key(), f);

@@ -1,10 +1,15 @@
 //! GRANT and REVOKE statements, shared by create-from-nothing DDL and the diff.
 //!
 //! One statement per grantee and grant option, naming the object the way GRANT wants it
-//! (`SCHEMA`, `TABLE` for tables and views, `SEQUENCE`, a column list before `ON TABLE`;
-//! default privileges as `ALTER DEFAULT PRIVILEGES FOR ROLE ... IN SCHEMA ... GRANT`).
+//! (`SCHEMA`, `TABLE` for tables and views, `SEQUENCE`, a column list before `ON TABLE`,
+//! `FUNCTION` or `PROCEDURE` with the input argument types; default privileges as
+//! `ALTER DEFAULT PRIVILEGES FOR ROLE ... IN SCHEMA ... GRANT`).
+//!
+//! A routine starts out executable by PUBLIC; [`new_routine`] gives one just created its
+//! declared privileges, the revocation from PUBLIC first, so that the creation can carry them
+//! in its own transaction.
 
-use crate::model::{Grant, Grantee, Model, QualifiedName};
+use crate::model::{Function, Grant, Grantee, Model, QualifiedName};
 use crate::sql::{qualified, quote_ident};
 
 /// An object that takes privileges.
@@ -15,6 +20,8 @@ pub enum On<'a> {
     Table(&'a QualifiedName),
     Sequence(&'a QualifiedName),
     Column(&'a QualifiedName, &'a str),
+    /// A function or procedure of `schema`, named by its input argument types.
+    Routine(&'a str, &'a Function),
     /// Default privileges: objects of kind `on` (`tables`, ...) that `for_role` creates in
     /// `schema`.
     Defaults {
@@ -33,6 +40,11 @@ impl On<'_> {
             On::Table(t) => format!("{list} ON TABLE {}", qualified(t)),
             On::Sequence(q) => format!("{list} ON SEQUENCE {}", qualified(q)),
             On::Defaults { on, .. } => format!("{list} ON {}", on.to_ascii_uppercase()),
+            On::Routine(schema, f) => format!(
+                "{list} ON {} {}",
+                super::functions::keyword(f),
+                super::functions::signature(schema, f)
+            ),
             On::Column(t, c) => {
                 let with_column: Vec<String> = privileges
                     .iter()
@@ -50,6 +62,11 @@ impl On<'_> {
             On::Table(t) => format!("{t}"),
             On::Sequence(q) => format!("sequence {q}"),
             On::Column(t, c) => format!("column {t}.{c}"),
+            On::Routine(schema, f) => format!(
+                "{} {schema}.{}",
+                super::functions::keyword(f).to_ascii_lowercase(),
+                f.key()
+            ),
             On::Defaults {
                 schema,
                 for_role,
@@ -107,6 +124,24 @@ pub fn revoke(on: On<'_>, who: &Grantee, privileges: &[String], option_only: boo
     )
 }
 
+/// The statements that give a routine of `schema` that was just created (and so is executable
+/// by PUBLIC) its declared privileges: PUBLIC's EXECUTE revoked first when the declaration
+/// withholds it, then the grants to roles.
+pub fn new_routine(schema: &str, f: &Function) -> Vec<String> {
+    let on = On::Routine(schema, f);
+    let mut out = Vec::new();
+    if !f.public_execute() {
+        out.push(revoke(
+            on,
+            &Grantee::Public,
+            &["EXECUTE".to_string()],
+            false,
+        ));
+    }
+    out.extend(f.granted().map(|g| grant(on, g)));
+    out
+}
+
 /// Every grant of `model`, for an empty database where all its objects were just created.
 pub fn all(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
@@ -136,6 +171,9 @@ pub fn all(model: &Model) -> Vec<String> {
             let name = QualifiedName::new(&s.name, &v.name);
             out.extend(v.grants.iter().map(|g| grant(On::Table(&name), g)));
         }
+        for f in s.functions.values() {
+            out.extend(new_routine(&s.name, f));
+        }
     }
     out
 }
@@ -160,6 +198,7 @@ pub fn roles(model: &Model) -> std::collections::BTreeSet<String> {
         }
         s.sequences.values().for_each(|q| add(&q.grants));
         s.views.values().for_each(|v| add(&v.grants));
+        s.functions.values().for_each(|f| add(&f.grants));
         for t in s.tables.values() {
             add(&t.grants);
             t.columns.values().for_each(|c| add(&c.grants));

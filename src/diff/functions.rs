@@ -16,14 +16,21 @@
 //! Functions are created in the expand phase, before tables (plpgsql and other bodies are not
 //! checked at creation) or, for SQL-language bodies that name tables, after the new tables and
 //! columns; they are dropped in the contract phase, after the tables and triggers that used
-//! them. Renames follow `renamed-from` (`ALTER FUNCTION ... RENAME TO`). This module writes
-//! SQL text only.
+//! them. Renames follow `renamed-from` (`ALTER FUNCTION ... RENAME TO`).
+//!
+//! Privileges of a routine that stays are compared like any (`privileges::compare`: granted in
+//! the expand phase, revoked in the contract phase). A routine created, or dropped and created
+//! again, starts out executable by PUBLIC: the step that creates it also revokes that when the
+//! declaration withholds it and grants what it declares, in one transaction, so there is no
+//! moment where PUBLIC may call a new SECURITY DEFINER function. This module writes SQL text
+//! only.
 
 use std::collections::{HashMap, HashSet};
 
 use super::{Ctx, Draft, Stage};
 use crate::ddl::functions::{create_function, keyword, signature};
-use crate::model::{Function, Model, QualifiedName, Schema, signature_key};
+use crate::ddl::privileges::{On, new_routine, revoke};
+use crate::model::{Function, Grantee, Model, QualifiedName, Schema, signature_key};
 use crate::plan::HazardKind;
 use crate::sql::{quote_ident, quote_literal};
 
@@ -119,14 +126,36 @@ pub(super) fn diff(ctx: &mut Ctx) {
                     ),
                 );
             }
-            match change(c, d) {
+            let change = change(c, d);
+            let mut before = c.grants.clone();
+            match change {
                 Change::Same => {}
-                Change::Replace => ctx.push(Draft::new(
-                    create_stage(d),
-                    format!("replace {} {sname}.{}", describe(d), d.key()),
-                    create_function(sname, d, true),
-                )),
+                Change::Replace => {
+                    let mut sql = create_function(sname, d, true);
+                    // A function becoming SECURITY DEFINER that PUBLIC may no longer call
+                    // loses PUBLIC's EXECUTE in the same transaction, not in the contract.
+                    if d.security_definer
+                        && !c.security_definer
+                        && c.public_execute()
+                        && !d.public_execute()
+                    {
+                        let on = On::Routine(sname, d);
+                        sql = format!(
+                            "{sql};\n{}",
+                            revoke(on, &Grantee::Public, &["EXECUTE".to_string()], false)
+                        );
+                        before.retain(|g| g.grantee != Grantee::Public);
+                    }
+                    ctx.push(Draft::new(
+                        create_stage(d),
+                        format!("replace {} {sname}.{}", describe(d), d.key()),
+                        sql,
+                    ));
+                }
                 Change::Recreate => recreated.push((sname.clone(), c, d)),
+            }
+            if change != Change::Recreate {
+                super::privileges::compare(ctx, On::Routine(sname, d), &before, &d.grants);
             }
             if c.comment != d.comment {
                 ctx.push(comment(sname, d));
@@ -171,12 +200,22 @@ fn describe(f: &Function) -> &'static str {
     }
 }
 
+/// Create `d` with its privileges in one transaction: PUBLIC never holds EXECUTE on a routine
+/// whose declaration withholds it (the protection of a SECURITY DEFINER function).
 fn create(ctx: &mut Ctx, schema: &str, d: &Function) {
-    ctx.push(Draft::new(
-        create_stage(d),
-        format!("create {} {schema}.{}", describe(d), d.key()),
-        create_function(schema, d, false),
-    ));
+    let mut sql = vec![create_function(schema, d, false)];
+    sql.extend(new_routine(schema, d));
+    let description = format!(
+        "create {} {schema}.{}{}",
+        describe(d),
+        d.key(),
+        if sql.len() > 1 {
+            " with its privileges"
+        } else {
+            ""
+        }
+    );
+    ctx.push(Draft::new(create_stage(d), description, sql.join(";\n")));
     if d.comment.is_some() {
         ctx.push(comment(schema, d));
     }

@@ -2,7 +2,8 @@
 //!
 //! Objects are compared grant by grant, as (grantee, privilege, grant option) triples, so
 //! that the plan says exactly what changes for whom. New objects get their grants after they
-//! are created. Grants are part of the expand phase (the new application version may need
+//! are created; new functions and procedures get theirs in the step that creates them (see
+//! `functions`), which also pairs routines and calls [`compare`] for the ones that stay. Grants are part of the expand phase (the new application version may need
 //! them); revocations are part of the contract phase, since the previous version may still
 //! rely on what is taken away. Neither takes a lock that blocks reads or writes. Roles are
 //! never created or dropped here: they stay outside the declaration.
@@ -115,7 +116,7 @@ fn defaults(ctx: &mut Ctx, schema: &str, current: &[DefaultGrant], desired: &[De
 }
 
 /// The drafts that take `on` from `current` grants to `desired` ones.
-fn compare(ctx: &mut Ctx, on: On<'_>, current: &[Grant], desired: &[Grant]) {
+pub(super) fn compare(ctx: &mut Ctx, on: On<'_>, current: &[Grant], desired: &[Grant]) {
     let have = exploded(current);
     let want = exploded(desired);
     if have == want {

@@ -25,8 +25,25 @@ impl Loader {
         let mut arguments = Vec::new();
         let mut body: Option<(String, SourceSpan)> = None;
         let mut config = indexmap::IndexMap::new();
+        let mut grants = Vec::new();
         for ch in self.children(f, c) {
             match ch.spec.name {
+                "grant" => {
+                    let Some(g) = self.grant(f, &ch, super::GrantOn::Function) else {
+                        continue;
+                    };
+                    if g.grantee == Grantee::Public && c.prop_bool("public-execute") == Some(false)
+                    {
+                        self.conflict(
+                            f,
+                            ch.name_span(),
+                            format!("`{schema}.{name}` grants to public and withholds it"),
+                            "remove this grant, or `public-execute=#false`",
+                        );
+                        continue;
+                    }
+                    grants.push(g);
+                }
                 "argument" => {
                     let Some((arg_name, arg_span)) = ch.arg_str(0) else {
                         continue;
@@ -127,8 +144,14 @@ impl Loader {
             rows: c.prop_int("rows"),
             config,
             comment: c.prop_string("comment"),
+            grants,
             renamed_from: c.prop_string("renamed-from"),
         };
+        // PUBLIC's EXECUTE is PostgreSQL's default: declared by leaving it alone.
+        if c.prop_bool("public-execute") != Some(false) {
+            func.grants.extend(Function::default_grants());
+        }
+        normalize_grants(&mut func.grants);
         if kind == RoutineKind::Procedure {
             func.returns = None;
         }

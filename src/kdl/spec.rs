@@ -999,6 +999,12 @@ const SECURITY_DEFINER: Prop = p(
     Ty::Bool,
     "SECURITY DEFINER (runs with the owner's privileges)",
 );
+const PUBLIC_EXECUTE: Prop = p(
+    "public-execute",
+    Ty::Bool,
+    "whether every role may call it (PostgreSQL's default EXECUTE for PUBLIC, default #true); \
+     #false revokes it, in the transaction that creates the routine; see Privileges",
+);
 const TRIGGER_EVENTS: &str =
     "events separated by spaces, commas or `or`: insert, update, delete, truncate";
 
@@ -1084,6 +1090,7 @@ pub static ROUTINE_NODES: &[NodeSpec] = &[
                 Ty::Int,
                 "ROWS of a set-returning function (default 1000)",
             ),
+            PUBLIC_EXECUTE,
             COMMENT,
         ],
         summary: "a function; overloads are told apart by their argument types, the body is \
@@ -1096,8 +1103,8 @@ pub static ROUTINE_NODES: &[NodeSpec] = &[
         args: &[s("name")],
         rest: None,
         min_args: 1,
-        props: &[RENAMED, LANGUAGE, SECURITY_DEFINER, COMMENT],
-        summary: "a procedure (CALL); arguments, body and settings as for a function",
+        props: &[RENAMED, LANGUAGE, SECURITY_DEFINER, PUBLIC_EXECUTE, COMMENT],
+        summary: "a procedure (CALL); arguments, body, settings and grants as for a function",
     },
     NodeSpec {
         parent: Ctx::Function,
@@ -1137,6 +1144,7 @@ pub static ROUTINE_NODES: &[NodeSpec] = &[
         props: &[],
         summary: "a setting while the function runs (`set \"search_path\" \"pg_catalog, public\"`)",
     },
+    grant_node(Ctx::Function),
     NodeSpec {
         parent: Ctx::Table,
         name: "trigger",

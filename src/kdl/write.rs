@@ -186,7 +186,7 @@ fn sequence(q: &Sequence, schema: &str) -> Node {
 }
 
 /// One `grant` node per grantee and grant option.
-fn grant_nodes(grants: &[Grant]) -> Vec<Node> {
+pub(super) fn grant_nodes(grants: &[Grant]) -> Vec<Node> {
     grants
         .iter()
         .map(|g| {

@@ -1,6 +1,7 @@
-//! `function`, `procedure` and `trigger` nodes for `dump` (see `write`): defaults left out,
-//! the body as a child (a raw string when it spans lines), a trigger's function unqualified
-//! when it lives in the table's schema.
+//! `function`, `procedure` and `trigger` nodes for `dump` (see `write`): defaults left out
+//! (PUBLIC's EXECUTE among them: `public-execute=#false` only when it was revoked), the body as
+//! a child (a raw string when it spans lines) followed by the grants, a trigger's function
+//! unqualified when it lives in the table's schema.
 
 use crate::kdl::names::quote_ref_name;
 use crate::kdl::text::Node;
@@ -28,6 +29,9 @@ pub(super) fn function(f: &Function) -> Node {
             .flag("strict", f.strict);
     }
     n = n.flag("security-definer", f.security_definer);
+    if !f.public_execute() {
+        n = n.prop("public-execute", false);
+    }
     if f.kind == RoutineKind::Function {
         n = n
             .flag("leakproof", f.leakproof)
@@ -61,7 +65,12 @@ pub(super) fn function(f: &Function) -> Node {
     for (k, v) in &f.config {
         n = n.child(Node::new("set").arg(k).arg(v));
     }
-    n.child(Node::new("body").arg(&f.body))
+    n = n.child(Node::new("body").arg(&f.body));
+    let granted: Vec<Grant> = f.granted().cloned().collect();
+    for g in super::grant_nodes(&granted) {
+        n = n.child(g);
+    }
+    n
 }
 
 pub(super) fn trigger(t: &Trigger, schema: &str) -> Node {

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Deferrable, QualifiedName};
+use super::{Deferrable, Grant, Grantee, QualifiedName};
 
 /// `FUNCTION` or `PROCEDURE`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,10 +120,38 @@ pub struct Function {
     /// `SET name = value` settings, by name; values as PostgreSQL stores them.
     pub config: indexmap::IndexMap<String, String>,
     pub comment: Option<String>,
+    /// The access list minus the owner's entries (see `model::privileges`), PostgreSQL's
+    /// default included: a routine nobody granted anything on holds [`Function::default_grants`]
+    /// (EXECUTE for PUBLIC), and one whose PUBLIC EXECUTE was revoked does not.
+    pub grants: Vec<Grant>,
     pub renamed_from: Option<String>,
 }
 
 impl Function {
+    /// What a routine holds when created: EXECUTE for PUBLIC (a NULL `proacl`).
+    pub fn default_grants() -> Vec<Grant> {
+        vec![Grant {
+            grantee: Grantee::Public,
+            privileges: vec!["EXECUTE".to_string()],
+            with_grant_option: false,
+        }]
+    }
+
+    /// Whether every role may call the routine (PUBLIC holds EXECUTE, PostgreSQL's default).
+    pub fn public_execute(&self) -> bool {
+        self.grants.iter().any(|g| {
+            g.grantee == Grantee::Public
+                && g.privileges.iter().any(|p| p == "EXECUTE" || p == "ALL")
+        })
+    }
+
+    /// The grants beyond PUBLIC's EXECUTE: what a declaration writes as `grant` nodes and a
+    /// new routine is given after its creation. PUBLIC cannot hold the grant option, so every
+    /// grant to PUBLIC is the default one.
+    pub fn granted(&self) -> impl Iterator<Item = &Grant> {
+        self.grants.iter().filter(|g| g.grantee != Grantee::Public)
+    }
+
     /// The key of the function in its schema: `name(type, ...)` over the input arguments.
     pub fn key(&self) -> String {
         signature_key(&self.name, &self.arguments)

@@ -1,10 +1,11 @@
 //! Privileges: who may do what with an object (`GRANT`), as part of the object.
 //!
-//! A grant lives on the object it is about (schema, table, column, view, sequence), so it
-//! travels with that object through units, fingerprints and renames. What is modelled is the
-//! object's access list minus its owner's own entries: owners are not part of the declaration
-//! (roles stay outside it), and an owner's privileges are PostgreSQL's default for every
-//! object it creates. Roles themselves are never created or dropped by a plan.
+//! A grant lives on the object it is about (schema, table, column, view, sequence, function or
+//! procedure), so it travels with that object through units, fingerprints and renames. What is
+//! modelled is the object's access list minus its owner's own entries: owners are not part of
+//! the declaration (roles stay outside it), and an owner's privileges are PostgreSQL's default
+//! for every object it creates. A routine's default also lets PUBLIC execute it; that entry is
+//! modelled like any other (see `Function::grants`). Roles themselves are never created or dropped by a plan.
 //!
 //! Privilege words are kept as PostgreSQL spells them (`SELECT`, `USAGE`, ...). A declaration
 //! may say `ALL`; like every other SQL fragment it reaches its normal form by being read back

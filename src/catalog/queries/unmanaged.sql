@@ -1,8 +1,9 @@
 -- Objects formwork does not manage yet, as (kind, readable name) pairs, so that `dump` and
 -- `plan` can say what they leave alone. Relation kinds, types, row-level security flags of
 -- relations other than plain tables, grants on unmanaged relations and table inheritance are
--- reported from relations.sql and types.sql. Privileges on schemas, tables, views, sequences
--- and table columns, and default privileges in a schema, are managed (privileges.sql).
+-- reported from relations.sql and types.sql. Privileges on schemas, tables, views, sequences,
+-- table columns, functions and procedures, and default privileges in a schema, are managed
+-- (privileges.sql).
 -- Everything owned by an extension and everything in system schemas is left out.
 WITH user_ns AS (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n WHERE {{user_schema n}}
@@ -55,11 +56,14 @@ WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND (c.relkind NOT IN ('r', 'p') OR c.relispartition)
   AND {{not_extension_member pg_class c.oid}}
 UNION ALL
-SELECT 'grant', 'privileges on function ' || n.nspname::text || '.' || p.proname::text
+-- Privileges on functions and procedures are managed (privileges.sql); those on aggregates
+-- and window functions, which are not managed themselves, are not.
+SELECT 'grant', CASE p.prokind WHEN 'a' THEN 'privileges on aggregate '
+                               ELSE 'privileges on window function ' END || n.nspname::text || '.' || p.proname::text
            || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
 FROM pg_catalog.pg_proc p
 JOIN user_ns n ON n.oid = p.pronamespace
-WHERE p.proacl IS NOT NULL
+WHERE p.proacl IS NOT NULL AND p.prokind IN ('a', 'w')
   AND {{not_extension_member pg_proc p.oid}}
 UNION ALL
 SELECT 'grant', 'privileges on type ' || n.nspname::text || '.' || t.typname::text
