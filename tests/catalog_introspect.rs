@@ -381,6 +381,12 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
         CREATE TYPE e AS ENUM ('x');
         REVOKE USAGE ON TYPE e FROM PUBLIC;
         CREATE TABLE child (extra int) INHERITS (t);
+        CREATE COLLATION posix_copy FROM "POSIX";
+        CREATE STATISTICS t_stats ON id, v FROM t;
+        CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);
+        CREATE TEXT SEARCH CONFIGURATION plain (COPY = simple);
+        CREATE FOREIGN DATA WRAPPER nowhere;
+        CREATE SERVER far FOREIGN DATA WRAPPER nowhere;
         "#,
     )
     .await;
@@ -401,6 +407,11 @@ async fn unmanaged_objects_are_listed_by_kind_and_name() {
             ObjectKind::Other,
             "inheritance of public.child from public.t",
         ),
+        (ObjectKind::Other, "collation public.posix_copy"),
+        (ObjectKind::Other, "statistics object public.t_stats"),
+        (ObjectKind::Other, "operator public.==="),
+        (ObjectKind::Other, "text search configuration public.plain"),
+        (ObjectKind::Other, "foreign server far"),
     ] {
         assert!(
             has(kind, name),

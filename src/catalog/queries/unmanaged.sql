@@ -71,3 +71,27 @@ FROM pg_catalog.pg_type t
 JOIN user_ns n ON n.oid = t.typnamespace
 WHERE t.typacl IS NOT NULL
   AND {{not_extension_member pg_type t.oid}}
+UNION ALL
+SELECT 'other', 'collation ' || n.nspname::text || '.' || co.collname::text
+FROM pg_catalog.pg_collation co
+JOIN user_ns n ON n.oid = co.collnamespace
+WHERE {{not_extension_member pg_collation co.oid}}
+UNION ALL
+SELECT 'other', 'statistics object ' || n.nspname::text || '.' || st.stxname::text
+FROM pg_catalog.pg_statistic_ext st
+JOIN user_ns n ON n.oid = st.stxnamespace
+UNION ALL
+SELECT 'other', 'operator ' || n.nspname::text || '.' || o.oprname::text
+FROM pg_catalog.pg_operator o
+JOIN user_ns n ON n.oid = o.oprnamespace
+WHERE {{not_extension_member pg_operator o.oid}}
+UNION ALL
+SELECT 'other', 'text search configuration ' || n.nspname::text || '.' || cfg.cfgname::text
+FROM pg_catalog.pg_ts_config cfg
+JOIN user_ns n ON n.oid = cfg.cfgnamespace
+WHERE {{not_extension_member pg_ts_config cfg.oid}}
+UNION ALL
+SELECT 'other', 'foreign server ' || fs.srvname::text
+FROM pg_catalog.pg_foreign_server fs
+WHERE {{not_extension_member pg_foreign_server fs.oid}}
+ORDER BY 1, 2
