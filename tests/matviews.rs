@@ -124,6 +124,51 @@ async fn an_existing_materialized_view_with_its_index_and_a_view_reading_it_plan
     assert!(planned.plan.steps().is_empty(), "{:?}", sqls(&planned));
 }
 
+/// PostgreSQL refuses to change the type of a column a materialized view reads (and the online
+/// retype's contract could not drop the old column under it). The plan drops the view reading
+/// it and the materialized view, changes the column, and creates both again (with the index),
+/// in that order; the rows are computed again from the retyped column.
+#[tokio::test]
+async fn a_column_retyped_under_a_materialized_view_recreates_it_and_its_readers_around_the_change()
+{
+    let db = base().await;
+    let retyped = base_kdl().replace(
+        r#"column "amount" "integer""#,
+        r#"column "amount" "bigint""#,
+    );
+    let planned = converge_with(
+        &db,
+        &retyped,
+        PlanOptions {
+            allow_blocking: true,
+            ..PlanOptions::default()
+        },
+    )
+    .await;
+    let s = sqls(&planned);
+    let pos = |needle: &str| {
+        s.iter()
+            .position(|x| x.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {s:#?}"))
+    };
+    assert!(pos("DROP VIEW \"public\".\"big_days\"") < pos("DROP MATERIALIZED VIEW"));
+    // The retype is the online one: a shadow column swapped in by renames.
+    let swap = "RENAME COLUMN \"amount\" TO";
+    assert!(pos("DROP MATERIALIZED VIEW") < pos(swap));
+    assert!(pos(swap) < pos("CREATE MATERIALIZED VIEW"));
+    assert!(pos("CREATE MATERIALIZED VIEW") < pos("CREATE UNIQUE INDEX"));
+    assert!(pos("CREATE MATERIALIZED VIEW") < pos("CREATE VIEW \"public\".\"big_days\""));
+    assert_eq!(scalar(&db, "SELECT count(*) FROM big_days").await, 2);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT total::bigint FROM daily_totals WHERE day = '2024-01-01'"
+        )
+        .await,
+        15
+    );
+}
+
 #[tokio::test]
 async fn a_new_materialized_view_is_created_with_data_indexes_and_the_views_reading_it() {
     let db = TestDb::new().await;

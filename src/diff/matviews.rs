@@ -52,6 +52,18 @@ pub(super) fn diff(ctx: &mut Ctx) -> HashMap<(String, String), Vec<Draft>> {
             created.insert((sname.to_string(), d.name.clone()), sub);
         }
         for (c, d, renamed) in p.matched {
+            if reads_reshaped(ctx, sname, c) {
+                ctx.push(drop_for_recreate(sname, c));
+                let mut sub = Vec::new();
+                std::mem::swap(&mut sub, &mut ctx.drafts);
+                create(ctx, &names, ds, d);
+                std::mem::swap(&mut sub, &mut ctx.drafts);
+                created.insert((sname.to_string(), d.name.clone()), sub);
+                // Views reading it are recreated around it, like views reading the table.
+                ctx.reshaped_tables
+                    .insert(QualifiedName::new(sname, &c.name));
+                continue;
+            }
             alter(ctx, &names, ds, c, d, renamed);
         }
         for c in p.dropped {
@@ -89,6 +101,34 @@ fn create(ctx: &mut Ctx, names: &Names, schema: &Schema, m: &MaterializedView) {
         ));
     }
     comments(ctx, schema, m, None);
+}
+
+/// Whether `m` reads a table whose columns change in a way PostgreSQL refuses under a
+/// materialized view (a new type, a dropped column): "cannot alter type of a column used by a
+/// view or rule".
+fn reads_reshaped(ctx: &Ctx, schema: &str, m: &MaterializedView) -> bool {
+    let known: HashSet<(&str, &str)> = ctx
+        .reshaped_tables
+        .iter()
+        .map(|q| (q.schema.as_str(), q.name.as_str()))
+        .collect();
+    !crate::ddl::views::referenced_views(schema, &m.query, &known).is_empty()
+}
+
+/// Dropped before a table it reads is reshaped, and created again (with its indexes, `WITH
+/// DATA`) among the views afterwards. Unlike a changed query, which is built beside the old
+/// one, there is no way around the gap: the old one holds the columns in their old shape.
+fn drop_for_recreate(schema: &str, m: &MaterializedView) -> Draft {
+    let shown = display(schema, &m.name);
+    Draft::new(
+        Stage::DropMatviewForRecreate,
+        format!("drop materialized view {shown} to recreate it after the tables it reads change"),
+        format!("DROP MATERIALIZED VIEW {}", qn(schema, &m.name)),
+    )
+    .hazard(
+        HazardKind::BreaksCompatibility,
+        format!("clients reading {shown} fail until it is created again later in this plan"),
+    )
 }
 
 fn drop(ctx: &mut Ctx, schema: &str, m: &MaterializedView) {

@@ -68,6 +68,9 @@ pub enum Stage {
     /// Views dropped to be recreated later in this phase (their query changed, or a column
     /// they read is changing type or going away).
     DropViewForRecreate,
+    /// Materialized views reading a table whose columns change shape: after the views that
+    /// read them, created again among the views (`matviews`).
+    DropMatviewForRecreate,
     /// Triggers dropped to be created again later in this phase (their function is dropped
     /// and created again, or a constraint trigger changes).
     DropTriggerForRecreate,
