@@ -150,3 +150,54 @@ async fn set_not_null_is_proven_by_a_validated_check_on_every_major() {
     }
     assert_eq!(count(&db).await, 100);
 }
+
+/// Temporal keys (18: `WITHOUT OVERLAPS` primary keys, `PERIOD` foreign keys) are not in the
+/// model: they are listed as not managed, and a declaration that does not mention them plans
+/// nothing that touches them.
+#[tokio::test]
+async fn temporal_keys_on_18_are_listed_as_not_managed_and_left_alone() {
+    if server_major() < 18 {
+        return;
+    }
+    let db = TestDb::new().await;
+    db.execute(
+        "CREATE EXTENSION btree_gist;
+         CREATE TABLE parents (id integer NOT NULL, during daterange NOT NULL,
+             CONSTRAINT parents_pk PRIMARY KEY (id, during WITHOUT OVERLAPS));
+         CREATE TABLE children (id integer NOT NULL, parent_id integer NOT NULL,
+             during daterange NOT NULL,
+             CONSTRAINT children_fk FOREIGN KEY (parent_id, PERIOD during)
+                 REFERENCES parents (id, PERIOD during));
+         INSERT INTO parents VALUES (1, '[2024-01-01,2025-01-01)');
+         INSERT INTO children VALUES (1, 1, '[2024-02-01,2024-03-01)');",
+    )
+    .await;
+    let c = common::catalog(&db).await;
+    for name in [
+        "temporal key parents_pk on public.parents",
+        "temporal key children_fk on public.children",
+    ] {
+        assert!(
+            c.unmanaged.iter().any(|u| u.name == name),
+            "{name} not listed in {:#?}",
+            c.unmanaged
+        );
+    }
+    let public = &c.model.schemas["public"];
+    assert!(public.tables["parents"].primary_key.is_none());
+    assert!(public.tables["children"].foreign_keys.is_empty());
+    // The declaration is the database's own dump: nothing to do, the keys stay.
+    let planned = converge(&db, &c.model, &PlanOptions::default()).await;
+    assert!(planned.plan.steps().is_empty());
+    let keys: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conname IN ('parents_pk', 'children_fk')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 2);
+}

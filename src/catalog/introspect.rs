@@ -193,6 +193,8 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
 /// - `{{not_extension_member catalog expr}}`: the object `expr` of `pg_catalog.catalog` is not
 ///   part of an extension.
 /// - `{{nulls_not_distinct}}`: `i.indnullsnotdistinct` on PostgreSQL 15+, `false` before.
+/// - `{{conperiod}}`: `con.conperiod` (a temporal key, `WITHOUT OVERLAPS` or `PERIOD`) on
+///   PostgreSQL 18+, `false` before.
 pub fn expand(sql: &str, version_num: i32) -> String {
     let mut out = String::with_capacity(sql.len() + 512);
     let mut rest = sql;
@@ -216,6 +218,11 @@ pub fn expand(sql: &str, version_num: i32) -> String {
             )),
             ["nulls_not_distinct"] => out.push_str(if version_num >= 150000 {
                 "i.indnullsnotdistinct"
+            } else {
+                "false"
+            }),
+            ["conperiod"] => out.push_str(if version_num >= 180000 {
+                "con.conperiod"
             } else {
                 "false"
             }),

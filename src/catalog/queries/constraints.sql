@@ -45,6 +45,8 @@ LEFT JOIN pg_catalog.pg_description d
        ON d.objoid = con.oid AND d.classoid = 'pg_catalog.pg_constraint'::regclass
       AND d.objsubid = 0
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
+  -- Temporal keys (18+: WITHOUT OVERLAPS, PERIOD) are not managed; unmanaged.sql lists them.
+  AND NOT {{conperiod}}
   AND c.relkind IN ('r', 'p') AND (NOT c.relispartition OR con.conislocal)
   AND {{user_schema n}}
   AND {{not_extension_member pg_class c.oid}}

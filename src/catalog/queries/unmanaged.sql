@@ -72,6 +72,14 @@ JOIN user_ns n ON n.oid = t.typnamespace
 WHERE t.typacl IS NOT NULL
   AND {{not_extension_member pg_type t.oid}}
 UNION ALL
+SELECT 'other', 'temporal key ' || con.conname::text || ' on ' || n.nspname::text || '.'
+           || c.relname::text
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN user_ns n ON n.oid = c.relnamespace
+WHERE {{conperiod}}
+  AND {{not_extension_member pg_class c.oid}}
+UNION ALL
 SELECT 'other', 'collation ' || n.nspname::text || '.' || co.collname::text
 FROM pg_catalog.pg_collation co
 JOIN user_ns n ON n.oid = co.collnamespace
