@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{CompositeType, Domain, Model, RangeType, Schema};
+use crate::model::{CompositeType, Domain, DomainCheck, Model, RangeType, Schema};
 use crate::sql::{quote_ident, quote_literal};
 
 use super::table::{Names, qname};
@@ -221,9 +221,8 @@ pub(crate) fn create(names: &Names, schema: &Schema, t: UserType<'_>) -> Vec<Str
     }
 }
 
-/// Every user type of `model`, in dependency order.
 /// Every user type of `model`, in dependency order, and then the domain checks that call a
-/// declared function (see [`checks_calling_functions`]), to run once the functions exist.
+/// declared function (see [`split_checks_calling_functions`]), to run once the functions exist.
 pub(crate) fn create_all(model: &Model) -> (Vec<String>, Vec<String>) {
     let names = Names::of(model);
     let (mut now, mut later) = (Vec::new(), Vec::new());
@@ -232,25 +231,25 @@ pub(crate) fn create_all(model: &Model) -> (Vec<String>, Vec<String>) {
             now.extend(create(&names, s, t));
             continue;
         };
-        let deferred = checks_calling_functions(model, d);
-        let mut bare = d.clone();
-        bare.checks.retain(|name, _| !deferred.contains(name));
+        let (bare, deferred) = split_checks_calling_functions(model, d);
         now.extend(create(&names, s, UserType::Domain(&bare)));
         let q = crate::sql::qualified(&crate::model::QualifiedName::new(&s.name, &d.name));
         later.extend(
             deferred
                 .iter()
-                .filter_map(|name| d.checks.get(name))
                 .map(|c| add_domain_check(&q, &c.name, &c.expression, c.valid)),
         );
     }
     (now, later)
 }
 
-/// The checks of a domain that call a function `model` declares. PostgreSQL resolves the call
-/// when the constraint is created, and functions are created after types (their signatures
-/// may use the domain), so these checks are added after the functions.
-pub(crate) fn checks_calling_functions(model: &Model, d: &Domain) -> Vec<String> {
+/// `d` without its checks that call a function `model` declares, and those checks. PostgreSQL
+/// resolves the call when the constraint is created, and functions are created after types
+/// (their signatures may use the domain), so these checks are added after the functions.
+pub(crate) fn split_checks_calling_functions(
+    model: &Model,
+    d: &Domain,
+) -> (Domain, Vec<DomainCheck>) {
     let functions: Vec<crate::model::QualifiedName> = model
         .schemas
         .values()
@@ -260,15 +259,20 @@ pub(crate) fn checks_calling_functions(model: &Model, d: &Domain) -> Vec<String>
                 .map(move |f| crate::model::QualifiedName::new(&s.name, &f.name))
         })
         .collect();
-    d.checks
+    let calls_one = |c: &DomainCheck| {
+        functions
+            .iter()
+            .any(|f| crate::diff::calls(&c.expression, f))
+    };
+    let mut bare = d.clone();
+    bare.checks.retain(|_, c| !calls_one(c));
+    let deferred = d
+        .checks
         .values()
-        .filter(|c| {
-            functions
-                .iter()
-                .any(|f| crate::diff::calls(&c.expression, f))
-        })
-        .map(|c| c.name.clone())
-        .collect()
+        .filter(|c| calls_one(c))
+        .cloned()
+        .collect();
+    (bare, deferred)
 }
 
 /// `DOMAIN "s"."n"` or `TYPE "s"."n"`, for COMMENT ON and the like.

@@ -261,19 +261,12 @@ fn create(ctx: &mut Ctx, created: &HashSet<Key>) {
             drafts.extend(create_drafts(&names, schema, t));
             continue;
         };
-        let deferred = ddl::checks_calling_functions(ctx.desired, d);
-        if deferred.is_empty() {
-            drafts.extend(create_drafts(&names, schema, t));
-            continue;
-        }
-        let mut bare = d.clone();
-        bare.checks.retain(|name, _| !deferred.contains(name));
+        let (bare, deferred) = ddl::split_checks_calling_functions(ctx.desired, d);
         drafts.extend(create_drafts(&names, schema, UserType::Domain(&bare)));
         later.extend(
             deferred
                 .into_iter()
-                .filter_map(|name| d.checks.get(&name))
-                .map(|c| (schema.name.clone(), d.name.clone(), c.clone())),
+                .map(|c| (schema.name.clone(), d.name.clone(), c)),
         );
     }
     ctx.drafts.extend(drafts);
